@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build (or reuse) a zsm guest kernel from Debian's linux-source-6.12.
+#
+#   guest/build-kernel.sh debug|perf
+#
+# The tree is cached outside the repository, under $ZSM_CACHE (default
+# ~/.cache/zsm), keyed by the Debian source version and a hash of the config
+# fragments and of this script. A cached build is reused as it is; a changed
+# fragment gives a new key and a new build. The last line printed on stdout
+# is the build directory: it holds build/ (the O= tree, usable as KDIR for
+# external modules) and mods/ (modules_install output).
+set -euo pipefail
+
+flavor=${1:-debug}
+here=$(cd "$(dirname "$0")" && pwd)
+cfgdir=$here/config
+case $flavor in
+debug|perf) ;;
+*) echo "usage: $0 debug|perf" >&2; exit 2 ;;
+esac
+
+cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
+tarball=/usr/src/linux-source-6.12.tar.xz
+if [ ! -r "$tarball" ]; then
+	echo "build-kernel: $tarball missing: apt-get install linux-source-6.12" >&2
+	exit 1
+fi
+srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true)
+[ -n "$srcver" ] || srcver=$(stat -c %s-%Y "$tarball")
+
+key=$(cat "$cfgdir/base.config" "$cfgdir/$flavor.config" "$0" |
+      { cat; echo "$srcver"; } | sha256sum | cut -c1-12)
+out=$cache/kernel-6.12-$flavor-$key
+srcroot=$cache/src/$srcver
+src=$srcroot/linux-source-6.12
+mkdir -p "$cache" "$srcroot"
+
+# One builder at a time per cache (CI and a developer may share one).
+exec 9>"$cache/.lock"
+flock 9
+
+if [ -f "$out/.done" ]; then
+	echo "build-kernel: reusing $out" >&2
+	echo "$out"
+	exit 0
+fi
+
+if [ ! -f "$srcroot/.extracted" ]; then
+	echo "build-kernel: extracting $tarball (Debian $srcver)" >&2
+	rm -rf "$src"
+	tar -C "$srcroot" -xf "$tarball"
+	touch "$srcroot/.extracted"
+fi
+
+echo "build-kernel: building $flavor kernel into $out" >&2
+rm -rf "$out"
+mkdir -p "$out/build"
+mk() { make -s -C "$src" O="$out/build" ARCH=x86_64 "$@"; }
+mk tinyconfig >/dev/null
+"$src/scripts/kconfig/merge_config.sh" -m -O "$out/build" "$out/build/.config" \
+	"$cfgdir/base.config" "$cfgdir/$flavor.config" >/dev/null
+mk olddefconfig >/dev/null
+
+# Every option the fragments ask for must have survived olddefconfig;
+# a silently dropped option (a missing dependency) would make tests lie.
+bad=0
+while IFS= read -r line; do
+	case $line in
+	CONFIG_*=n) opt=${line%=n}
+		if grep -q "^$opt=" "$out/build/.config"; then
+			echo "build-kernel: $opt still set" >&2; bad=1
+		fi ;;
+	CONFIG_*=*)
+		if ! grep -qx "$line" "$out/build/.config"; then
+			echo "build-kernel: wanted $line, got: $(grep "^${line%%=*}=" "$out/build/.config" || echo unset)" >&2
+			bad=1
+		fi ;;
+	esac
+done < <(cat "$cfgdir/base.config" "$cfgdir/$flavor.config")
+# The perf fragment turns DEBUG_KERNEL off, which olddefconfig can undo for
+# options that select it; the list above is authoritative either way.
+[ $bad = 0 ] || { echo "build-kernel: config check failed" >&2; exit 1; }
+
+jobs=$(nproc)
+mk -j"$jobs" bzImage modules
+mk INSTALL_MOD_PATH="$out/mods" INSTALL_MOD_STRIP=1 modules_install >/dev/null
+cp "$out/build/arch/x86/boot/bzImage" "$out/bzImage"
+touch "$out/.done"
+echo "$out"

@@ -1,0 +1,160 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the zsm guest initramfs (gzip'd newc cpio).
+#
+#   guest/mkinitramfs.sh --kernel-dir DIR --out FILE [--demo]
+#
+# DIR is a guest kernel directory from guest/build-kernel.sh (bzImage,
+# build/, mods/). The archive holds:
+#
+#   /bin/busybox          busybox-static; /init runs `busybox --install -s`
+#   /init                 guest/init (the test protocol)
+#   /zsm/lib.sh           guest/lib.sh, helpers for test scripts
+#   /zsm/tests/*.sh       guest/tests/    (zsm.mode=check)
+#   /zsm/selftest/*.sh    guest/selftest/ (zsm.mode=selftest)
+#   /zsm/demo/*.sh        guest/demo/     (zsm.mode=demo)
+#   /zsm/modules/...      every *.ko of the repository, same relative paths
+#   /zsm/bin/*            guest/progs/*.c, built with gcc -static -O2
+#   /lib/modules/<ver>/   the guest kernel's modules (zram.ko, zsmalloc.ko)
+#
+# With --demo, also mke2fs with its shared libraries, a few MB of the
+# kernel sources under /zsm/data, and /zsm/data.sha256: host-computed
+# checksums of /zsm/data and /lib/modules, paths relative to /.
+#
+# Nothing is written in the repository; staging happens in a temporary
+# directory next to FILE.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+kdir=
+out=
+demo=0
+
+usage() {
+	echo "usage: $0 --kernel-dir DIR --out FILE [--demo]" >&2
+	exit 2
+}
+
+die() {
+	echo "mkinitramfs: $*" >&2
+	exit 1
+}
+
+parse_args() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--kernel-dir) kdir=$2; shift 2 ;;
+		--out) out=$2; shift 2 ;;
+		--demo) demo=1; shift ;;
+		*) usage ;;
+		esac
+	done
+	[ -n "$kdir" ] && [ -n "$out" ] || usage
+	[ -f "$kdir/bzImage" ] || die "$kdir/bzImage missing (guest/build-kernel.sh)"
+	[ -x /bin/busybox ] || die "/bin/busybox missing: apt-get install busybox-static"
+}
+
+kernel_release() {
+	cat "$kdir/build/include/config/kernel.release"
+}
+
+add_base() {
+	mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,lib,etc,proc,sys,dev,tmp,mnt,root}
+	mkdir -p "$st"/zsm/{tests,selftest,demo,modules,bin}
+	cp /bin/busybox "$st/bin/busybox"
+	install -m 0755 "$here/init" "$st/init"
+	cp "$here/lib.sh" "$st/zsm/lib.sh"
+	local d
+	for d in tests selftest demo; do
+		if compgen -G "$here/$d/*.sh" >/dev/null; then
+			cp "$here/$d"/*.sh "$st/zsm/$d/"
+		fi
+	done
+}
+
+# Every module built in the repository for the guest kernel; one built for
+# another kernel (make KDIR=...) is left out with a warning.
+add_our_modules() {
+	local rel ver vm n=0
+	ver=$(kernel_release)
+	while IFS= read -r -d '' rel; do
+		rel=${rel#./}
+		vm=$(modinfo -F vermagic "$repo/$rel" | cut -d' ' -f1)
+		if [ "$vm" != "$ver" ]; then
+			echo "mkinitramfs: skipping $rel: built for $vm," \
+			     "the guest runs $ver (rebuild with make)" >&2
+			continue
+		fi
+		mkdir -p "$st/zsm/modules/$(dirname "$rel")"
+		cp "$repo/$rel" "$st/zsm/modules/$rel"
+		n=$((n + 1))
+	done < <(cd "$repo" && find . -path ./.git -prune -o -name '*.ko' -print0)
+	echo "mkinitramfs: $n module(s) of ours" >&2
+}
+
+add_kernel_modules() {
+	[ -d "$kdir/mods/lib/modules" ] || die "$kdir/mods missing"
+	cp -a "$kdir/mods/lib/modules" "$st/lib/"
+	# build/ and source/ point back into the host's build tree.
+	rm -f "$st"/lib/modules/*/build "$st"/lib/modules/*/source
+}
+
+add_progs() {
+	local c
+	for c in "$here"/progs/*.c; do
+		[ -e "$c" ] || continue
+		gcc -static -O2 -Wall -o "$st/zsm/bin/$(basename "$c" .c)" "$c"
+	done
+}
+
+# A dynamically linked host binary with its libraries and loader.
+add_dynamic() {
+	local bin=$1 dest=$2 lib
+	cp "$bin" "$st/$dest"
+	for lib in $(ldd "$bin" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+		mkdir -p "$st/$(dirname "$lib")"
+		cp -L "$lib" "$st/$lib"
+	done
+}
+
+add_demo() {
+	local src
+	command -v mke2fs >/dev/null || die "mke2fs missing: apt-get install e2fsprogs"
+	add_dynamic "$(command -v mke2fs)" zsm/bin/mke2fs
+	if [ -f /etc/mke2fs.conf ]; then cp /etc/mke2fs.conf "$st/etc/"; fi
+	src=$(readlink -f "$kdir/build/source")
+	[ -d "$src/mm" ] || die "kernel source tree not found at $src"
+	mkdir -p "$st/zsm/data"
+	cp -a "$src/mm" "$st/zsm/data/mm"
+	mkdir -p "$st/zsm/data/include"
+	cp -a "$src/include/linux" "$st/zsm/data/include/linux"
+	(cd "$st" && find zsm/data lib/modules -type f -print0 | LC_ALL=C sort -z |
+		xargs -0 sha256sum) >"$st/zsm/data.sha256"
+	echo "mkinitramfs: demo data $(du -sh "$st/zsm/data" | cut -f1)," \
+	     "$(wc -l <"$st/zsm/data.sha256") files checksummed" >&2
+}
+
+pack() {
+	local tmp=$out.tmp.$$
+	(cd "$st" && find . -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 >"$tmp"
+	mv "$tmp" "$out"
+	echo "mkinitramfs: $out ($(du -h "$out" | cut -f1))" >&2
+}
+
+main() {
+	parse_args "$@"
+	mkdir -p "$(dirname "$out")"
+	st=$(mktemp -d "$(dirname "$out")/initramfs.XXXXXX")
+	trap 'rm -rf "$st"' EXIT
+	add_base
+	add_our_modules
+	add_kernel_modules
+	add_progs
+	[ $demo = 0 ] || add_demo
+	pack
+}
+
+main "$@"

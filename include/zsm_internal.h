@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * zsm: internal definitions shared by the zsm source files and its tests.
+ *
+ * Nothing here is an ABI: the public interface is <linux/zsmalloc.h>.
+ */
+#ifndef _ZSM_INTERNAL_H
+#define _ZSM_INTERNAL_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/rwlock.h>
+#include <linux/rcupdate.h>
+#include <linux/mm_types.h>
+#include <linux/workqueue.h>
+#include <linux/mutex.h>
+#include <linux/io.h>
+#include <linux/zsmalloc.h>
+
+#include "zsm_compat.h"
+
+/* === Geometry ============================================================ */
+
+/*
+ * Objects are 8-byte aligned inside a zspage: every class size is a multiple
+ * of ZSM_ALIGN, so every object starts on an 8-byte boundary.
+ */
+#define ZSM_ALIGN		8
+
+/* The smallest class. Smaller requests are rounded up to it. */
+#define ZSM_MIN_ALLOC		32
+
+/* The largest object: a whole page (the huge class stores it alone). */
+#define ZSM_MAX_ALLOC		PAGE_SIZE
+
+/*
+ * Distance between adjacent class sizes. Must be a multiple of ZSM_ALIGN.
+ * A finer step wastes fewer bytes per object but creates more classes, and
+ * every class keeps one partly filled zspage; see Documentation/zsm.rst.
+ */
+#define ZSM_CLASS_DELTA		16
+
+/* Number of class slots before merging (sizes ZSM_MIN_ALLOC..PAGE_SIZE). */
+#define ZSM_NR_CLASSES \
+	(DIV_ROUND_UP(ZSM_MAX_ALLOC - ZSM_MIN_ALLOC, ZSM_CLASS_DELTA) + 1)
+
+/* Range of the chain_size module parameter, as upstream's CHAIN_SIZE. */
+#define ZSM_CHAIN_MIN		4
+#define ZSM_CHAIN_MAX		16
+#define ZSM_CHAIN_DEFAULT	8
+
+/*
+ * Bits of an encoded object location that hold the slot index; the rest
+ * hold the zspage descriptor's address (see zsm_obj_encode()). This bounds
+ * the objects in one zspage.
+ */
+#define ZSM_OBJ_IDX_BITS	10
+#define ZSM_OBJ_IDX_MASK	((1UL << ZSM_OBJ_IDX_BITS) - 1)
+
+/*
+ * Most objects one zspage may hold. The descriptor keeps one word per slot,
+ * and the whole descriptor must stay within one page so that it can be
+ * allocated without sleeping (zram's first zs_malloc() may not sleep).
+ */
+#define ZSM_MAX_OBJS_PER_ZSPAGE	448
+
+/**
+ * struct zsm_geom - the shape of one size class.
+ * @size: object size of the class in bytes (multiple of ZSM_ALIGN).
+ * @pages: order-0 pages chained in one zspage (1..chain_size).
+ * @objs: objects one zspage holds.
+ * @huge: one object per one-page zspage (the huge class).
+ * @index: canonical class index this slot was merged into; equal to the slot's
+ *	own index for the largest size of a merged group.
+ */
+struct zsm_geom {
+	unsigned int size;
+	unsigned int pages;
+	unsigned int objs;
+	bool huge;
+	unsigned int index;
+};
+
+/**
+ * struct zsm_class_table - class geometry for one chain_size.
+ * @chain: the chain_size it was built for.
+ * @geom: one entry per class slot; merged slots share @geom[i].index.
+ * @huge_class_size: the smallest object size stored in the huge class.
+ */
+struct zsm_class_table {
+	unsigned int chain;
+	struct zsm_geom geom[ZSM_NR_CLASSES];
+	size_t huge_class_size;
+};
+
+/* zsm_class.c */
+int zsm_class_table_init(struct zsm_class_table *t, unsigned int chain);
+unsigned int zsm_size_to_slot(size_t size);
+unsigned int zsm_class_waste(const struct zsm_geom *g);
+
+/* The table every pool uses, built at module load from chain_size. */
+extern struct zsm_class_table zsm_classes;
+
+/* Pages zsm holds from the page allocator, all pools (zspages + handles). */
+extern atomic_long_t zsm_pages_held;
+
+/* === Pools, classes, zspages ============================================= */
+
+/* Fullness groups: 0 = empty, 1..ZSM_FG_FULL-1 = by tenths, ZSM_FG_FULL. */
+#define ZSM_FG_EMPTY		0
+#define ZSM_FG_FULL		11
+#define ZSM_NR_FG		(ZSM_FG_FULL + 1)
+
+struct zs_pool;
+struct zsm_class;
+
+/**
+ * struct zsm_zspage - descriptor of one zspage (a chain of order-0 pages).
+ *
+ * The descriptor lives in slab memory (never in the pool's pages), so
+ * allocation and free never touch the object pages. Its address, shifted
+ * by 3 and combined with a slot index, is the object location stored in a
+ * handle (zsm_obj_encode()); page migration only swaps @pages[i] and needs
+ * no handle update.
+ *
+ * @list: node in the class's fullness list @fg; under class->lock.
+ * @class: owning class; constant.
+ * @lock: "page lock" of the zspage contents. Readers: mappers, from map to
+ *	unmap (the bytes and @pages[] stay put). Writers: compaction moving
+ *	objects out (under class->lock), migration swapping a page. Writers
+ *	take it with BH disabled since mappers may run in softirq context.
+ * @inuse: live objects; under class->lock.
+ * @free_head: first free slot index or ZSM_SLOT_END; under class->lock.
+ * @fg: current fullness group; under class->lock.
+ * @dead: set (under class->lock) when the zspage left its class for
+ *	freeing; a stale reader that sees it retries.
+ * @nr_pages: pages in the chain; constant.
+ * @rcu: descriptor freed after an RCU grace period (lockless map lookup).
+ * @deferred: node in pool->deferred_free when page locks were busy; under
+ *	pool->deferred_lock.
+ * @pages: the chain, @nr_pages entries; written under @lock (write side)
+ *	and the page lock of the page being replaced.
+ * @slots: after @pages: one word per object slot. Allocated slot: the
+ *	handle's address (8-aligned, bit 0 clear). Free slot: next free index
+ *	<< 1 | 1. Under class->lock.
+ */
+struct zsm_zspage {
+	struct list_head list;
+	struct zsm_class *class;
+	rwlock_t lock;
+	u16 inuse;
+	u16 free_head;
+	u8 fg;
+	u8 dead;
+	u8 nr_pages;
+	union {
+		struct rcu_head rcu;
+		struct list_head deferred;
+	};
+	struct page *pages[];
+	/* unsigned long slots[objs] follows pages[nr_pages] */
+};
+
+#define ZSM_SLOT_END		0xffffU
+#define ZSM_SLOT_FREE_TAG	1UL
+
+static inline unsigned long *zsm_zspage_slots(struct zsm_zspage *zspage)
+{
+	return (unsigned long *)&zspage->pages[zspage->nr_pages];
+}
+
+/**
+ * struct zsm_class - per-pool state of one canonical size class.
+ * @lock: protects everything below but the constants, the handle words of
+ *	objects in this class, and the slot words of its zspages.
+ * @pool: owning pool; constant.
+ * @geom: geometry (size, pages, objs, huge); constant.
+ * @index: canonical class index; constant.
+ * @fg_list: zspages by fullness group; ZSM_FG_EMPTY is unused.
+ * @fg_count: zspages in each fullness group.
+ * @fg_mask: bit g set when @fg_list[g] is non-empty.
+ * @hpages: handle pages of this class with free handles.
+ * @hpage_full: handle pages with no free handle.
+ * @nr_zspages: zspages of the class.
+ * @objs_inuse: live objects.
+ * @nr_hpages: handle pages.
+ */
+struct zsm_class {
+	spinlock_t lock;
+	struct zs_pool *pool;
+	struct zsm_geom geom;
+	unsigned int index;
+	struct list_head fg_list[ZSM_NR_FG];
+	unsigned long fg_count[ZSM_NR_FG];
+	unsigned long fg_mask;
+	struct list_head hpages;
+	struct list_head hpage_full;
+	unsigned long nr_zspages;
+	unsigned long objs_inuse;
+	unsigned long nr_hpages;
+};
+
+/**
+ * struct zsm_hpage - header at the start of a handle page.
+ *
+ * Handles are words in pages of their own, one set per class, so that
+ * zs_malloc() takes a handle and a slot under one lock, and zs_free() can
+ * check a handle (owner, liveness) before using it. The struct page of a
+ * handle page records its owner: page->private is the class and page->index
+ * is ZSM_HPAGE_MAGIC ^ (unsigned long)pool; both constant while it is owned.
+ *
+ * A handle word holds an encoded object location (bit 0 clear) while its
+ * handle is live, and the next free word | ZSM_HANDLE_FREE while it is free.
+ *
+ * @list: node in class->hpages or class->hpage_full; under class->lock.
+ * @free: first free handle word or NULL; under class->lock.
+ * @inuse: handles given out from this page; under class->lock.
+ */
+struct zsm_hpage {
+	struct list_head list;
+	unsigned long *free;
+	unsigned int inuse;
+};
+
+#define ZSM_HPAGE_MAGIC		0x7a736d68616e646cUL	/* "zsmhandl" */
+#define ZSM_HANDLE_FREE		1UL
+#define ZSM_HANDLES_PER_PAGE \
+	((PAGE_SIZE - sizeof(struct zsm_hpage)) / sizeof(unsigned long))
+
+/**
+ * struct zs_pool - a zsm pool (opaque to users of <linux/zsmalloc.h>).
+ * @name: kstrdup'd name; constant.
+ * @class_of: class slot -> canonical class (merged slots share one).
+ * @classes: canonical classes, indexed by canonical index (NULL elsewhere).
+ * @pages_total: pages in zspages of all classes; atomic.
+ * @stats: pages_compacted; atomic.
+ * @deferred_lock: protects @deferred_free. Nests inside class->lock.
+ * @deferred_free: zspages whose pages were locked at free time.
+ * @free_work: frees @deferred_free in process context.
+ * @compact_lock: held for the whole of one zs_compact() (one at a time).
+ * @shrinker: pool shrinker (compaction under memory pressure).
+ * @debugfs: per-pool debugfs directory.
+ * @destroying: set by zs_destroy_pool(); no new work is queued.
+ */
+struct zs_pool {
+	const char *name;
+	struct zsm_class *class_of[ZSM_NR_CLASSES];
+	struct zsm_class *classes[ZSM_NR_CLASSES];
+	atomic_long_t pages_total;
+	struct zs_pool_stats stats;
+	spinlock_t deferred_lock;
+	struct list_head deferred_free;
+	struct work_struct free_work;
+	struct mutex compact_lock;
+	struct shrinker *shrinker;
+	struct dentry *debugfs;
+	bool destroying;
+};
+
+/* Object locations ------------------------------------------------------- */
+
+/*
+ * A live handle's word holds the object's location: the physical address of
+ * its zspage descriptor (kmalloc'd, so 8-aligned: the low 3 bits are dropped)
+ * above the slot index, shifted left once so that bit 0 stays clear (bit 0
+ * set marks a free handle word). With MAX_PHYSMEM_BITS 52 that is at most
+ * 52 - 3 + ZSM_OBJ_IDX_BITS + 1 bits.
+ */
+#define ZSM_OBJ_SHIFT		(ZSM_OBJ_IDX_BITS + 1)
+
+static inline unsigned long zsm_obj_encode(struct zsm_zspage *zspage,
+					   unsigned int idx)
+{
+	return ((unsigned long)virt_to_phys(zspage) >> 3) << ZSM_OBJ_SHIFT |
+		(unsigned long)idx << 1;
+}
+
+static inline struct zsm_zspage *zsm_obj_zspage(unsigned long obj)
+{
+	return phys_to_virt((phys_addr_t)(obj >> ZSM_OBJ_SHIFT) << 3);
+}
+
+static inline unsigned int zsm_obj_idx(unsigned long obj)
+{
+	return (obj >> 1) & ZSM_OBJ_IDX_MASK;
+}
+
+/* Longest pool name kept (debugfs and shrinker names derive from it). */
+#define ZSM_POOL_NAME_MAX	64
+
+/* zsm_main.c */
+struct zsm_zspage *zsm_obj_lock_read(struct zs_pool *pool,
+				     unsigned long handle, unsigned int *idx);
+unsigned int __zsm_zspage_refile(struct zsm_class *class,
+				 struct zsm_zspage *zspage);
+struct zsm_zspage *__zsm_zspage_fullest(struct zsm_class *class);
+void __zsm_zspage_free(struct zs_pool *pool, struct zsm_zspage *zspage);
+unsigned int __zsm_slot_move(struct zsm_class *class, struct zsm_zspage *dst,
+			     unsigned long *hp);
+bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
+			unsigned int idx);
+
+/* zsm_map.c */
+int zsm_map_init(void);
+void zsm_map_exit(void);
+void zsm_obj_copy(struct zsm_zspage *dst, unsigned int didx,
+		  struct zsm_zspage *src, unsigned int sidx, unsigned int size);
+
+/* zsm_migrate.c */
+gfp_t zsm_page_gfp(gfp_t gfp);
+void zsm_zspage_set_movable(struct zsm_zspage *zspage);
+void zsm_page_clear_movable(struct page *page);
+int zsm_pool_shrinker_init(struct zs_pool *pool);
+void zsm_pool_shrinker_exit(struct zs_pool *pool);
+unsigned long zsm_class_freeable_pages(struct zsm_class *class);
+
+/* zsm_debugfs.c */
+void zsm_debugfs_init(void);
+void zsm_debugfs_exit(void);
+void zsm_pool_debugfs_add(struct zs_pool *pool);
+void zsm_pool_debugfs_remove(struct zs_pool *pool);
+
+#endif /* _ZSM_INTERNAL_H */

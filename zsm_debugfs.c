@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zsm: statistics in debugfs.
+ *
+ *   /sys/kernel/debug/zsm/<pool>/classes   one row per class, then totals
+ *   /sys/kernel/debug/zsm/<pool>/summary   pool-wide counters, key value
+ *
+ * Each class row is read under that class's lock, so a row is consistent
+ * with itself; rows are not a snapshot of the whole pool.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/dcache.h>
+#include <linux/string.h>
+
+#include "zsm_internal.h"
+
+/* === Data ================================================================ */
+
+/* /sys/kernel/debug/zsm; NULL or an error pointer if debugfs is absent. */
+static struct dentry *zsm_debugfs_root;
+
+/* === Internals =========================================================== */
+
+static int zsm_classes_show(struct seq_file *s, void *v)
+{
+	struct zs_pool *pool = s->private;
+	unsigned long t_objs = 0, t_inuse = 0, t_pages = 0, t_free = 0;
+	unsigned long t_hpages = 0;
+	unsigned int i, fg;
+
+	seq_puts(s, "class  size");
+	for (fg = 1; fg < ZSM_FG_FULL; fg++)
+		seq_printf(s, " %3u%%", fg * 10 - 10);
+	seq_puts(s, " full   objs_alloc   objs_inuse pages_used pages_per_zspage freeable hpages\n");
+
+	for (i = 0; i < ZSM_NR_CLASSES; i++) {
+		struct zsm_class *class = pool->classes[i];
+		unsigned long cnt[ZSM_NR_FG], objs, inuse, pages, freeable, hp;
+
+		if (!class)
+			continue;
+		spin_lock(&class->lock);
+		memcpy(cnt, class->fg_count, sizeof(cnt));
+		objs = class->nr_zspages * class->geom.objs;
+		inuse = class->objs_inuse;
+		pages = class->nr_zspages * class->geom.pages;
+		hp = class->nr_hpages;
+		spin_unlock(&class->lock);
+		freeable = zsm_class_freeable_pages(class);
+
+		seq_printf(s, "%5u %5u", i, class->geom.size);
+		for (fg = 1; fg <= ZSM_FG_FULL; fg++)
+			seq_printf(s, " %4lu", cnt[fg]);
+		seq_printf(s, " %12lu %12lu %10lu %16u %8lu %6lu\n", objs, inuse,
+			   pages, class->geom.pages, freeable, hp);
+		t_objs += objs;
+		t_inuse += inuse;
+		t_pages += pages;
+		t_free += freeable;
+		t_hpages += hp;
+	}
+	seq_printf(s, "Total      %*s %12lu %12lu %10lu %16s %8lu %6lu\n",
+		   5 * ZSM_FG_FULL, "", t_objs, t_inuse, t_pages, "", t_free,
+		   t_hpages);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(zsm_classes);
+
+static int zsm_summary_show(struct seq_file *s, void *v)
+{
+	struct zs_pool *pool = s->private;
+	unsigned long objs = 0, hpages = 0, zspages = 0, freeable = 0;
+	unsigned int i;
+
+	for (i = 0; i < ZSM_NR_CLASSES; i++) {
+		struct zsm_class *class = pool->classes[i];
+
+		if (!class)
+			continue;
+		spin_lock(&class->lock);
+		objs += class->objs_inuse;
+		hpages += class->nr_hpages;
+		zspages += class->nr_zspages;
+		spin_unlock(&class->lock);
+		freeable += zsm_class_freeable_pages(class);
+	}
+	seq_printf(s, "name %s\n", pool->name);
+	seq_printf(s, "pages_total %lu\n", atomic_long_read(&pool->pages_total));
+	seq_printf(s, "zspages %lu\n", zspages);
+	seq_printf(s, "objects %lu\n", objs);
+	seq_printf(s, "handle_pages %lu\n", hpages);
+	seq_printf(s, "pages_freeable %lu\n", freeable);
+	seq_printf(s, "pages_compacted %lu\n",
+		   atomic_long_read(&pool->stats.pages_compacted));
+	seq_printf(s, "chain_size %u\n", zsm_classes.chain);
+	seq_printf(s, "huge_class_size %zu\n", zsm_classes.huge_class_size);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(zsm_summary);
+
+/* === Interface =========================================================== */
+
+/**
+ * zsm_pool_debugfs_add() - create a pool's debugfs directory.
+ * @pool: the pool.
+ *
+ * A name already taken (two pools called "zram0") gets a numeric suffix.
+ * Failure is not an error: the pool works without statistics.
+ */
+void zsm_pool_debugfs_add(struct zs_pool *pool)
+{
+	char name[ZSM_POOL_NAME_MAX + 16];
+	unsigned int n;
+
+	if (IS_ERR_OR_NULL(zsm_debugfs_root))
+		return;
+	strscpy(name, pool->name, sizeof(name));
+	for (n = 1; n < 100; n++) {
+		struct dentry *d = debugfs_lookup(name, zsm_debugfs_root);
+
+		if (!d)
+			break;
+		dput(d);
+		snprintf(name, sizeof(name), "%s.%u", pool->name, n);
+	}
+	pool->debugfs = debugfs_create_dir(name, zsm_debugfs_root);
+	if (IS_ERR(pool->debugfs)) {
+		pool->debugfs = NULL;
+		return;
+	}
+	debugfs_create_file("classes", 0444, pool->debugfs, pool,
+			    &zsm_classes_fops);
+	debugfs_create_file("summary", 0444, pool->debugfs, pool,
+			    &zsm_summary_fops);
+}
+
+/**
+ * zsm_pool_debugfs_remove() - remove a pool's debugfs directory.
+ * @pool: the pool.
+ */
+void zsm_pool_debugfs_remove(struct zs_pool *pool)
+{
+	debugfs_remove_recursive(pool->debugfs);
+	pool->debugfs = NULL;
+}
+
+/** zsm_debugfs_init() - create /sys/kernel/debug/zsm. */
+void zsm_debugfs_init(void)
+{
+	zsm_debugfs_root = debugfs_create_dir("zsm", NULL);
+}
+
+/** zsm_debugfs_exit() - remove /sys/kernel/debug/zsm. */
+void zsm_debugfs_exit(void)
+{
+	debugfs_remove_recursive(zsm_debugfs_root);
+}

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zsm: mapping objects for the CPU.
+ *
+ * An object inside one page is mapped with kmap_local_page(). An object
+ * that crosses from page i to page i + 1 of its zspage is copied into a
+ * per-CPU buffer at map time (unless ZS_MM_WO) and back at unmap time
+ * (unless ZS_MM_RO): the "copy" mode, which needs nothing but memcpy.
+ *
+ * Each CPU has ZSM_MAP_DEPTH mapping slots used as a stack, so a map may
+ * nest inside another on the same CPU (an interrupt handler mapping while
+ * the interrupted task holds a mapping, or a copy from one object to
+ * another); unmaps must come in reverse order. A deeper nest, an unmap with
+ * no map, or an unmap out of order is refused with one warning.
+ *
+ * Between map and unmap the object's zspage is read-locked: compaction and
+ * migration, which move bytes, wait; allocation and free, which do not
+ * touch object memory, do not. The read lock also disables preemption, so
+ * the CPU and its slot stay ours until unmap.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/highmem.h>
+#include <linux/percpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "zsm_internal.h"
+#include "zsm.h"
+
+/* === Data ================================================================ */
+
+/* Nested mappings one CPU can hold at once. */
+#define ZSM_MAP_DEPTH	2
+
+/**
+ * struct zsm_map_slot - one live mapping.
+ * @handle: the mapped handle.
+ * @zspage: its zspage, read-locked until unmap.
+ * @kaddr: kmap_local address of the page (in-page objects).
+ * @idx: slot index of the object in @zspage.
+ * @mm: mapping mode.
+ * @cross: the object crosses a page boundary (copy buffer in use).
+ */
+struct zsm_map_slot {
+	unsigned long handle;
+	struct zsm_zspage *zspage;
+	void *kaddr;
+	unsigned int idx;
+	u8 mm;
+	u8 cross;
+};
+
+/**
+ * struct zsm_map_area - per-CPU mapping state.
+ * @depth: slots in use; changed only by this CPU, with interrupts disabled
+ *	around the check-and-push, so interrupt-context maps nest cleanly.
+ * @slot: the mapping stack.
+ * @buf: one PAGE_SIZE copy buffer per slot; allocated by the CPU-up
+ *	callback, freed by the CPU-dead callback.
+ */
+struct zsm_map_area {
+	unsigned int depth;
+	struct zsm_map_slot slot[ZSM_MAP_DEPTH];
+	char *buf[ZSM_MAP_DEPTH];
+};
+
+static DEFINE_PER_CPU(struct zsm_map_area, zsm_map_areas);
+static enum cpuhp_state zsm_cpuhp_state;
+
+/* === Internals =========================================================== */
+
+/* Page index and in-page offset of byte @off of a zspage. */
+static inline struct page *zsm_span_page(struct zsm_zspage *zspage,
+					 unsigned long off)
+{
+	return zspage->pages[off >> PAGE_SHIFT];
+}
+
+/* Copy @len bytes at zspage offset @off into @buf (crosses <= 1 boundary). */
+static void zsm_zspage_read(struct zsm_zspage *zspage, unsigned long off,
+			    void *buf, unsigned int len)
+{
+	while (len) {
+		unsigned int poff = offset_in_page(off);
+		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - poff);
+		void *src = kmap_local_page(zsm_span_page(zspage, off));
+
+		memcpy(buf, src + poff, n);
+		kunmap_local(src);
+		buf += n;
+		off += n;
+		len -= n;
+	}
+}
+
+static void zsm_zspage_write(struct zsm_zspage *zspage, unsigned long off,
+			     const void *buf, unsigned int len)
+{
+	while (len) {
+		unsigned int poff = offset_in_page(off);
+		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - poff);
+		void *dst = kmap_local_page(zsm_span_page(zspage, off));
+
+		memcpy(dst + poff, buf, n);
+		kunmap_local(dst);
+		buf += n;
+		off += n;
+		len -= n;
+	}
+}
+
+/**
+ * zsm_obj_copy() - copy one object's bytes to another object.
+ * @dst: destination zspage.
+ * @didx: destination slot.
+ * @src: source zspage.
+ * @sidx: source slot.
+ * @size: bytes to copy (the class size).
+ *
+ * Context: the caller keeps both zspages' pages in place (class->lock
+ * excludes migration; the source is write-locked by compaction).
+ */
+void zsm_obj_copy(struct zsm_zspage *dst, unsigned int didx,
+		  struct zsm_zspage *src, unsigned int sidx, unsigned int size)
+{
+	unsigned long soff = (unsigned long)sidx * size;
+	unsigned long doff = (unsigned long)didx * size;
+
+	while (size) {
+		unsigned int so = offset_in_page(soff), dof = offset_in_page(doff);
+		unsigned int n = min3(size, (unsigned int)PAGE_SIZE - so,
+				      (unsigned int)PAGE_SIZE - dof);
+		void *s = kmap_local_page(zsm_span_page(src, soff));
+		void *d = kmap_local_page(zsm_span_page(dst, doff));
+
+		memcpy(d + dof, s + so, n);
+		kunmap_local(d);
+		kunmap_local(s);
+		soff += n;
+		doff += n;
+		size -= n;
+	}
+}
+
+/* Push a mapping slot for this CPU, or NULL if the stack is full. */
+static struct zsm_map_slot *zsm_slot_push(struct zsm_map_area *area)
+{
+	struct zsm_map_slot *slot = NULL;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	if (area->depth < ZSM_MAP_DEPTH)
+		slot = &area->slot[area->depth++];
+	local_irq_restore(flags);
+	return slot;
+}
+
+static void *zsm_map_locked(struct zsm_zspage *zspage, unsigned int idx,
+			    unsigned long handle, enum zs_mapmode mm,
+			    struct zsm_map_slot *slot, char *buf)
+{
+	unsigned int size = zspage->class->geom.size;
+	unsigned long off = (unsigned long)idx * size;
+	unsigned int poff = offset_in_page(off);
+
+	slot->handle = handle;
+	slot->zspage = zspage;
+	slot->idx = idx;
+	slot->mm = mm;
+	if (poff + size <= PAGE_SIZE) {
+		slot->cross = 0;
+		slot->kaddr = kmap_local_page(zsm_span_page(zspage, off));
+		return slot->kaddr + poff;
+	}
+	slot->cross = 1;
+	slot->kaddr = NULL;
+	if (mm != ZS_MM_WO)
+		zsm_zspage_read(zspage, off, buf, size);
+	return buf;
+}
+
+/* === CPU hotplug ========================================================= */
+
+static int zsm_cpu_prepare(unsigned int cpu)
+{
+	struct zsm_map_area *area = per_cpu_ptr(&zsm_map_areas, cpu);
+	int i;
+
+	for (i = 0; i < ZSM_MAP_DEPTH; i++) {
+		if (area->buf[i])
+			continue;
+		area->buf[i] = kmalloc_node(PAGE_SIZE, GFP_KERNEL,
+					    cpu_to_node(cpu));
+		if (!area->buf[i])
+			return -ENOMEM;
+	}
+	area->depth = 0;
+	return 0;
+}
+
+static int zsm_cpu_dead(unsigned int cpu)
+{
+	struct zsm_map_area *area = per_cpu_ptr(&zsm_map_areas, cpu);
+	int i;
+
+	WARN_ON_ONCE(area->depth);
+	for (i = 0; i < ZSM_MAP_DEPTH; i++) {
+		kfree(area->buf[i]);
+		area->buf[i] = NULL;
+	}
+	return 0;
+}
+
+/* === Public interface ==================================================== */
+
+/**
+ * zs_map_object() - map an object for access by the CPU.
+ * @pool: the object's pool.
+ * @handle: handle from zs_malloc().
+ * @mm: ZS_MM_RO (contents read, changes dropped for objects crossing a
+ *	page), ZS_MM_WO (contents not read: for a new object), ZS_MM_RW.
+ *
+ * The whole object (its class size) is contiguous at the returned address
+ * until zs_unmap_object(). Mappings nest up to two deep per CPU and must be
+ * undone in reverse order.
+ *
+ * Context: Process, softirq, or interrupts-disabled context. Does not
+ * sleep or allocate; returns with preemption disabled.
+ * Return: the object's address, or NULL (warned once) for a handle that is
+ * not live in @pool or a third nested mapping.
+ */
+void *zs_map_object(struct zs_pool *pool, unsigned long handle,
+		    enum zs_mapmode mm)
+{
+	struct zsm_zspage *zspage;
+	struct zsm_map_area *area;
+	struct zsm_map_slot *slot;
+	unsigned int idx;
+
+	zspage = zsm_obj_lock_read(pool, handle, &idx);
+	if (!zspage)
+		return NULL;
+	/* Preemption is off from here: the read lock disables it. */
+	area = this_cpu_ptr(&zsm_map_areas);
+	slot = zsm_slot_push(area);
+	if (WARN_ONCE(!slot, "zsm: more than %d nested maps on a CPU\n",
+		      ZSM_MAP_DEPTH)) {
+		read_unlock(&zspage->lock);
+		return NULL;
+	}
+	return zsm_map_locked(zspage, idx, handle, mm, slot,
+			      area->buf[slot - area->slot]);
+}
+EXPORT_SYMBOL_GPL(zs_map_object);
+
+/**
+ * zs_unmap_object() - end the most recent mapping on this CPU.
+ * @pool: the object's pool.
+ * @handle: the handle passed to the matching zs_map_object().
+ *
+ * Writes a copied object back unless it was mapped ZS_MM_RO.
+ *
+ * Context: Same CPU and context as the matching zs_map_object().
+ */
+void zs_unmap_object(struct zs_pool *pool, unsigned long handle)
+{
+	struct zsm_map_area *area = this_cpu_ptr(&zsm_map_areas);
+	struct zsm_map_slot *slot;
+	struct zsm_zspage *zspage;
+	unsigned int depth = READ_ONCE(area->depth);
+
+	if (WARN_ONCE(!depth || area->slot[depth - 1].handle != handle,
+		      "zsm: unmap of handle %lx that is not the last mapped\n",
+		      handle))
+		return;
+	slot = &area->slot[depth - 1];
+	zspage = slot->zspage;
+	if (slot->cross) {
+		if (slot->mm != ZS_MM_RO) {
+			unsigned int size = zspage->class->geom.size;
+
+			zsm_zspage_write(zspage, (unsigned long)slot->idx * size,
+					 area->buf[depth - 1], size);
+		}
+	} else {
+		kunmap_local(slot->kaddr);
+	}
+	slot->handle = 0;
+	/* An interrupt nesting here pushes and pops above us: no race. */
+	WRITE_ONCE(area->depth, depth - 1);
+	read_unlock(&zspage->lock);
+}
+EXPORT_SYMBOL_GPL(zs_unmap_object);
+
+/**
+ * zs_obj_read_begin() - start reading an object.
+ * @pool: the object's pool.
+ * @handle: handle from zs_malloc().
+ * @local_copy: a buffer of at least the object's size, used when the object
+ *	crosses a page boundary.
+ *
+ * The API of Linux 6.15+ (zswap and zram call it there). The object stays
+ * in place until zs_obj_read_end().
+ *
+ * Context: As zs_map_object(). Returns with preemption disabled.
+ * Return: address of the object's bytes (in its page or in @local_copy), or
+ * NULL for a handle that is not live in @pool.
+ */
+void *zs_obj_read_begin(struct zs_pool *pool, unsigned long handle,
+			void *local_copy)
+{
+	struct zsm_zspage *zspage;
+	unsigned int idx, size, poff;
+	unsigned long off;
+	void *addr;
+
+	zspage = zsm_obj_lock_read(pool, handle, &idx);
+	if (!zspage)
+		return NULL;
+	size = zspage->class->geom.size;
+	off = (unsigned long)idx * size;
+	poff = offset_in_page(off);
+	if (poff + size <= PAGE_SIZE) {
+		addr = kmap_local_page(zsm_span_page(zspage, off));
+		return addr + poff;
+	}
+	zsm_zspage_read(zspage, off, local_copy, size);
+	return local_copy;
+}
+EXPORT_SYMBOL_GPL(zs_obj_read_begin);
+
+/**
+ * zs_obj_read_end() - end a zs_obj_read_begin().
+ * @pool: the object's pool.
+ * @handle: the handle.
+ * @handle_mem: the address zs_obj_read_begin() returned.
+ *
+ * Context: Same CPU and context as the matching zs_obj_read_begin().
+ */
+void zs_obj_read_end(struct zs_pool *pool, unsigned long handle,
+		     void *handle_mem)
+{
+	unsigned long obj = READ_ONCE(*(unsigned long *)handle);
+	struct zsm_zspage *zspage = zsm_obj_zspage(obj);
+	unsigned int size = zspage->class->geom.size;
+	unsigned long off = (unsigned long)zsm_obj_idx(obj) * size;
+
+	/* The read lock held since begin keeps the handle word stable. */
+	if (offset_in_page(off) + size <= PAGE_SIZE)
+		kunmap_local(PTR_ALIGN_DOWN(handle_mem, PAGE_SIZE));
+	read_unlock(&zspage->lock);
+}
+EXPORT_SYMBOL_GPL(zs_obj_read_end);
+
+/**
+ * zs_obj_write() - write an object's bytes.
+ * @pool: the object's pool.
+ * @handle: handle from zs_malloc().
+ * @handle_mem: the bytes to store.
+ * @mem_len: how many, at most the size the object was allocated with.
+ *
+ * Context: As zs_map_object(); does not sleep.
+ */
+void zs_obj_write(struct zs_pool *pool, unsigned long handle,
+		  void *handle_mem, size_t mem_len)
+{
+	struct zsm_zspage *zspage;
+	unsigned int idx, size;
+
+	zspage = zsm_obj_lock_read(pool, handle, &idx);
+	if (!zspage)
+		return;
+	size = zspage->class->geom.size;
+	if (WARN_ONCE(mem_len > size, "zsm: write of %zu bytes to a %u-byte object\n",
+		      mem_len, size))
+		mem_len = size;
+	zsm_zspage_write(zspage, (unsigned long)idx * size, handle_mem, mem_len);
+	read_unlock(&zspage->lock);
+}
+EXPORT_SYMBOL_GPL(zs_obj_write);
+
+/* === Module ============================================================== */
+
+int zsm_map_init(void)
+{
+	int ret;
+
+	/* A dynamic state: CPUHP_MM_ZS_PREPARE belongs to the built-in zsmalloc. */
+	ret = cpuhp_setup_state(CPUHP_BP_PREPARE_DYN, "mm/zsm:prepare",
+				zsm_cpu_prepare, zsm_cpu_dead);
+	if (ret < 0) {
+		pr_err("cpuhp_setup_state: %d\n", ret);
+		return ret;
+	}
+	zsm_cpuhp_state = ret;
+	return 0;
+}
+
+void zsm_map_exit(void)
+{
+	cpuhp_remove_state(zsm_cpuhp_state);
+}
