@@ -28,7 +28,7 @@ static struct dentry *zsm_debugfs_root;
 
 static int zsm_classes_show(struct seq_file *s, void *v)
 {
-	struct zs_pool *pool = s->private;
+	struct zsm_pool *pool = s->private;
 	unsigned long t_objs = 0, t_inuse = 0, t_pages = 0, t_free = 0;
 	unsigned long t_hpages = 0;
 	unsigned int i, fg;
@@ -73,7 +73,7 @@ DEFINE_SHOW_ATTRIBUTE(zsm_classes);
 
 static int zsm_summary_show(struct seq_file *s, void *v)
 {
-	struct zs_pool *pool = s->private;
+	struct zsm_pool *pool = s->private;
 	unsigned long objs = 0, hpages = 0, zspages = 0, freeable = 0;
 	unsigned int i;
 
@@ -112,7 +112,7 @@ DEFINE_SHOW_ATTRIBUTE(zsm_summary);
  * A name already taken (two pools called "zram0") gets a numeric suffix.
  * Failure is not an error: the pool works without statistics.
  */
-void zsm_pool_debugfs_add(struct zs_pool *pool)
+void zsm_pool_debugfs_add(struct zsm_pool *pool)
 {
 	char name[ZSM_POOL_NAME_MAX + 16];
 	unsigned int n;
@@ -143,7 +143,7 @@ void zsm_pool_debugfs_add(struct zs_pool *pool)
  * zsm_pool_debugfs_remove() - remove a pool's debugfs directory.
  * @pool: the pool.
  */
-void zsm_pool_debugfs_remove(struct zs_pool *pool)
+void zsm_pool_debugfs_remove(struct zsm_pool *pool)
 {
 	debugfs_remove_recursive(pool->debugfs);
 	pool->debugfs = NULL;

@@ -61,7 +61,7 @@ EXPORT_SYMBOL_IF_KUNIT(zsm_pages_held);
 
 /* === Internals: handle pages ============================================= */
 
-static inline unsigned long zsm_hpage_cookie(struct zs_pool *pool)
+static inline unsigned long zsm_hpage_cookie(struct zsm_pool *pool)
 {
 	return ZSM_HPAGE_MAGIC ^ (unsigned long)pool;
 }
@@ -142,7 +142,7 @@ static void __zsm_handle_put(struct zsm_class *class, unsigned long *hp)
  * struct page must carry @pool's cookie before page->private is believed.
  * Returns the owning class or NULL.
  */
-static struct zsm_class *zsm_handle_class(struct zs_pool *pool,
+static struct zsm_class *zsm_handle_class(struct zsm_pool *pool,
 					  unsigned long handle)
 {
 	struct page *page;
@@ -277,7 +277,7 @@ static struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class,
 	return zspage;
 }
 
-static void zsm_zspage_release(struct zs_pool *pool, struct zsm_zspage *zspage)
+static void zsm_zspage_release(struct zsm_pool *pool, struct zsm_zspage *zspage)
 {
 	unsigned int i, n = zspage->nr_pages;
 
@@ -312,7 +312,7 @@ static bool zsm_zspage_trylock_pages(struct zsm_zspage *zspage)
 
 static void zsm_deferred_free_work(struct work_struct *work)
 {
-	struct zs_pool *pool = container_of(work, struct zs_pool, free_work);
+	struct zsm_pool *pool = container_of(work, struct zsm_pool, free_work);
 	struct zsm_zspage *zspage;
 
 	for (;;) {
@@ -357,7 +357,7 @@ static void zsm_deferred_free_work(struct work_struct *work)
  *
  * Context: class->lock held; does not sleep.
  */
-void __zsm_zspage_free(struct zs_pool *pool, struct zsm_zspage *zspage)
+void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage)
 {
 	struct zsm_class *class = zspage->class;
 
@@ -378,7 +378,7 @@ void __zsm_zspage_free(struct zs_pool *pool, struct zsm_zspage *zspage)
  * After a failed allocation: free the handle pages with no handle and the
  * zspages with no object that earlier rounds of it installed.
  */
-static void __zsm_class_trim(struct zs_pool *pool, struct zsm_class *class)
+static void __zsm_class_trim(struct zsm_pool *pool, struct zsm_class *class)
 {
 	struct zsm_zspage *zspage, *ztmp;
 	struct zsm_hpage *h, *tmp;
@@ -471,7 +471,7 @@ bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
  * Return: the zspage, read-locked, or NULL for a handle that is not a live
  * handle of @pool (warned once).
  */
-struct zsm_zspage *zsm_obj_lock_read(struct zs_pool *pool,
+struct zsm_zspage *zsm_obj_lock_read(struct zsm_pool *pool,
 				     unsigned long handle, unsigned int *idx)
 {
 	unsigned long *hp = (unsigned long *)handle;
@@ -514,7 +514,7 @@ struct zsm_zspage *zsm_obj_lock_read(struct zs_pool *pool,
  */
 struct zs_pool *zs_create_pool(const char *name)
 {
-	struct zs_pool *pool;
+	struct zsm_pool *pool;
 	unsigned int i;
 
 	if (!name) {
@@ -561,7 +561,7 @@ struct zs_pool *zs_create_pool(const char *name)
 	zsm_pool_debugfs_add(pool);
 	/* Pools pin the module: see zsm_exit(). */
 	__module_get(THIS_MODULE);
-	return pool;
+	return zs_pool_of(pool);
 
 err_classes:
 	for (i = 0; i < ZSM_NR_CLASSES; i++)
@@ -574,7 +574,7 @@ err_pool:
 EXPORT_SYMBOL_GPL(zs_create_pool);
 
 /* Release every zspage and handle page of @class (pool destruction). */
-static unsigned long zsm_class_drain(struct zs_pool *pool,
+static unsigned long zsm_class_drain(struct zsm_pool *pool,
 				     struct zsm_class *class)
 {
 	struct zsm_zspage *zspage, *tmp;
@@ -604,15 +604,16 @@ static unsigned long zsm_class_drain(struct zs_pool *pool,
 
 /**
  * zs_destroy_pool() - destroy a pool and return all its memory.
- * @pool: pool from zs_create_pool(); NULL is ignored.
+ * @zpool: pool from zs_create_pool(); NULL is ignored.
  *
  * Objects still allocated are a caller bug: they are warned about once and
  * their pages returned all the same.
  *
  * Context: Process context; may sleep.
  */
-void zs_destroy_pool(struct zs_pool *pool)
+void zs_destroy_pool(struct zs_pool *zpool)
 {
+	struct zsm_pool *pool = zsm_pool(zpool);
 	unsigned long live = 0;
 	unsigned int i;
 
@@ -642,7 +643,7 @@ EXPORT_SYMBOL_GPL(zs_destroy_pool);
 
 /**
  * zs_malloc() - allocate an object.
- * @pool: pool to allocate from.
+ * @zpool: pool to allocate from.
  * @size: object size in bytes, 1..PAGE_SIZE.
  * @gfp: allocation flags for any new memory. Without __GFP_DIRECT_RECLAIM
  *	zs_malloc() does not sleep.
@@ -652,8 +653,9 @@ EXPORT_SYMBOL_GPL(zs_destroy_pool);
  * -EINVAL for @size 0, -ENOSPC for @size above PAGE_SIZE, -ENOMEM when
  * memory could not be had.
  */
-unsigned long zs_malloc(struct zs_pool *pool, size_t size, gfp_t gfp)
+unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp)
 {
+	struct zsm_pool *pool = zsm_pool(zpool);
 	struct zsm_zspage *zspage, *fresh = NULL;
 	struct page *hpage = NULL;
 	struct zsm_class *class;
@@ -719,7 +721,7 @@ EXPORT_SYMBOL_GPL(zs_malloc);
 
 /**
  * zs_free() - free an object.
- * @pool: pool the object was allocated from.
+ * @zpool: pool the object was allocated from.
  * @handle: handle from zs_malloc(); 0 and error values are ignored.
  *
  * A handle that is not a live handle of @pool (double free, another pool's
@@ -727,8 +729,9 @@ EXPORT_SYMBOL_GPL(zs_malloc);
  *
  * Context: Any context but hard IRQ. Does not sleep.
  */
-void zs_free(struct zs_pool *pool, unsigned long handle)
+void zs_free(struct zs_pool *zpool, unsigned long handle)
 {
+	struct zsm_pool *pool = zsm_pool(zpool);
 	unsigned long *hp = (unsigned long *)handle;
 	struct zsm_zspage *zspage;
 	struct zsm_class *class;
@@ -766,14 +769,14 @@ EXPORT_SYMBOL_GPL(zs_free);
 
 /**
  * zs_huge_class_size() - smallest object size stored alone in a page.
- * @pool: a pool (the value is the same for every pool).
+ * @zpool: a pool (the value is the same for every pool).
  *
  * zram stores data that compresses to this size or more uncompressed.
  *
  * Context: Any context.
  * Return: the size in bytes.
  */
-size_t zs_huge_class_size(struct zs_pool *pool)
+size_t zs_huge_class_size(struct zs_pool *zpool)
 {
 	return zsm_classes.huge_class_size;
 }
@@ -781,7 +784,7 @@ EXPORT_SYMBOL_GPL(zs_huge_class_size);
 
 /**
  * zs_lookup_class_index() - class that holds objects of a size.
- * @pool: a pool.
+ * @zpool: a pool.
  * @size: object size, 1..PAGE_SIZE.
  *
  * Sizes with the same index are stored alike, so zram can tell whether
@@ -790,8 +793,10 @@ EXPORT_SYMBOL_GPL(zs_huge_class_size);
  * Context: Any context.
  * Return: the canonical class index.
  */
-unsigned int zs_lookup_class_index(struct zs_pool *pool, unsigned int size)
+unsigned int zs_lookup_class_index(struct zs_pool *zpool, unsigned int size)
 {
+	struct zsm_pool *pool = zsm_pool(zpool);
+
 	if (size > ZSM_MAX_ALLOC)
 		size = ZSM_MAX_ALLOC;
 	return pool->class_of[zsm_size_to_slot(size)]->index;
@@ -800,26 +805,30 @@ EXPORT_SYMBOL_GPL(zs_lookup_class_index);
 
 /**
  * zs_get_total_pages() - pages the pool's zspages hold.
- * @pool: the pool.
+ * @zpool: the pool.
  *
  * Context: Any context.
  * Return: the number of pages.
  */
-unsigned long zs_get_total_pages(struct zs_pool *pool)
+unsigned long zs_get_total_pages(struct zs_pool *zpool)
 {
+	struct zsm_pool *pool = zsm_pool(zpool);
+
 	return atomic_long_read(&pool->pages_total);
 }
 EXPORT_SYMBOL_GPL(zs_get_total_pages);
 
 /**
  * zs_pool_stats() - read the pool's statistics.
- * @pool: the pool.
+ * @zpool: the pool.
  * @stats: filled in; pages_compacted counts pages freed by compaction.
  *
  * Context: Any context.
  */
-void zs_pool_stats(struct zs_pool *pool, struct zs_pool_stats *stats)
+void zs_pool_stats(struct zs_pool *zpool, struct zs_pool_stats *stats)
 {
+	struct zsm_pool *pool = zsm_pool(zpool);
+
 	memcpy(stats, &pool->stats, sizeof(*stats));
 }
 EXPORT_SYMBOL_GPL(zs_pool_stats);

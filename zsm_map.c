@@ -220,7 +220,7 @@ static int zsm_cpu_dead(unsigned int cpu)
 
 /**
  * zs_map_object() - map an object for access by the CPU.
- * @pool: the object's pool.
+ * @zpool: the object's pool.
  * @handle: handle from zs_malloc().
  * @mm: ZS_MM_RO (contents read, changes dropped for objects crossing a
  *	page), ZS_MM_WO (contents not read: for a new object), ZS_MM_RW.
@@ -234,9 +234,10 @@ static int zsm_cpu_dead(unsigned int cpu)
  * Return: the object's address, or NULL (warned once) for a handle that is
  * not live in @pool or a third nested mapping.
  */
-void *zs_map_object(struct zs_pool *pool, unsigned long handle,
+void *zs_map_object(struct zs_pool *zpool, unsigned long handle,
 		    enum zs_mapmode mm)
 {
+	struct zsm_pool *pool = zsm_pool(zpool);
 	struct zsm_zspage *zspage;
 	struct zsm_map_area *area;
 	struct zsm_map_slot *slot;
@@ -260,14 +261,14 @@ EXPORT_SYMBOL_GPL(zs_map_object);
 
 /**
  * zs_unmap_object() - end the most recent mapping on this CPU.
- * @pool: the object's pool.
+ * @zpool: the object's pool.
  * @handle: the handle passed to the matching zs_map_object().
  *
  * Writes a copied object back unless it was mapped ZS_MM_RO.
  *
  * Context: Same CPU and context as the matching zs_map_object().
  */
-void zs_unmap_object(struct zs_pool *pool, unsigned long handle)
+void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 {
 	struct zsm_map_area *area = this_cpu_ptr(&zsm_map_areas);
 	struct zsm_map_slot *slot;
@@ -299,7 +300,7 @@ EXPORT_SYMBOL_GPL(zs_unmap_object);
 
 /**
  * zs_obj_read_begin() - start reading an object.
- * @pool: the object's pool.
+ * @zpool: the object's pool.
  * @handle: handle from zs_malloc().
  * @local_copy: a buffer of at least the object's size, used when the object
  *	crosses a page boundary.
@@ -311,9 +312,10 @@ EXPORT_SYMBOL_GPL(zs_unmap_object);
  * Return: address of the object's bytes (in its page or in @local_copy), or
  * NULL for a handle that is not live in @pool.
  */
-void *zs_obj_read_begin(struct zs_pool *pool, unsigned long handle,
+void *zs_obj_read_begin(struct zs_pool *zpool, unsigned long handle,
 			void *local_copy)
 {
+	struct zsm_pool *pool = zsm_pool(zpool);
 	struct zsm_zspage *zspage;
 	unsigned int idx, size, poff;
 	unsigned long off;
@@ -336,13 +338,13 @@ EXPORT_SYMBOL_GPL(zs_obj_read_begin);
 
 /**
  * zs_obj_read_end() - end a zs_obj_read_begin().
- * @pool: the object's pool.
+ * @zpool: the object's pool.
  * @handle: the handle.
  * @handle_mem: the address zs_obj_read_begin() returned.
  *
  * Context: Same CPU and context as the matching zs_obj_read_begin().
  */
-void zs_obj_read_end(struct zs_pool *pool, unsigned long handle,
+void zs_obj_read_end(struct zs_pool *zpool, unsigned long handle,
 		     void *handle_mem)
 {
 	unsigned long obj = READ_ONCE(*(unsigned long *)handle);
@@ -359,16 +361,17 @@ EXPORT_SYMBOL_GPL(zs_obj_read_end);
 
 /**
  * zs_obj_write() - write an object's bytes.
- * @pool: the object's pool.
+ * @zpool: the object's pool.
  * @handle: handle from zs_malloc().
  * @handle_mem: the bytes to store.
  * @mem_len: how many, at most the size the object was allocated with.
  *
  * Context: As zs_map_object(); does not sleep.
  */
-void zs_obj_write(struct zs_pool *pool, unsigned long handle,
+void zs_obj_write(struct zs_pool *zpool, unsigned long handle,
 		  void *handle_mem, size_t mem_len)
 {
+	struct zsm_pool *pool = zsm_pool(zpool);
 	struct zsm_zspage *zspage;
 	unsigned int idx, size;
 

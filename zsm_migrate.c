@@ -15,42 +15,132 @@
  *
  * The pool shrinker runs compaction under memory pressure.
  *
- * Page migration of zspage pages is not implemented yet: zspage pages are
- * allocated without __GFP_MOVABLE so that they never sit in ZONE_MOVABLE
- * or a movable pageblock while they cannot move.
+ * Page migration (core mm compaction, memory offlining, CMA) moves single
+ * pages. Every page of every zspage is registered with zsm_mops. Handles
+ * name a zspage descriptor and a slot, not a page, so moving a page only
+ * copies it and swaps the descriptor's pages[i]:
+ *
+ *   isolate_page(P)    page lock held: P's zspage is alive; nothing to do
+ *                      but say yes (a dying zspage says no).
+ *   migrate_page(N, P) page locks of N and P held; class->lock excludes
+ *                      compaction and allocation bookkeeping, the zspage
+ *                      write lock waits out mappers; copy P to N, swap
+ *                      pages[i], register N, release our reference to P.
+ *   putback_page(P)    nothing was changed at isolation: nothing to undo.
+ *
+ * Freeing races: a zspage is released only with every page lock held
+ * (trylock under class->lock, else deferred to a worker that sleeps on the
+ * locks), so a page is never freed while migrate_page() runs on it. A page
+ * isolated but not locked can be released: __ClearPageMovable() tells core
+ * mm, which then drops its own reference and never calls us for it again.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/highmem.h>
+#include <linux/migrate.h>
+#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/shrinker.h>
+#include <linux/vmstat.h>
 #include <linux/bitops.h>
 
 #include "zsm_internal.h"
 
-/* === Page mobility ======================================================= */
+/* === Page migration ====================================================== */
+
+/* Pages moved by zsm_migrate_page(), all pools; for tests and debugfs. */
+atomic_long_t zsm_pages_migrated;
+
+static bool zsm_isolate_page(struct page *page, isolate_mode_t mode)
+{
+	struct zsm_zspage *zspage = (struct zsm_zspage *)page_private(page);
+
+	/* The page lock keeps the descriptor alive (see __zsm_zspage_free). */
+	return zspage && !READ_ONCE(zspage->dead);
+}
+
+static int zsm_migrate_page(struct page *dst, struct page *src,
+			    enum migrate_mode mode)
+{
+	struct zsm_zspage *zspage = (struct zsm_zspage *)page_private(src);
+	struct zsm_class *class = zspage->class;
+	unsigned int i = src->index;
+
+	spin_lock(&class->lock);
+	write_lock_bh(&zspage->lock);
+	if (WARN_ON_ONCE(zspage->pages[i] != src)) {
+		write_unlock_bh(&zspage->lock);
+		spin_unlock(&class->lock);
+		return -EINVAL;
+	}
+	copy_highpage(dst, src);
+	set_page_private(dst, (unsigned long)zspage);
+	dst->index = i;
+	__SetPageMovable(dst, &zsm_mops);
+	WRITE_ONCE(zspage->pages[i], dst);
+	write_unlock_bh(&zspage->lock);
+	spin_unlock(&class->lock);
+
+	/* dst is ours now; core mm drops its own reference to it. */
+	get_page(dst);
+	if (page_zone(dst) != page_zone(src)) {
+		dec_zone_page_state(src, NR_ZSPAGES);
+		inc_zone_page_state(dst, NR_ZSPAGES);
+	}
+	__ClearPageMovable(src);
+	set_page_private(src, 0);
+	src->index = 0;
+	put_page(src);
+	atomic_long_inc(&zsm_pages_migrated);
+	return MIGRATEPAGE_SUCCESS;
+}
+
+static void zsm_putback_page(struct page *page)
+{
+}
+
+const struct movable_operations zsm_mops = {
+	.isolate_page = zsm_isolate_page,
+	.migrate_page = zsm_migrate_page,
+	.putback_page = zsm_putback_page,
+};
 
 /**
  * zsm_page_gfp() - flags for a zspage's object pages.
- * @gfp: the zs_malloc() caller's flags.
+ * @gfp: the zs_malloc() caller's flags (__GFP_MOVABLE and __GFP_HIGHMEM are
+ *	honoured: zsm pages can move and need no permanent kernel mapping).
  *
- * Return: @gfp without __GFP_MOVABLE, while zsm pages cannot migrate.
+ * Return: the flags to allocate object pages with.
  */
 gfp_t zsm_page_gfp(gfp_t gfp)
 {
-	return gfp & ~__GFP_MOVABLE;
+	return gfp;
 }
 
 /**
  * zsm_zspage_set_movable() - register a new zspage's pages with migration.
  * @zspage: a zspage whose pages nobody else references yet.
  *
- * No page is registered while migration is not implemented.
+ * Also accounts the pages in the zone's NR_ZSPAGES (/proc/vmstat
+ * nr_zspages), as zsmalloc does.
  */
 void zsm_zspage_set_movable(struct zsm_zspage *zspage)
 {
+	unsigned int i;
+
+	for (i = 0; i < zspage->nr_pages; i++) {
+		struct page *page = zspage->pages[i];
+
+		inc_zone_page_state(page, NR_ZSPAGES);
+		/* A fresh page: no one else can hold its lock. */
+		if (WARN_ON_ONCE(!trylock_page(page)))
+			continue;
+		__SetPageMovable(page, &zsm_mops);
+		unlock_page(page);
+	}
 }
 
 /**
@@ -59,6 +149,9 @@ void zsm_zspage_set_movable(struct zsm_zspage *zspage)
  */
 void zsm_page_clear_movable(struct page *page)
 {
+	dec_zone_page_state(page, NR_ZSPAGES);
+	if (__PageMovable(page))
+		__ClearPageMovable(page);
 }
 
 /* === Compaction ========================================================== */
@@ -143,7 +236,7 @@ static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src)
 	return false;
 }
 
-static unsigned long zsm_class_compact(struct zs_pool *pool,
+static unsigned long zsm_class_compact(struct zsm_pool *pool,
 				       struct zsm_class *class)
 {
 	unsigned long freed = 0;
@@ -174,7 +267,7 @@ static unsigned long zsm_class_compact(struct zs_pool *pool,
 
 /**
  * zs_compact() - free zspages by moving objects together.
- * @pool: the pool.
+ * @zpool: the pool.
  *
  * One compaction runs per pool at a time; a call made while another runs
  * returns 0 at once. Gives up the CPU and the class lock when contended.
@@ -182,8 +275,9 @@ static unsigned long zsm_class_compact(struct zs_pool *pool,
  * Context: Process context; may sleep.
  * Return: pages freed by this call; also added to pages_compacted.
  */
-unsigned long zs_compact(struct zs_pool *pool)
+unsigned long zs_compact(struct zs_pool *zpool)
 {
+	struct zsm_pool *pool = zsm_pool(zpool);
 	unsigned long freed = 0;
 	unsigned int i;
 
@@ -222,7 +316,7 @@ unsigned long zsm_class_freeable_pages(struct zsm_class *class)
 static unsigned long zsm_shrinker_count(struct shrinker *shrinker,
 					struct shrink_control *sc)
 {
-	struct zs_pool *pool = shrinker->private_data;
+	struct zsm_pool *pool = shrinker->private_data;
 	unsigned long pages = 0;
 	unsigned int i;
 
@@ -236,8 +330,8 @@ static unsigned long zsm_shrinker_count(struct shrinker *shrinker,
 static unsigned long zsm_shrinker_scan(struct shrinker *shrinker,
 				       struct shrink_control *sc)
 {
-	struct zs_pool *pool = shrinker->private_data;
-	unsigned long freed = zs_compact(pool);
+	struct zsm_pool *pool = shrinker->private_data;
+	unsigned long freed = zs_compact(zs_pool_of(pool));
 
 	return freed ? freed : SHRINK_STOP;
 }
@@ -248,7 +342,7 @@ static unsigned long zsm_shrinker_scan(struct shrinker *shrinker,
  *
  * Return: 0 or -ENOMEM.
  */
-int zsm_pool_shrinker_init(struct zs_pool *pool)
+int zsm_pool_shrinker_init(struct zsm_pool *pool)
 {
 	pool->shrinker = shrinker_alloc(0, "zsm-%s", pool->name);
 	if (!pool->shrinker)
@@ -264,7 +358,7 @@ int zsm_pool_shrinker_init(struct zs_pool *pool)
  * zsm_pool_shrinker_exit() - unregister the pool's shrinker.
  * @pool: the pool being destroyed.
  */
-void zsm_pool_shrinker_exit(struct zs_pool *pool)
+void zsm_pool_shrinker_exit(struct zsm_pool *pool)
 {
 	shrinker_free(pool->shrinker);
 }

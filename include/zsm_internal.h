@@ -16,6 +16,7 @@
 #include <linux/workqueue.h>
 #include <linux/mutex.h>
 #include <linux/io.h>
+#include <linux/migrate.h>
 #include <linux/zsmalloc.h>
 
 #include "zsm_compat.h"
@@ -112,7 +113,7 @@ extern atomic_long_t zsm_pages_held;
 #define ZSM_FG_FULL		11
 #define ZSM_NR_FG		(ZSM_FG_FULL + 1)
 
-struct zs_pool;
+struct zsm_pool;
 struct zsm_class;
 
 /**
@@ -188,7 +189,7 @@ static inline unsigned long *zsm_zspage_slots(struct zsm_zspage *zspage)
  */
 struct zsm_class {
 	spinlock_t lock;
-	struct zs_pool *pool;
+	struct zsm_pool *pool;
 	struct zsm_geom geom;
 	unsigned int index;
 	struct list_head fg_list[ZSM_NR_FG];
@@ -229,7 +230,7 @@ struct zsm_hpage {
 	((PAGE_SIZE - sizeof(struct zsm_hpage)) / sizeof(unsigned long))
 
 /**
- * struct zs_pool - a zsm pool (opaque to users of <linux/zsmalloc.h>).
+ * struct zsm_pool - a zsm pool (struct zs_pool to users of <linux/zsmalloc.h>).
  * @name: kstrdup'd name; constant.
  * @class_of: class slot -> canonical class (merged slots share one).
  * @classes: canonical classes, indexed by canonical index (NULL elsewhere).
@@ -243,7 +244,7 @@ struct zsm_hpage {
  * @debugfs: per-pool debugfs directory.
  * @destroying: set by zs_destroy_pool(); no new work is queued.
  */
-struct zs_pool {
+struct zsm_pool {
 	const char *name;
 	struct zsm_class *class_of[ZSM_NR_CLASSES];
 	struct zsm_class *classes[ZSM_NR_CLASSES];
@@ -257,6 +258,21 @@ struct zs_pool {
 	struct dentry *debugfs;
 	bool destroying;
 };
+
+/*
+ * struct zs_pool stays an incomplete type: the exported functions' modversion
+ * CRCs then match those of zsmalloc, whose struct is private to its .c file,
+ * and the stock zram.ko binds to zsm. zsm's own pool is struct zsm_pool.
+ */
+static inline struct zsm_pool *zsm_pool(struct zs_pool *zpool)
+{
+	return (struct zsm_pool *)zpool;
+}
+
+static inline struct zs_pool *zs_pool_of(struct zsm_pool *pool)
+{
+	return (struct zs_pool *)pool;
+}
 
 /* Object locations ------------------------------------------------------- */
 
@@ -290,12 +306,12 @@ static inline unsigned int zsm_obj_idx(unsigned long obj)
 #define ZSM_POOL_NAME_MAX	64
 
 /* zsm_main.c */
-struct zsm_zspage *zsm_obj_lock_read(struct zs_pool *pool,
+struct zsm_zspage *zsm_obj_lock_read(struct zsm_pool *pool,
 				     unsigned long handle, unsigned int *idx);
 unsigned int __zsm_zspage_refile(struct zsm_class *class,
 				 struct zsm_zspage *zspage);
 struct zsm_zspage *__zsm_zspage_fullest(struct zsm_class *class);
-void __zsm_zspage_free(struct zs_pool *pool, struct zsm_zspage *zspage);
+void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage);
 unsigned int __zsm_slot_move(struct zsm_class *class, struct zsm_zspage *dst,
 			     unsigned long *hp);
 bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
@@ -308,17 +324,19 @@ void zsm_obj_copy(struct zsm_zspage *dst, unsigned int didx,
 		  struct zsm_zspage *src, unsigned int sidx, unsigned int size);
 
 /* zsm_migrate.c */
+extern const struct movable_operations zsm_mops;
+extern atomic_long_t zsm_pages_migrated;
 gfp_t zsm_page_gfp(gfp_t gfp);
 void zsm_zspage_set_movable(struct zsm_zspage *zspage);
 void zsm_page_clear_movable(struct page *page);
-int zsm_pool_shrinker_init(struct zs_pool *pool);
-void zsm_pool_shrinker_exit(struct zs_pool *pool);
+int zsm_pool_shrinker_init(struct zsm_pool *pool);
+void zsm_pool_shrinker_exit(struct zsm_pool *pool);
 unsigned long zsm_class_freeable_pages(struct zsm_class *class);
 
 /* zsm_debugfs.c */
 void zsm_debugfs_init(void);
 void zsm_debugfs_exit(void);
-void zsm_pool_debugfs_add(struct zs_pool *pool);
-void zsm_pool_debugfs_remove(struct zs_pool *pool);
+void zsm_pool_debugfs_add(struct zsm_pool *pool);
+void zsm_pool_debugfs_remove(struct zsm_pool *pool);
 
 #endif /* _ZSM_INTERNAL_H */
