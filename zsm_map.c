@@ -3,9 +3,40 @@
  * zsm: mapping objects for the CPU.
  *
  * An object inside one page is mapped with kmap_local_page(). An object
- * that crosses from page i to page i + 1 of its zspage is copied into a
- * per-CPU buffer at map time (unless ZS_MM_WO) and back at unmap time
- * (unless ZS_MM_RO): the "copy" mode, which needs nothing but memcpy.
+ * that crosses from page i to page i + 1 of its zspage is mapped in one of
+ * two ways (module parameter map_mode):
+ *
+ * pte:  each CPU owns virtual areas of two pages, reserved when the CPU
+ *       comes up (vmap of a dummy page, whose two PTEs we then own). A map
+ *       points the two PTEs at the object's pages; nothing is allocated, so
+ *       a map cannot fail. x86-64 only.
+ * copy: the object is copied into a per-CPU buffer at map time (unless
+ *       ZS_MM_WO) and back at unmap time (unless ZS_MM_RO), as zsmalloc
+ *       does. Works everywhere; the fallback.
+ *
+ * TLB argument for pte mode (x86-64, with or without PTI and PCIDs):
+ *
+ *   Invariant: outside a map window, the area's PTEs are not present and
+ *   no TLB of any CPU, in any PCID, holds a translation for the area.
+ *
+ *   - x86 does not cache not-present translations, so the PTEs written at
+ *     map time are the only ones the window can load.
+ *   - A window runs on one CPU with preemption disabled, so translations
+ *     for the area are created only in that CPU's TLB, and only in the
+ *     PCID(s) current during the window. Other CPUs never access the area.
+ *   - At unmap we clear the PTEs and INVLPG both pages. INVLPG drops the
+ *     current PCID's entries and global entries for the page; with PTI the
+ *     PTEs are not global, and user-mode PCIDs cannot hold them (the user
+ *     page tables do not map vmalloc space). So if the PCID at unmap is the
+ *     one at map, the invariant holds again.
+ *   - The PCID can change inside a window without a context switch only
+ *     when a TLB-flush IPI finds the CPU in lazy-TLB mode and switches it to
+ *     init_mm (leave_mm()); it cannot switch back before the next schedule.
+ *     We compare CR3 at map and at unmap; if it changed we also flush the
+ *     whole local TLB, every PCID included (__flush_tlb_all()).
+ *
+ *   flush_tlb_one_kernel() would do this (it marks other PCIDs for flush),
+ *   but it is not exported to modules.
  *
  * Each CPU has ZSM_MAP_DEPTH mapping slots used as a stack, so a map may
  * nest inside another on the same CPU (an interrupt handler mapping while
@@ -32,7 +63,28 @@
 #include "zsm_internal.h"
 #include "zsm.h"
 
+#ifdef CONFIG_X86_64
+#include <linux/vmalloc.h>
+#include <asm/tlbflush.h>
+#include <asm/special_insns.h>
+#include <asm/pgtable.h>
+#define ZSM_HAVE_PTE_MAP 1
+#else
+#define ZSM_HAVE_PTE_MAP 0
+#endif
+
 /* === Data ================================================================ */
+
+static char *map_mode = "auto";
+module_param(map_mode, charp, 0444);
+MODULE_PARM_DESC(map_mode,
+		 "Cross-page mapping: pte, copy or auto (pte where supported)");
+
+/* Set once at module load from map_mode; read-only after. */
+static bool zsm_use_pte;
+
+/* The page every reserved area maps before its PTEs are taken over. */
+static struct page *zsm_dummy_page;
 
 /* Nested mappings one CPU can hold at once. */
 #define ZSM_MAP_DEPTH	2
@@ -44,7 +96,8 @@
  * @kaddr: kmap_local address of the page (in-page objects).
  * @idx: slot index of the object in @zspage.
  * @mm: mapping mode.
- * @cross: the object crosses a page boundary (copy buffer in use).
+ * @cross: the object crosses a page boundary (area or buffer in use).
+ * @cr3: CR3 at map time (pte mode), to detect a lazy-TLB switch.
  */
 struct zsm_map_slot {
 	unsigned long handle;
@@ -53,6 +106,7 @@ struct zsm_map_slot {
 	unsigned int idx;
 	u8 mm;
 	u8 cross;
+	unsigned long cr3;
 };
 
 /**
@@ -60,13 +114,19 @@ struct zsm_map_slot {
  * @depth: slots in use; changed only by this CPU, with interrupts disabled
  *	around the check-and-push, so interrupt-context maps nest cleanly.
  * @slot: the mapping stack.
- * @buf: one PAGE_SIZE copy buffer per slot; allocated by the CPU-up
- *	callback, freed by the CPU-dead callback.
+ * @buf: copy mode: one PAGE_SIZE buffer per slot.
+ * @va: pte mode: one two-page virtual area per slot.
+ * @ptep: pte mode: the kernel PTEs of each area's two pages.
+ *
+ * @buf, @va and @ptep are set up by the CPU-prepare callback and torn down
+ * by the CPU-dead callback, both run for the CPU while it is offline.
  */
 struct zsm_map_area {
 	unsigned int depth;
 	struct zsm_map_slot slot[ZSM_MAP_DEPTH];
 	char *buf[ZSM_MAP_DEPTH];
+	void *va[ZSM_MAP_DEPTH];
+	pte_t *ptep[ZSM_MAP_DEPTH][2];
 };
 
 static DEFINE_PER_CPU(struct zsm_map_area, zsm_map_areas);
@@ -160,10 +220,97 @@ static struct zsm_map_slot *zsm_slot_push(struct zsm_map_area *area)
 	return slot;
 }
 
+#if ZSM_HAVE_PTE_MAP
+static inline void zsm_invlpg(void *addr)
+{
+	asm volatile("invlpg (%0)" : : "r" (addr) : "memory");
+}
+
+/* Point area @d of this CPU at @p0, @p1. Not-present before: no flush. */
+static void *zsm_pte_map(struct zsm_map_area *area, unsigned int d,
+			 struct zsm_map_slot *slot, struct page *p0,
+			 struct page *p1)
+{
+	slot->cr3 = __read_cr3();
+	set_pte(area->ptep[d][0], mk_pte(p0, PAGE_KERNEL));
+	set_pte(area->ptep[d][1], mk_pte(p1, PAGE_KERNEL));
+	return area->va[d];
+}
+
+/* Restore the invariant: PTEs clear, no translation left in any PCID. */
+static void zsm_pte_unmap(struct zsm_map_area *area, unsigned int d,
+			  struct zsm_map_slot *slot)
+{
+	set_pte(area->ptep[d][0], __pte(0));
+	set_pte(area->ptep[d][1], __pte(0));
+	zsm_invlpg(area->va[d]);
+	zsm_invlpg(area->va[d] + PAGE_SIZE);
+	if (unlikely(__read_cr3() != slot->cr3))
+		__flush_tlb_all();
+}
+
+static int zsm_pte_area_init(struct zsm_map_area *area, unsigned int d)
+{
+	struct page *pages[2] = { zsm_dummy_page, zsm_dummy_page };
+	unsigned int level, i;
+
+	area->va[d] = vmap(pages, 2, VM_MAP, PAGE_KERNEL);
+	if (!area->va[d])
+		return -ENOMEM;
+	for (i = 0; i < 2; i++) {
+		pte_t *ptep = lookup_address((unsigned long)area->va[d] +
+					     i * PAGE_SIZE, &level);
+
+		if (!ptep || level != PG_LEVEL_4K) {
+			vunmap(area->va[d]);
+			area->va[d] = NULL;
+			return -EFAULT;
+		}
+		area->ptep[d][i] = ptep;
+		/* The CPU is offline: nothing can have cached the dummy. */
+		set_pte(ptep, __pte(0));
+	}
+	return 0;
+}
+
+static void zsm_pte_area_exit(struct zsm_map_area *area, unsigned int d)
+{
+	if (!area->va[d])
+		return;
+	/* vunmap() expects its own PTEs back. */
+	set_pte(area->ptep[d][0], mk_pte(zsm_dummy_page, PAGE_KERNEL));
+	set_pte(area->ptep[d][1], mk_pte(zsm_dummy_page, PAGE_KERNEL));
+	vunmap(area->va[d]);
+	area->va[d] = NULL;
+}
+#else
+static void *zsm_pte_map(struct zsm_map_area *area, unsigned int d,
+			 struct zsm_map_slot *slot, struct page *p0,
+			 struct page *p1)
+{
+	return NULL;
+}
+
+static void zsm_pte_unmap(struct zsm_map_area *area, unsigned int d,
+			  struct zsm_map_slot *slot)
+{
+}
+
+static int zsm_pte_area_init(struct zsm_map_area *area, unsigned int d)
+{
+	return -EOPNOTSUPP;
+}
+
+static void zsm_pte_area_exit(struct zsm_map_area *area, unsigned int d)
+{
+}
+#endif
+
 static void *zsm_map_locked(struct zsm_zspage *zspage, unsigned int idx,
 			    unsigned long handle, enum zs_mapmode mm,
-			    struct zsm_map_slot *slot, char *buf)
+			    struct zsm_map_area *area, unsigned int d)
 {
+	struct zsm_map_slot *slot = &area->slot[d];
 	unsigned int size = zspage->class->geom.size;
 	unsigned long off = (unsigned long)idx * size;
 	unsigned int poff = offset_in_page(off);
@@ -179,9 +326,15 @@ static void *zsm_map_locked(struct zsm_zspage *zspage, unsigned int idx,
 	}
 	slot->cross = 1;
 	slot->kaddr = NULL;
+	if (zsm_use_pte) {
+		unsigned long pg = off >> PAGE_SHIFT;
+
+		return zsm_pte_map(area, d, slot, zspage->pages[pg],
+				   zspage->pages[pg + 1]) + poff;
+	}
 	if (mm != ZS_MM_WO)
-		zsm_zspage_read(zspage, off, buf, size);
-	return buf;
+		zsm_zspage_read(zspage, off, area->buf[d], size);
+	return area->buf[d];
 }
 
 /* === CPU hotplug ========================================================= */
@@ -191,7 +344,18 @@ static int zsm_cpu_prepare(unsigned int cpu)
 	struct zsm_map_area *area = per_cpu_ptr(&zsm_map_areas, cpu);
 	int i;
 
+	area->depth = 0;
 	for (i = 0; i < ZSM_MAP_DEPTH; i++) {
+		int err;
+
+		if (zsm_use_pte) {
+			if (area->va[i])
+				continue;
+			err = zsm_pte_area_init(area, i);
+			if (err)
+				return err;
+			continue;
+		}
 		if (area->buf[i])
 			continue;
 		area->buf[i] = kmalloc_node(PAGE_SIZE, GFP_KERNEL,
@@ -199,7 +363,6 @@ static int zsm_cpu_prepare(unsigned int cpu)
 		if (!area->buf[i])
 			return -ENOMEM;
 	}
-	area->depth = 0;
 	return 0;
 }
 
@@ -210,6 +373,7 @@ static int zsm_cpu_dead(unsigned int cpu)
 
 	WARN_ON_ONCE(area->depth);
 	for (i = 0; i < ZSM_MAP_DEPTH; i++) {
+		zsm_pte_area_exit(area, i);
 		kfree(area->buf[i]);
 		area->buf[i] = NULL;
 	}
@@ -222,8 +386,11 @@ static int zsm_cpu_dead(unsigned int cpu)
  * zs_map_object() - map an object for access by the CPU.
  * @zpool: the object's pool.
  * @handle: handle from zs_malloc().
- * @mm: ZS_MM_RO (contents read, changes dropped for objects crossing a
- *	page), ZS_MM_WO (contents not read: for a new object), ZS_MM_RW.
+ * @mm: ZS_MM_RO (the caller only reads), ZS_MM_WO (the caller only
+ *	writes, a new object: contents are not read in), ZS_MM_RW. In copy
+ *	mode a cross-page object mapped ZS_MM_RO is not written back; in pte
+ *	mode, as for every in-page object, the mapping is the object itself,
+ *	so writing through a ZS_MM_RO mapping is a caller bug either way.
  *
  * The whole object (its class size) is contiguous at the returned address
  * until zs_unmap_object(). Mappings nest up to two deep per CPU and must be
@@ -254,8 +421,8 @@ void *zs_map_object(struct zs_pool *zpool, unsigned long handle,
 		read_unlock(&zspage->lock);
 		return NULL;
 	}
-	return zsm_map_locked(zspage, idx, handle, mm, slot,
-			      area->buf[slot - area->slot]);
+	return zsm_map_locked(zspage, idx, handle, mm, area,
+			      slot - area->slot);
 }
 EXPORT_SYMBOL_GPL(zs_map_object);
 
@@ -270,18 +437,26 @@ EXPORT_SYMBOL_GPL(zs_map_object);
  */
 void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 {
-	struct zsm_map_area *area = this_cpu_ptr(&zsm_map_areas);
+	struct zsm_map_area *area;
 	struct zsm_map_slot *slot;
 	struct zsm_zspage *zspage;
-	unsigned int depth = READ_ONCE(area->depth);
+	unsigned int depth;
 
+	/* Balanced below; lets a stray unmap from process context be safe. */
+	preempt_disable();
+	area = this_cpu_ptr(&zsm_map_areas);
+	depth = READ_ONCE(area->depth);
 	if (WARN_ONCE(!depth || area->slot[depth - 1].handle != handle,
 		      "zsm: unmap of handle %lx that is not the last mapped\n",
-		      handle))
+		      handle)) {
+		preempt_enable();
 		return;
+	}
 	slot = &area->slot[depth - 1];
 	zspage = slot->zspage;
-	if (slot->cross) {
+	if (slot->cross && zsm_use_pte) {
+		zsm_pte_unmap(area, depth - 1, slot);
+	} else if (slot->cross) {
 		if (slot->mm != ZS_MM_RO) {
 			unsigned int size = zspage->class->geom.size;
 
@@ -295,6 +470,7 @@ void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 	/* An interrupt nesting here pushes and pops above us: no race. */
 	WRITE_ONCE(area->depth, depth - 1);
 	read_unlock(&zspage->lock);
+	preempt_enable();
 }
 EXPORT_SYMBOL_GPL(zs_unmap_object);
 
@@ -389,22 +565,72 @@ EXPORT_SYMBOL_GPL(zs_obj_write);
 
 /* === Module ============================================================== */
 
+/* Resolve map_mode; pte mode needs x86-64 and a native (not Xen PV) MMU. */
+static int zsm_map_mode_init(void)
+{
+	bool pte_ok = ZSM_HAVE_PTE_MAP;
+
+#if ZSM_HAVE_PTE_MAP
+	if (boot_cpu_has(X86_FEATURE_XENPV))
+		pte_ok = false;
+#endif
+	if (!strcmp(map_mode, "copy")) {
+		zsm_use_pte = false;
+	} else if (!strcmp(map_mode, "pte")) {
+		if (!pte_ok) {
+			pr_err("map_mode=pte is not supported here\n");
+			return -EINVAL;
+		}
+		zsm_use_pte = true;
+	} else if (!strcmp(map_mode, "auto")) {
+		zsm_use_pte = pte_ok;
+	} else {
+		pr_err("map_mode=%s: expected pte, copy or auto\n", map_mode);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * zsm_map_mode_name() - the mapping mode in use.
+ *
+ * Return: "pte" or "copy".
+ */
+const char *zsm_map_mode_name(void)
+{
+	return zsm_use_pte ? "pte" : "copy";
+}
+
 int zsm_map_init(void)
 {
 	int ret;
+
+	ret = zsm_map_mode_init();
+	if (ret)
+		return ret;
+	if (zsm_use_pte) {
+		zsm_dummy_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!zsm_dummy_page)
+			return -ENOMEM;
+	}
 
 	/* A dynamic state: CPUHP_MM_ZS_PREPARE belongs to the built-in zsmalloc. */
 	ret = cpuhp_setup_state(CPUHP_BP_PREPARE_DYN, "mm/zsm:prepare",
 				zsm_cpu_prepare, zsm_cpu_dead);
 	if (ret < 0) {
 		pr_err("cpuhp_setup_state: %d\n", ret);
+		if (zsm_dummy_page)
+			__free_page(zsm_dummy_page);
 		return ret;
 	}
 	zsm_cpuhp_state = ret;
+	pr_info("map_mode=%s\n", zsm_map_mode_name());
 	return 0;
 }
 
 void zsm_map_exit(void)
 {
 	cpuhp_remove_state(zsm_cpuhp_state);
+	if (zsm_dummy_page)
+		__free_page(zsm_dummy_page);
 }

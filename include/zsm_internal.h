@@ -318,6 +318,7 @@ bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
 			unsigned int idx);
 
 /* zsm_map.c */
+const char *zsm_map_mode_name(void);
 int zsm_map_init(void);
 void zsm_map_exit(void);
 void zsm_obj_copy(struct zsm_zspage *dst, unsigned int didx,
