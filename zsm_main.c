@@ -855,6 +855,7 @@ static int __init zsm_init(void)
 	if (err)
 		return err;
 	zsm_debugfs_init();
+	zsm_zpool_init();
 	return 0;
 }
 
@@ -864,6 +865,7 @@ static int __init zsm_init(void)
  */
 static void __exit zsm_exit(void)
 {
+	zsm_zpool_exit();
 	zsm_debugfs_exit();
 	zsm_map_exit();
 }

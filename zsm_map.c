@@ -59,6 +59,7 @@
 #include <linux/cpuhotplug.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <kunit/visibility.h>
 
 #include "zsm_internal.h"
 #include "zsm.h"
@@ -80,14 +81,26 @@ module_param(map_mode, charp, 0444);
 MODULE_PARM_DESC(map_mode,
 		 "Cross-page mapping: pte, copy or auto (pte where supported)");
 
-/* Set once at module load from map_mode; read-only after. */
+/*
+ * Mode for new cross-page maps: set at module load from map_mode (tests may
+ * switch it with zsm_map_set_mode()). Each live mapping records the mode it
+ * was made with, so a switch never confuses an unmap.
+ */
 static bool zsm_use_pte;
+
+/* pte mode is possible here (x86-64, native MMU): areas are reserved. */
+static bool zsm_pte_possible;
 
 /* The page every reserved area maps before its PTEs are taken over. */
 static struct page *zsm_dummy_page;
 
 /* Nested mappings one CPU can hold at once. */
 #define ZSM_MAP_DEPTH	2
+
+/* struct zsm_map_slot.cross */
+#define ZSM_CROSS_NONE	0
+#define ZSM_CROSS_PTE	1
+#define ZSM_CROSS_COPY	2
 
 /**
  * struct zsm_map_slot - one live mapping.
@@ -96,7 +109,8 @@ static struct page *zsm_dummy_page;
  * @kaddr: kmap_local address of the page (in-page objects).
  * @idx: slot index of the object in @zspage.
  * @mm: mapping mode.
- * @cross: the object crosses a page boundary (area or buffer in use).
+ * @cross: the object crosses a page boundary: 1 mapped through the area
+ *	(pte mode), 2 copied into the buffer (copy mode).
  * @cr3: CR3 at map time (pte mode), to detect a lazy-TLB switch.
  */
 struct zsm_map_slot {
@@ -324,14 +338,15 @@ static void *zsm_map_locked(struct zsm_zspage *zspage, unsigned int idx,
 		slot->kaddr = kmap_local_page(zsm_span_page(zspage, off));
 		return slot->kaddr + poff;
 	}
-	slot->cross = 1;
 	slot->kaddr = NULL;
-	if (zsm_use_pte) {
+	if (READ_ONCE(zsm_use_pte)) {
 		unsigned long pg = off >> PAGE_SHIFT;
 
+		slot->cross = ZSM_CROSS_PTE;
 		return zsm_pte_map(area, d, slot, zspage->pages[pg],
 				   zspage->pages[pg + 1]) + poff;
 	}
+	slot->cross = ZSM_CROSS_COPY;
 	if (mm != ZS_MM_WO)
 		zsm_zspage_read(zspage, off, area->buf[d], size);
 	return area->buf[d];
@@ -344,17 +359,14 @@ static int zsm_cpu_prepare(unsigned int cpu)
 	struct zsm_map_area *area = per_cpu_ptr(&zsm_map_areas, cpu);
 	int i;
 
+	/* Both modes are always ready, so that the mode can be switched. */
 	area->depth = 0;
 	for (i = 0; i < ZSM_MAP_DEPTH; i++) {
-		int err;
+		if (zsm_pte_possible && !area->va[i]) {
+			int err = zsm_pte_area_init(area, i);
 
-		if (zsm_use_pte) {
-			if (area->va[i])
-				continue;
-			err = zsm_pte_area_init(area, i);
 			if (err)
 				return err;
-			continue;
 		}
 		if (area->buf[i])
 			continue;
@@ -454,9 +466,9 @@ void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 	}
 	slot = &area->slot[depth - 1];
 	zspage = slot->zspage;
-	if (slot->cross && zsm_use_pte) {
+	if (slot->cross == ZSM_CROSS_PTE) {
 		zsm_pte_unmap(area, depth - 1, slot);
-	} else if (slot->cross) {
+	} else if (slot->cross == ZSM_CROSS_COPY) {
 		if (slot->mm != ZS_MM_RO) {
 			unsigned int size = zspage->class->geom.size;
 
@@ -574,6 +586,7 @@ static int zsm_map_mode_init(void)
 	if (boot_cpu_has(X86_FEATURE_XENPV))
 		pte_ok = false;
 #endif
+	zsm_pte_possible = pte_ok;
 	if (!strcmp(map_mode, "copy")) {
 		zsm_use_pte = false;
 	} else if (!strcmp(map_mode, "pte")) {
@@ -592,6 +605,22 @@ static int zsm_map_mode_init(void)
 }
 
 /**
+ * zsm_map_set_mode() - switch the mode of new cross-page mappings (tests).
+ * @pte: true for pte mode, false for copy mode.
+ *
+ * Context: Any context; live mappings keep the mode they were made with.
+ * Return: 0, or -EOPNOTSUPP when pte mode is not possible here.
+ */
+int zsm_map_set_mode(bool pte)
+{
+	if (pte && !zsm_pte_possible)
+		return -EOPNOTSUPP;
+	WRITE_ONCE(zsm_use_pte, pte);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(zsm_map_set_mode);
+
+/**
  * zsm_map_mode_name() - the mapping mode in use.
  *
  * Return: "pte" or "copy".
@@ -608,7 +637,7 @@ int zsm_map_init(void)
 	ret = zsm_map_mode_init();
 	if (ret)
 		return ret;
-	if (zsm_use_pte) {
+	if (zsm_pte_possible) {
 		zsm_dummy_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 		if (!zsm_dummy_page)
 			return -ENOMEM;

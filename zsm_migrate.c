@@ -316,7 +316,7 @@ unsigned long zsm_class_freeable_pages(struct zsm_class *class)
 static unsigned long zsm_shrinker_count(struct shrinker *shrinker,
 					struct shrink_control *sc)
 {
-	struct zsm_pool *pool = shrinker->private_data;
+	struct zsm_pool *pool = zsm_shrinker_owner(shrinker);
 	unsigned long pages = 0;
 	unsigned int i;
 
@@ -330,7 +330,7 @@ static unsigned long zsm_shrinker_count(struct shrinker *shrinker,
 static unsigned long zsm_shrinker_scan(struct shrinker *shrinker,
 				       struct shrink_control *sc)
 {
-	struct zsm_pool *pool = shrinker->private_data;
+	struct zsm_pool *pool = zsm_shrinker_owner(shrinker);
 	unsigned long freed = zs_compact(zs_pool_of(pool));
 
 	return freed ? freed : SHRINK_STOP;
@@ -344,14 +344,9 @@ static unsigned long zsm_shrinker_scan(struct shrinker *shrinker,
  */
 int zsm_pool_shrinker_init(struct zsm_pool *pool)
 {
-	pool->shrinker = shrinker_alloc(0, "zsm-%s", pool->name);
-	if (!pool->shrinker)
-		return -ENOMEM;
-	pool->shrinker->count_objects = zsm_shrinker_count;
-	pool->shrinker->scan_objects = zsm_shrinker_scan;
-	pool->shrinker->private_data = pool;
-	shrinker_register(pool->shrinker);
-	return 0;
+	pool->shrinker = zsm_shrinker_create(pool, zsm_shrinker_count,
+					     zsm_shrinker_scan, pool->name);
+	return pool->shrinker ? 0 : -ENOMEM;
 }
 
 /**
@@ -360,5 +355,5 @@ int zsm_pool_shrinker_init(struct zsm_pool *pool)
  */
 void zsm_pool_shrinker_exit(struct zsm_pool *pool)
 {
-	shrinker_free(pool->shrinker);
+	zsm_shrinker_destroy(pool->shrinker);
 }

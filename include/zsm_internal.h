@@ -319,6 +319,7 @@ bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
 
 /* zsm_map.c */
 const char *zsm_map_mode_name(void);
+int zsm_map_set_mode(bool pte);
 int zsm_map_init(void);
 void zsm_map_exit(void);
 void zsm_obj_copy(struct zsm_zspage *dst, unsigned int didx,
@@ -333,6 +334,10 @@ void zsm_page_clear_movable(struct page *page);
 int zsm_pool_shrinker_init(struct zsm_pool *pool);
 void zsm_pool_shrinker_exit(struct zsm_pool *pool);
 unsigned long zsm_class_freeable_pages(struct zsm_class *class);
+
+/* zsm_zpool.c */
+void zsm_zpool_init(void);
+void zsm_zpool_exit(void);
 
 /* zsm_debugfs.c */
 void zsm_debugfs_init(void);
