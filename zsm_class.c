@@ -13,7 +13,7 @@
  * Example, class 3264 (4 KiB pages, chain_size 8):
  *
  *   pages: |    page 0     |    page 1     |    page 2     |    page 3     |
- *   objs:  | obj 0   | obj 1   | obj 2   | obj 3   | obj 4  | ... 
+ *   objs:  | obj 0   | obj 1   | obj 2   | obj 3   | obj 4  | ...
  *                    ^ object 1 crosses the page 0/1 boundary
  *
  * 8 pages hold 10 objects (32640 of 32768 bytes, 0.4% unused) where one page

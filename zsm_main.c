@@ -518,7 +518,7 @@ struct zs_pool *zs_create_pool(const char *name)
 	unsigned int i;
 
 	if (!name) {
-		pr_warn("zs_create_pool: NULL name\n");
+		pr_warn("%s: NULL name\n", __func__);
 		return NULL;
 	}
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
@@ -738,7 +738,7 @@ void zs_free(struct zs_pool *zpool, unsigned long handle)
 	unsigned long obj;
 	unsigned int idx;
 
-	if (unlikely(IS_ERR_OR_NULL((void *)handle)))
+	if (IS_ERR_OR_NULL((void *)handle))
 		return;
 	class = zsm_handle_class(pool, handle);
 	if (WARN_ONCE(!class, "zsm: free of handle %lx not from pool %s\n",

@@ -3,17 +3,23 @@
  * zsm: differences between the kernels zsm builds for (6.1, 6.12), in one
  * place. Code elsewhere uses the names defined here, never version checks.
  *
+ * The ZSM_HAVE_* macros come from feature tests in Kbuild, which look at
+ * the headers of the kernel being built against (distribution kernels
+ * backport, so the headers, not the version number, are the truth):
+ *
  *   ZSM_ZPOOL_V1       struct zpool_driver of 6.1: create() takes zpool_ops
  *                      and the zpool, has shrink(), reports total_size in
  *                      bytes. Otherwise (6.12): create(name, gfp),
  *                      total_pages().
- *   zsm_shrinker_*()   shrinker_alloc()/shrinker_register() (6.7+) or an
+ *   ZSM_HAVE_SHRINKER_ALLOC
+ *                      shrinker_alloc()/shrinker_register() (6.7+); else an
  *                      embedded struct shrinker and register_shrinker().
+ *   ZSM_HAVE_LOOKUP_CLASS_INDEX
+ *                      <linux/zsmalloc.h> declares zs_lookup_class_index().
  */
 #ifndef _ZSM_COMPAT_H
 #define _ZSM_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 
@@ -21,12 +27,8 @@
 #error "zsm encodes object locations in 64-bit handle words"
 #endif
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
-#define ZSM_ZPOOL_V1	1
-#endif
-
 /* 6.1's <linux/zsmalloc.h> lacks it; zsm exports it everywhere. */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#ifndef ZSM_HAVE_LOOKUP_CLASS_INDEX
 struct zs_pool;
 unsigned int zs_lookup_class_index(struct zs_pool *pool, unsigned int size);
 #endif
@@ -34,7 +36,7 @@ unsigned int zs_lookup_class_index(struct zs_pool *pool, unsigned int size);
 typedef unsigned long (*zsm_shrink_fn)(struct shrinker *,
 				       struct shrink_control *);
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#ifdef ZSM_HAVE_SHRINKER_ALLOC
 
 static inline struct shrinker *zsm_shrinker_create(void *owner,
 						   zsm_shrink_fn count,

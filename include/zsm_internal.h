@@ -188,7 +188,7 @@ static inline unsigned long *zsm_zspage_slots(struct zsm_zspage *zspage)
  * @nr_hpages: handle pages.
  */
 struct zsm_class {
-	spinlock_t lock;
+	spinlock_t lock;		/* see above; inside compact_lock */
 	struct zsm_pool *pool;
 	struct zsm_geom geom;
 	unsigned int index;
@@ -250,10 +250,10 @@ struct zsm_pool {
 	struct zsm_class *classes[ZSM_NR_CLASSES];
 	atomic_long_t pages_total;
 	struct zs_pool_stats stats;
-	spinlock_t deferred_lock;
+	spinlock_t deferred_lock;	/* innermost; guards deferred_free */
 	struct list_head deferred_free;
 	struct work_struct free_work;
-	struct mutex compact_lock;
+	struct mutex compact_lock;	/* outermost; one zs_compact() */
 	struct shrinker *shrinker;
 	struct dentry *debugfs;
 	bool destroying;
