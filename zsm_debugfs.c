@@ -97,6 +97,9 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 	seq_printf(s, "pages_freeable %lu\n", freeable);
 	seq_printf(s, "pages_compacted %lu\n",
 		   atomic_long_read(&pool->stats.pages_compacted));
+	seq_printf(s, "pages_migrated_all_pools %ld\n",
+		   atomic_long_read(&zsm_pages_migrated));
+	seq_printf(s, "map_mode %s\n", zsm_map_mode_name());
 	seq_printf(s, "chain_size %u\n", zsm_classes.chain);
 	seq_printf(s, "huge_class_size %zu\n", zsm_classes.huge_class_size);
 	return 0;

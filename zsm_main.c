@@ -159,24 +159,17 @@ static struct zsm_class *zsm_handle_class(struct zsm_pool *pool,
 
 /* === Internals: zspages ================================================== */
 
-static inline unsigned int zsm_fg_of(unsigned int inuse, unsigned int objs)
-{
-	if (!inuse)
-		return ZSM_FG_EMPTY;
-	if (inuse >= objs)
-		return ZSM_FG_FULL;
-	return 1 + inuse * 10 / objs;
-}
-
-static void __zsm_fg_del(struct zsm_class *class, struct zsm_zspage *zspage)
+/* Take @zspage off its fullness list; class->lock held. */
+void __zsm_fg_del(struct zsm_class *class, struct zsm_zspage *zspage)
 {
 	list_del_init(&zspage->list);
 	if (!--class->fg_count[zspage->fg])
 		class->fg_mask &= ~BIT(zspage->fg);
 }
 
-static void __zsm_fg_add(struct zsm_class *class, struct zsm_zspage *zspage,
-			 unsigned int fg)
+/* File @zspage in fullness group @fg; class->lock held. */
+void __zsm_fg_add(struct zsm_class *class, struct zsm_zspage *zspage,
+		  unsigned int fg)
 {
 	zspage->fg = fg;
 	list_add(&zspage->list, &class->fg_list[fg]);
@@ -198,7 +191,8 @@ unsigned int __zsm_zspage_refile(struct zsm_class *class,
 	unsigned int fg = zsm_fg_of(zspage->inuse, class->geom.objs);
 
 	lockdep_assert_held(&class->lock);
-	if (fg == zspage->fg)
+	/* An evicting zspage is on no list; its evictor refiles it. */
+	if (fg == zspage->fg || zspage->evicting)
 		return fg;
 	__zsm_fg_del(class, zspage);
 	if (fg == ZSM_FG_EMPTY) {
@@ -250,7 +244,10 @@ static struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class,
 	zspage->free_head = 0;
 	zspage->fg = ZSM_FG_EMPTY;
 	zspage->dead = 0;
+	zspage->evicting = 0;
 	zspage->nr_pages = g->pages;
+	INIT_LIST_HEAD(&zspage->lru);
+	zspage->last_alloc = jiffies;
 
 	for (i = 0; i < g->pages; i++) {
 		struct page *page = alloc_page(zsm_page_gfp(gfp));
@@ -363,6 +360,7 @@ void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage)
 
 	lockdep_assert_held(&class->lock);
 	WRITE_ONCE(zspage->dead, 1);
+	list_del_init(&zspage->lru);
 	class->nr_zspages--;
 	if (zsm_zspage_trylock_pages(zspage)) {
 		zsm_zspage_release(pool, zspage);
@@ -412,6 +410,10 @@ static unsigned int __zsm_slot_take(struct zsm_class *class,
 	zspage->inuse++;
 	class->objs_inuse++;
 	__zsm_zspage_refile(class, zspage);
+	if (likely(!zspage->evicting)) {
+		list_move(&zspage->lru, &class->lru);
+		zspage->last_alloc = jiffies;
+	}
 	*hp = zsm_obj_encode(zspage, idx);
 	return idx;
 }
@@ -451,7 +453,9 @@ bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
 	zspage->free_head = idx;
 	zspage->inuse--;
 	class->objs_inuse--;
-	return __zsm_zspage_refile(class, zspage) == ZSM_FG_EMPTY;
+	/* Only its evictor frees an evicting zspage. */
+	return __zsm_zspage_refile(class, zspage) == ZSM_FG_EMPTY &&
+	       !zspage->evicting;
 }
 
 /* === Internals: lookup for mappers ======================================= */
@@ -531,6 +535,7 @@ struct zs_pool *zs_create_pool(const char *name)
 	INIT_LIST_HEAD(&pool->deferred_free);
 	INIT_WORK(&pool->free_work, zsm_deferred_free_work);
 	mutex_init(&pool->compact_lock);
+	mutex_init(&pool->evict_lock);
 
 	for (i = ZSM_NR_CLASSES; i-- > 0;) {
 		const struct zsm_geom *g = &zsm_classes.geom[i];
@@ -552,6 +557,7 @@ struct zs_pool *zs_create_pool(const char *name)
 			INIT_LIST_HEAD(&class->fg_list[fg]);
 		INIT_LIST_HEAD(&class->hpages);
 		INIT_LIST_HEAD(&class->hpage_full);
+		INIT_LIST_HEAD(&class->lru);
 		pool->classes[i] = class;
 		pool->class_of[i] = class;
 	}

@@ -46,6 +46,7 @@
 #include <linux/shrinker.h>
 #include <linux/vmstat.h>
 #include <linux/bitops.h>
+#include <kunit/visibility.h>
 
 #include "zsm_internal.h"
 
@@ -53,6 +54,7 @@
 
 /* Pages moved by zsm_migrate_page(), all pools; for tests and debugfs. */
 atomic_long_t zsm_pages_migrated;
+EXPORT_SYMBOL_IF_KUNIT(zsm_pages_migrated);
 
 static bool zsm_isolate_page(struct page *page, isolate_mode_t mode)
 {
@@ -107,6 +109,7 @@ const struct movable_operations zsm_mops = {
 	.migrate_page = zsm_migrate_page,
 	.putback_page = zsm_putback_page,
 };
+EXPORT_SYMBOL_IF_KUNIT(zsm_mops);
 
 /**
  * zsm_page_gfp() - flags for a zspage's object pages.

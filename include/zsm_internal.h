@@ -20,6 +20,7 @@
 #include <linux/zsmalloc.h>
 
 #include "zsm_compat.h"
+#include "zsm.h"
 
 /* === Geometry ============================================================ */
 
@@ -134,6 +135,12 @@ struct zsm_class;
  * @inuse: live objects; under class->lock.
  * @free_head: first free slot index or ZSM_SLOT_END; under class->lock.
  * @fg: current fullness group; under class->lock.
+ * @lru: node in class->lru, most recently allocated-into first; under
+ *	class->lock. Off the list while the zspage is being evicted.
+ * @last_alloc: jiffies of the last allocation into it; under class->lock.
+ * @evicting: zs_evict_pages() owns the zspage: it is off the fullness
+ *	and LRU lists, takes no new object, and only the evictor frees it;
+ *	under class->lock.
  * @dead: set (under class->lock) when the zspage left its class for
  *	freeing; a stale reader that sees it retries.
  * @nr_pages: pages in the chain; constant.
@@ -154,7 +161,10 @@ struct zsm_zspage {
 	u16 free_head;
 	u8 fg;
 	u8 dead;
+	u8 evicting;
 	u8 nr_pages;
+	struct list_head lru;
+	unsigned long last_alloc;
 	union {
 		struct rcu_head rcu;
 		struct list_head deferred;
@@ -183,6 +193,7 @@ static inline unsigned long *zsm_zspage_slots(struct zsm_zspage *zspage)
  * @fg_mask: bit g set when @fg_list[g] is non-empty.
  * @hpages: handle pages of this class with free handles.
  * @hpage_full: handle pages with no free handle.
+ * @lru: zspages by last allocation, most recent first (eviction order).
  * @nr_zspages: zspages of the class.
  * @objs_inuse: live objects.
  * @nr_hpages: handle pages.
@@ -197,6 +208,7 @@ struct zsm_class {
 	unsigned long fg_mask;
 	struct list_head hpages;
 	struct list_head hpage_full;
+	struct list_head lru;
 	unsigned long nr_zspages;
 	unsigned long objs_inuse;
 	unsigned long nr_hpages;
@@ -243,6 +255,9 @@ struct zsm_hpage {
  * @shrinker: pool shrinker (compaction under memory pressure).
  * @debugfs: per-pool debugfs directory.
  * @destroying: set by zs_destroy_pool(); no new work is queued.
+ * @evict: owner's eviction handler (zs_set_evict_handler()); may be NULL.
+ * @evict_priv: its argument.
+ * @evict_lock: serialises zs_evict_pages() callers (mutex, outermost).
  */
 struct zsm_pool {
 	const char *name;
@@ -257,6 +272,9 @@ struct zsm_pool {
 	struct shrinker *shrinker;
 	struct dentry *debugfs;
 	bool destroying;
+	zs_evict_fn evict;
+	void *evict_priv;
+	struct mutex evict_lock;	/* outermost; one evictor per pool */
 };
 
 /*
@@ -305,7 +323,19 @@ static inline unsigned int zsm_obj_idx(unsigned long obj)
 /* Longest pool name kept (debugfs and shrinker names derive from it). */
 #define ZSM_POOL_NAME_MAX	64
 
+static inline unsigned int zsm_fg_of(unsigned int inuse, unsigned int objs)
+{
+	if (!inuse)
+		return ZSM_FG_EMPTY;
+	if (inuse >= objs)
+		return ZSM_FG_FULL;
+	return 1 + inuse * 10 / objs;
+}
+
 /* zsm_main.c */
+void __zsm_fg_del(struct zsm_class *class, struct zsm_zspage *zspage);
+void __zsm_fg_add(struct zsm_class *class, struct zsm_zspage *zspage,
+		  unsigned int fg);
 struct zsm_zspage *zsm_obj_lock_read(struct zsm_pool *pool,
 				     unsigned long handle, unsigned int *idx);
 unsigned int __zsm_zspage_refile(struct zsm_class *class,

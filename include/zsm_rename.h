@@ -23,5 +23,7 @@
 #define zs_obj_read_begin	zsm_obj_read_begin
 #define zs_obj_read_end		zsm_obj_read_end
 #define zs_obj_write		zsm_obj_write
+#define zs_set_evict_handler	zsm_set_evict_handler
+#define zs_evict_pages		zsm_evict_pages
 
 #endif /* _ZSM_RENAME_H */

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zsm: page-granular eviction.
+ *
+ * Freeing one object rarely frees a page: its zspage still holds others.
+ * An owner that must shrink its pool (write objects back to a backing
+ * device) is better served by emptying whole zspages: zs_evict_pages()
+ * picks the zspage least recently allocated into, asks the owner's handler
+ * to write back and free each of its objects, and frees the zspage's pages.
+ *
+ * Each class keeps its zspages in allocation order (class->lru, moved to
+ * the head by every allocation into the zspage, with a jiffies stamp); the
+ * coldest zspage of the pool is the coldest of the class LRU tails. No
+ * pool-wide list or lock is touched on the allocation path.
+ *
+ * While a zspage is evicted it is "evicting": off its class's fullness and
+ * LRU lists, so no allocation or compaction uses it; zs_free() of its
+ * objects works as usual but never frees it; page migration still may move
+ * its pages. Afterwards the evictor frees it if empty, or files it back
+ * (at the cold end) if a handler failed.
+ *
+ *   coldest zspage [a b . c]  --handler(a), (b), (c)-->  [. . . .]  -> freed
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/sched.h>
+
+#include "zsm_internal.h"
+
+static struct zsm_zspage *__zsm_lru_coldest(struct zsm_class *class)
+{
+	lockdep_assert_held(&class->lock);
+	if (list_empty(&class->lru))
+		return NULL;
+	return list_last_entry(&class->lru, struct zsm_zspage, lru);
+}
+
+/*
+ * Find and claim the pool's coldest zspage: NULL if it has none,
+ * ERR_PTR(-EAGAIN) if it changed under us.
+ */
+static struct zsm_zspage *zsm_evict_claim(struct zsm_pool *pool)
+{
+	struct zsm_zspage *best = NULL;
+	struct zsm_class *best_class = NULL;
+	unsigned long best_time = 0;
+	unsigned int i;
+
+	for (i = 0; i < ZSM_NR_CLASSES; i++) {
+		struct zsm_class *class = pool->classes[i];
+		struct zsm_zspage *z;
+
+		if (!class || list_empty(&class->lru))
+			continue;
+		spin_lock(&class->lock);
+		z = __zsm_lru_coldest(class);
+		/* Only the address is kept once the lock is dropped. */
+		if (z && (!best || time_before(z->last_alloc, best_time))) {
+			best = z;
+			best_class = class;
+			best_time = z->last_alloc;
+		}
+		spin_unlock(&class->lock);
+	}
+	if (!best)
+		return NULL;
+
+	/* Recheck under the lock: it may have been freed or claimed since. */
+	spin_lock(&best_class->lock);
+	if (__zsm_lru_coldest(best_class) != best) {
+		spin_unlock(&best_class->lock);
+		return ERR_PTR(-EAGAIN);
+	}
+	list_del_init(&best->lru);
+	__zsm_fg_del(best_class, best);
+	best->evicting = 1;
+	spin_unlock(&best_class->lock);
+	return best;
+}
+
+/*
+ * Evict one claimed zspage. Return the pages freed (all or nothing).
+ * @handles: scratch array of ZSM_MAX_OBJS_PER_ZSPAGE words.
+ */
+static unsigned long zsm_evict_one(struct zsm_pool *pool,
+				   struct zsm_zspage *zspage,
+				   unsigned long *handles)
+{
+	struct zsm_class *class = zspage->class;
+	unsigned long *slots = zsm_zspage_slots(zspage);
+	zs_evict_fn evict = READ_ONCE(pool->evict);
+	unsigned int i, n = 0, objs = class->geom.objs;
+	unsigned long freed = 0;
+
+	spin_lock(&class->lock);
+	for (i = 0; i < objs; i++) {
+		if (!(slots[i] & ZSM_SLOT_FREE_TAG))
+			handles[n++] = slots[i];
+	}
+	spin_unlock(&class->lock);
+
+	for (i = 0; i < n && evict; i++) {
+		/* Objects freed meanwhile are skipped (see zs_evict_fn). */
+		evict(zs_pool_of(pool), handles[i], pool->evict_priv);
+		cond_resched();
+	}
+
+	spin_lock(&class->lock);
+	zspage->evicting = 0;
+	if (!zspage->inuse) {
+		freed = zspage->nr_pages;
+		__zsm_zspage_free(pool, zspage);
+	} else {
+		/* A handler failed: back, at the cold end of the LRU. */
+		__zsm_fg_add(class, zspage,
+			     zsm_fg_of(zspage->inuse, class->geom.objs));
+		list_add_tail(&zspage->lru, &class->lru);
+	}
+	spin_unlock(&class->lock);
+	return freed;
+}
+
+/**
+ * zs_set_evict_handler() - set the pool's eviction handler.
+ * @zpool: the pool.
+ * @handler: called for each object of an evicted zspage; NULL disables
+ *	eviction.
+ * @priv: passed to @handler.
+ *
+ * Context: Process context, with no zs_evict_pages() running on the pool.
+ */
+void zs_set_evict_handler(struct zs_pool *zpool, zs_evict_fn handler,
+			  void *priv)
+{
+	struct zsm_pool *pool = zsm_pool(zpool);
+
+	mutex_lock(&pool->evict_lock);
+	pool->evict_priv = priv;
+	WRITE_ONCE(pool->evict, handler);
+	mutex_unlock(&pool->evict_lock);
+}
+EXPORT_SYMBOL_GPL(zs_set_evict_handler);
+
+/**
+ * zs_evict_pages() - free page frames by evicting whole zspages.
+ * @zpool: the pool.
+ * @nr_pages: page frames wanted.
+ *
+ * Evicts zspages, coldest (least recently allocated into) first, until
+ * @nr_pages page frames are freed or every zspage present at the start has
+ * been tried once. A zspage whose handler fails for some object keeps that
+ * object and is filed back.
+ *
+ * Context: Process context; may sleep (the handler may). Calls are
+ * serialised per pool.
+ * Return: page frames freed, or a negative error (-EINVAL when no handler
+ * is set, -ENOMEM without scratch memory).
+ */
+long zs_evict_pages(struct zs_pool *zpool, unsigned long nr_pages)
+{
+	struct zsm_pool *pool = zsm_pool(zpool);
+	unsigned long freed = 0, tries;
+	unsigned long *handles;
+
+	if (!READ_ONCE(pool->evict))
+		return -EINVAL;
+	handles = kmalloc_array(ZSM_MAX_OBJS_PER_ZSPAGE, sizeof(*handles),
+				GFP_KERNEL);
+	if (!handles)
+		return -ENOMEM;
+
+	mutex_lock(&pool->evict_lock);
+	/* Each zspage present now gets at most one try. */
+	tries = atomic_long_read(&pool->pages_total);
+	while (freed < nr_pages && tries--) {
+		struct zsm_zspage *zspage = zsm_evict_claim(pool);
+
+		if (IS_ERR(zspage))
+			continue;
+		if (!zspage)
+			break;
+		freed += zsm_evict_one(pool, zspage, handles);
+	}
+	mutex_unlock(&pool->evict_lock);
+	kfree(handles);
+	return freed;
+}
+EXPORT_SYMBOL_GPL(zs_evict_pages);
