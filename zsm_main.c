@@ -496,11 +496,11 @@ struct zsm_zspage *zsm_obj_lock_read(struct zsm_pool *pool,
 			break;
 		}
 		zspage = zsm_obj_zspage(obj);
-		read_lock(&zspage->lock);
+		zsm_zspage_read_lock(zspage);
 		/* Pairs with the write_unlock() after compaction moved it. */
 		if (READ_ONCE(*hp) == obj)
 			break;
-		read_unlock(&zspage->lock);
+		zsm_zspage_read_unlock(zspage);
 	}
 	rcu_read_unlock();
 	*idx = zsm_obj_idx(obj);

@@ -430,7 +430,7 @@ void *zs_map_object(struct zs_pool *zpool, unsigned long handle,
 	slot = zsm_slot_push(area);
 	if (WARN_ONCE(!slot, "zsm: more than %d nested maps on a CPU\n",
 		      ZSM_MAP_DEPTH)) {
-		read_unlock(&zspage->lock);
+		zsm_zspage_read_unlock(zspage);
 		return NULL;
 	}
 	return zsm_map_locked(zspage, idx, handle, mm, area,
@@ -481,7 +481,7 @@ void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 	slot->handle = 0;
 	/* An interrupt nesting here pushes and pops above us: no race. */
 	WRITE_ONCE(area->depth, depth - 1);
-	read_unlock(&zspage->lock);
+	zsm_zspage_read_unlock(zspage);
 	preempt_enable();
 }
 EXPORT_SYMBOL_GPL(zs_unmap_object);
@@ -543,7 +543,7 @@ void zs_obj_read_end(struct zs_pool *zpool, unsigned long handle,
 	/* The read lock held since begin keeps the handle word stable. */
 	if (offset_in_page(off) + size <= PAGE_SIZE)
 		kunmap_local(PTR_ALIGN_DOWN(handle_mem, PAGE_SIZE));
-	read_unlock(&zspage->lock);
+	zsm_zspage_read_unlock(zspage);
 }
 EXPORT_SYMBOL_GPL(zs_obj_read_end);
 
@@ -571,7 +571,7 @@ void zs_obj_write(struct zs_pool *zpool, unsigned long handle,
 		      mem_len, size))
 		mem_len = size;
 	zsm_zspage_write(zspage, (unsigned long)idx * size, handle_mem, mem_len);
-	read_unlock(&zspage->lock);
+	zsm_zspage_read_unlock(zspage);
 }
 EXPORT_SYMBOL_GPL(zs_obj_write);
 
@@ -629,6 +629,7 @@ const char *zsm_map_mode_name(void)
 {
 	return zsm_use_pte ? "pte" : "copy";
 }
+EXPORT_SYMBOL_IF_KUNIT(zsm_map_mode_name);
 
 int zsm_map_init(void)
 {

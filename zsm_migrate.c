@@ -72,9 +72,13 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 	unsigned int i = src->index;
 
 	spin_lock(&class->lock);
-	write_lock_bh(&zspage->lock);
+	/* Mapped right now: let core mm retry later. */
+	if (!zsm_zspage_write_trylock(zspage)) {
+		spin_unlock(&class->lock);
+		return -EAGAIN;
+	}
 	if (WARN_ON_ONCE(zspage->pages[i] != src)) {
-		write_unlock_bh(&zspage->lock);
+		zsm_zspage_write_unlock(zspage);
 		spin_unlock(&class->lock);
 		return -EINVAL;
 	}
@@ -83,7 +87,7 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 	dst->index = i;
 	__SetPageMovable(dst, &zsm_mops);
 	WRITE_ONCE(zspage->pages[i], dst);
-	write_unlock_bh(&zspage->lock);
+	zsm_zspage_write_unlock(zspage);
 	spin_unlock(&class->lock);
 
 	/* dst is ours now; core mm drops its own reference to it. */
@@ -159,6 +163,9 @@ void zsm_page_clear_movable(struct page *page)
 
 /* === Compaction ========================================================== */
 
+/* Mapped source zspages compaction steps over before leaving a class. */
+#define ZSM_COMPACT_BUSY_TRIES	8
+
 /* The emptiest zspage with objects, or NULL. */
 static struct zsm_zspage *__zsm_zspage_emptiest(struct zsm_class *class)
 {
@@ -205,9 +212,9 @@ static bool zsm_should_yield(struct zsm_class *class)
 }
 
 /*
- * Move every object of @src to other zspages of its class.
- * Return: true if @src was emptied (and is off every list), false if we
- * stopped early to give up the CPU.
+ * Move every object of @src, write-locked by the caller, to other zspages of
+ * its class. Return: true if @src was emptied (and is off every list),
+ * false if we stopped early to give up the CPU.
  */
 static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src)
 {
@@ -215,7 +222,6 @@ static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src)
 	unsigned int size = class->geom.size;
 	unsigned int i;
 
-	write_lock_bh(&src->lock);
 	for (i = 0; i < class->geom.objs; i++) {
 		unsigned long *hp = (unsigned long *)slots[i];
 		struct zsm_zspage *dst;
@@ -229,19 +235,20 @@ static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src)
 		/* Mappers of this object wait on src->lock, then re-read *hp. */
 		__zsm_slot_move(class, dst, hp);
 		if (__zsm_slot_release(class, src, i)) {
-			write_unlock_bh(&src->lock);
+			zsm_zspage_write_unlock(src);
 			return true;
 		}
 		if (zsm_should_yield(class))
 			break;
 	}
-	write_unlock_bh(&src->lock);
+	zsm_zspage_write_unlock(src);
 	return false;
 }
 
 static unsigned long zsm_class_compact(struct zsm_pool *pool,
 				       struct zsm_class *class)
 {
+	unsigned int busy = 0;
 	unsigned long freed = 0;
 	struct zsm_zspage *src;
 
@@ -254,6 +261,13 @@ static unsigned long zsm_class_compact(struct zsm_pool *pool,
 		/* Stop when the emptiest zspage cannot be emptied elsewhere. */
 		if (!src || __zsm_free_slots_besides(class, src) < src->inuse)
 			break;
+		if (!zsm_zspage_write_trylock(src)) {
+			/* Mapped: try the next one, a bounded number of times. */
+			if (++busy > ZSM_COMPACT_BUSY_TRIES)
+				break;
+			list_move_tail(&src->list, &class->fg_list[src->fg]);
+			continue;
+		}
 		if (__zsm_zspage_drain(class, src)) {
 			freed += class->geom.pages;
 			__zsm_zspage_free(pool, src);

@@ -17,6 +17,8 @@
 #include <linux/mutex.h>
 #include <linux/io.h>
 #include <linux/migrate.h>
+#include <linux/bottom_half.h>
+#include <linux/processor.h>
 #include <linux/zsmalloc.h>
 
 #include "zsm_compat.h"
@@ -130,8 +132,9 @@ struct zsm_class;
  * @class: owning class; constant.
  * @lock: "page lock" of the zspage contents. Readers: mappers, from map to
  *	unmap (the bytes and @pages[] stay put). Writers: compaction moving
- *	objects out (under class->lock), migration swapping a page. Writers
- *	take it with BH disabled since mappers may run in softirq context.
+ *	objects out (under class->lock), migration swapping a page. Only
+ *	through zsm_zspage_read_lock() / zsm_zspage_write_trylock(): see
+ *	there.
  * @inuse: live objects; under class->lock.
  * @free_head: first free slot index or ZSM_SLOT_END; under class->lock.
  * @fg: current fullness group; under class->lock.
@@ -172,6 +175,42 @@ struct zsm_zspage {
 	struct page *pages[];
 	/* unsigned long slots[objs] follows pages[nr_pages] */
 };
+
+/*
+ * zspage lock protocol. Mappers may nest (two maps on one CPU, even of one
+ * zspage) and may run in softirq context, so a reader must never queue
+ * behind a waiting writer, as qrwlock readers in task context do: that
+ * would deadlock a task holding one mapping and asking for another while a
+ * writer waits. So writers never wait: they trylock, with BH disabled
+ * (a softirq mapper on their CPU must not spin on them), and give up when
+ * the zspage is mapped (compaction skips it, migration returns -EAGAIN).
+ * Readers spin on read_trylock(), which fails only while a writer holds the
+ * lock, that is for the length of one page or object copy.
+ */
+static inline void zsm_zspage_read_lock(struct zsm_zspage *zspage)
+{
+	while (!read_trylock(&zspage->lock))
+		cpu_relax();
+}
+
+static inline void zsm_zspage_read_unlock(struct zsm_zspage *zspage)
+{
+	read_unlock(&zspage->lock);
+}
+
+static inline bool zsm_zspage_write_trylock(struct zsm_zspage *zspage)
+{
+	local_bh_disable();
+	if (write_trylock(&zspage->lock))
+		return true;
+	local_bh_enable();
+	return false;
+}
+
+static inline void zsm_zspage_write_unlock(struct zsm_zspage *zspage)
+{
+	write_unlock_bh(&zspage->lock);
+}
 
 #define ZSM_SLOT_END		0xffffU
 #define ZSM_SLOT_FREE_TAG	1UL
