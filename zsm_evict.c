@@ -30,19 +30,35 @@
 
 #include "zsm_internal.h"
 
-static struct zsm_zspage *__zsm_lru_coldest(struct zsm_class *class)
+/* Tried-and-failed zspages claim looks past, per class, in one round. */
+#define ZSM_EVICT_LOOKBACK	16
+
+/*
+ * The coldest zspage of @class not yet tried in eviction round @gen. Tried
+ * ones sit at the cold end (filed back after a failure); look past a few.
+ */
+static struct zsm_zspage *__zsm_lru_untried(struct zsm_class *class,
+					    unsigned int gen)
 {
+	struct zsm_zspage *z;
+	unsigned int seen = 0;
+
 	lockdep_assert_held(&class->lock);
-	if (list_empty(&class->lru))
-		return NULL;
-	return list_last_entry(&class->lru, struct zsm_zspage, lru);
+	list_for_each_entry_reverse(z, &class->lru, lru) {
+		if (z->evict_gen != gen)
+			return z;
+		if (++seen >= ZSM_EVICT_LOOKBACK)
+			break;
+	}
+	return NULL;
 }
 
 /*
- * Find and claim the pool's coldest zspage: NULL if it has none,
- * ERR_PTR(-EAGAIN) if it changed under us.
+ * Find and claim the pool's coldest zspage not tried in round @gen: NULL if
+ * there is none, ERR_PTR(-EAGAIN) if it changed under us.
  */
-static struct zsm_zspage *zsm_evict_claim(struct zsm_pool *pool)
+static struct zsm_zspage *zsm_evict_claim(struct zsm_pool *pool,
+					  unsigned int gen)
 {
 	struct zsm_zspage *best = NULL;
 	struct zsm_class *best_class = NULL;
@@ -56,7 +72,7 @@ static struct zsm_zspage *zsm_evict_claim(struct zsm_pool *pool)
 		if (!class || list_empty(&class->lru))
 			continue;
 		spin_lock(&class->lock);
-		z = __zsm_lru_coldest(class);
+		z = __zsm_lru_untried(class, gen);
 		/* Only the address is kept once the lock is dropped. */
 		if (z && (!best || time_before(z->last_alloc, best_time))) {
 			best = z;
@@ -70,13 +86,14 @@ static struct zsm_zspage *zsm_evict_claim(struct zsm_pool *pool)
 
 	/* Recheck under the lock: it may have been freed or claimed since. */
 	spin_lock(&best_class->lock);
-	if (__zsm_lru_coldest(best_class) != best) {
+	if (__zsm_lru_untried(best_class, gen) != best) {
 		spin_unlock(&best_class->lock);
 		return ERR_PTR(-EAGAIN);
 	}
 	list_del_init(&best->lru);
 	__zsm_fg_del(best_class, best);
 	best->evicting = 1;
+	best->evict_gen = gen;
 	spin_unlock(&best_class->lock);
 	return best;
 }
@@ -150,9 +167,9 @@ EXPORT_SYMBOL_GPL(zs_set_evict_handler);
  * @nr_pages: page frames wanted.
  *
  * Evicts zspages, coldest (least recently allocated into) first, until
- * @nr_pages page frames are freed or every zspage present at the start has
- * been tried once. A zspage whose handler fails for some object keeps that
- * object and is filed back.
+ * @nr_pages page frames are freed or no zspage is left that this call has
+ * not tried (each is tried at most once per call). A zspage whose handler
+ * fails for some object keeps that object and is filed back.
  *
  * Context: Process context; may sleep (the handler may). Calls are
  * serialised per pool.
@@ -164,6 +181,7 @@ long zs_evict_pages(struct zs_pool *zpool, unsigned long nr_pages)
 	struct zsm_pool *pool = zsm_pool(zpool);
 	unsigned long freed = 0, tries;
 	unsigned long *handles;
+	unsigned int gen;
 
 	if (!READ_ONCE(pool->evict))
 		return -EINVAL;
@@ -173,10 +191,11 @@ long zs_evict_pages(struct zs_pool *zpool, unsigned long nr_pages)
 		return -ENOMEM;
 
 	mutex_lock(&pool->evict_lock);
-	/* Each zspage present now gets at most one try. */
-	tries = atomic_long_read(&pool->pages_total);
+	/* Each zspage gets at most one try per call: a new round number. */
+	gen = ++pool->evict_gen;
+	tries = atomic_long_read(&pool->pages_total) + 1;
 	while (freed < nr_pages && tries--) {
-		struct zsm_zspage *zspage = zsm_evict_claim(pool);
+		struct zsm_zspage *zspage = zsm_evict_claim(pool, gen);
 
 		if (IS_ERR(zspage))
 			continue;

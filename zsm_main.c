@@ -245,6 +245,7 @@ static struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class,
 	zspage->fg = ZSM_FG_EMPTY;
 	zspage->dead = 0;
 	zspage->evicting = 0;
+	zspage->evict_gen = 0;
 	zspage->nr_pages = g->pages;
 	INIT_LIST_HEAD(&zspage->lru);
 	zspage->last_alloc = jiffies;

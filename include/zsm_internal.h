@@ -141,6 +141,8 @@ struct zsm_class;
  * @lru: node in class->lru, most recently allocated-into first; under
  *	class->lock. Off the list while the zspage is being evicted.
  * @last_alloc: jiffies of the last allocation into it; under class->lock.
+ * @evict_gen: the zs_evict_pages() round that last tried it; under
+ *	class->lock.
  * @evicting: zs_evict_pages() owns the zspage: it is off the fullness
  *	and LRU lists, takes no new object, and only the evictor frees it;
  *	under class->lock.
@@ -168,6 +170,7 @@ struct zsm_zspage {
 	u8 nr_pages;
 	struct list_head lru;
 	unsigned long last_alloc;
+	unsigned int evict_gen;
 	union {
 		struct rcu_head rcu;
 		struct list_head deferred;
@@ -297,6 +300,7 @@ struct zsm_hpage {
  * @evict: owner's eviction handler (zs_set_evict_handler()); may be NULL.
  * @evict_priv: its argument.
  * @evict_lock: serialises zs_evict_pages() callers (mutex, outermost).
+ * @evict_gen: round number of the last zs_evict_pages(); under @evict_lock.
  */
 struct zsm_pool {
 	const char *name;
@@ -314,6 +318,7 @@ struct zsm_pool {
 	zs_evict_fn evict;
 	void *evict_priv;
 	struct mutex evict_lock;	/* outermost; one evictor per pool */
+	unsigned int evict_gen;
 };
 
 /*
