@@ -18,8 +18,8 @@
 #   /zsm/bin/*            guest/progs/*.c, built with gcc -static -O2
 #   /lib/modules/<ver>/   the guest kernel's modules (zram.ko, zsmalloc.ko)
 #
-# With --demo, also mke2fs with its shared libraries, a few MB of the
-# kernel sources under /zsm/data, and /zsm/data.sha256: host-computed
+# With --demo, also mke2fs with its shared libraries, the kernel's mm/ and
+# include/linux/*.h (about 20 MB) under /zsm/data, and /zsm/data.sha256: host-computed
 # checksums of /zsm/data and /lib/modules, paths relative to /.
 #
 # Nothing is written in the repository; staging happens in a temporary
@@ -51,7 +51,7 @@ parse_args() {
 		*) usage ;;
 		esac
 	done
-	[ -n "$kdir" ] && [ -n "$out" ] || usage
+	if [ -z "$kdir" ] || [ -z "$out" ]; then usage; fi
 	[ -f "$kdir/bzImage" ] || die "$kdir/bzImage missing (guest/build-kernel.sh)"
 	[ -x /bin/busybox ] || die "/bin/busybox missing: apt-get install busybox-static"
 }
@@ -128,8 +128,9 @@ add_demo() {
 	[ -d "$src/mm" ] || die "kernel source tree not found at $src"
 	mkdir -p "$st/zsm/data"
 	cp -a "$src/mm" "$st/zsm/data/mm"
-	mkdir -p "$st/zsm/data/include"
-	cp -a "$src/include/linux" "$st/zsm/data/include/linux"
+	mkdir -p "$st/zsm/data/include/linux"
+	find "$src/include/linux" -maxdepth 1 -name '*.h' \
+		-exec cp -t "$st/zsm/data/include/linux" {} +
 	(cd "$st" && find zsm/data lib/modules -type f -print0 | LC_ALL=C sort -z |
 		xargs -0 sha256sum) >"$st/zsm/data.sha256"
 	echo "mkinitramfs: demo data $(du -sh "$st/zsm/data" | cut -f1)," \

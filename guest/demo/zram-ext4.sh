@@ -28,6 +28,7 @@ step() {
 
 show_stats() {
 	local label=$1 f
+	# shellcheck disable=SC2046 # one positional parameter per field
 	set -- $(cat /sys/block/zram0/mm_stat)
 	echo "zram0 mm_stat, $label:"
 	for f in $MM_STAT_FIELDS; do
@@ -42,15 +43,18 @@ show_stats() {
 	done
 }
 
+# verify <label> <sums>: check the copies in $MNT against host checksums.
 verify() {
-	echo "verifying $(wc -l <"$1") files"
-	if ! (cd "$MNT" && sha256sum -c "$1") >/tmp/verify.out 2>&1; then
+	local n
+	echo "verifying $(wc -l <"$2") files"
+	if ! (cd "$MNT" && sha256sum -c "$2") >/tmp/verify.out 2>&1; then
 		grep -v ': OK$' /tmp/verify.out | head -n 20
 		echo "checksum verification FAILED"
 		return 1
 	fi
-	echo "all $(grep -c ': OK$' /tmp/verify.out) checksums match"
-	zsm_metric "demo.files_verified" "$(grep -c ': OK$' /tmp/verify.out)"
+	n=$(grep -c ': OK$' /tmp/verify.out)
+	echo "all $n checksums match"
+	zsm_metric "demo.$1.files_verified" "$n"
 }
 
 step "load zsm.ko and the guest kernel's zram.ko"
@@ -75,7 +79,7 @@ echo 3 >/proc/sys/vm/drop_caches
 show_stats written
 
 step "verify every file after dropping caches"
-verify "$SUMS"
+verify written "$SUMS"
 
 step "delete the include/ copy, compact, verify the rest"
 rm -rf "$MNT/zsm/data/include"
@@ -84,7 +88,7 @@ fstrim "$MNT" 2>/dev/null || true
 echo 1 >/sys/block/zram0/compact
 echo 3 >/proc/sys/vm/drop_caches
 grep -v ' zsm/data/include/' "$SUMS" >/tmp/rest.sha256
-verify /tmp/rest.sha256
+verify compacted /tmp/rest.sha256
 show_stats compacted
 
 step "unmount, reset, unload"

@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# zsm: out-of-tree build and test entry points. Kbuild does the building
+# (see Kbuild); this file only drives it and the QEMU guests.
+#
+#   make                  build the modules against KDIR
+#   make KDIR=/lib/modules/$(uname -r)/build   ... against another kernel
+#   make W=1              extra compiler warnings (passed on to Kbuild)
+#   make check            deps, debug kernel, modules (W=1), all tests
+#   make demo             zram + ext4 on zsm in a guest
+#   make check-runner     prove the test runner fails when it should
+#   make kernel           build (or reuse) the debug and perf guest kernels
+#   make clean
+#
+# KDIR defaults to the cached debug guest kernel (guest/build-kernel.sh),
+# computed (and built, the first time) only when KDIR is not given.
+# Runner options can be passed as RUN_ARGS="--timeout 3600 --echo all".
+
+ZSM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/zsm
+export ZSM_CACHE
+
+# Shell snippet: set $kout to the guest kernel directory (bzImage, build/,
+# mods/), the last line printed by the script; fail if there is none.
+guest_kernel = kout=$$(guest/build-kernel.sh $(1) | tail -n 1) && \
+	{ test -f "$$kout/bzImage" || \
+	  { echo "make: guest kernel build failed" >&2; exit 1; }; }
+KDIR ?= $(shell guest/build-kernel.sh debug | tail -n 1)/build
+
+RUN := scripts/zsm-run.py
+RUN_ARGS ?=
+CHECK_TIMEOUT ?= 1800
+
+.PHONY: all modules clean check demo check-runner kernel deps parser-tests
+
+all: modules
+
+modules:
+	@kdir='$(KDIR)'; \
+	if [ ! -f "$$kdir/Makefile" ]; then \
+		echo "make: KDIR=$$kdir is not a kernel build tree" >&2; exit 1; \
+	fi; \
+	$(MAKE) -C "$$kdir" M=$(CURDIR) modules
+
+clean:
+	find . -path ./.git -prune -o -type f \( -name '*.o' -o -name '*.ko' \
+		-o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
+		-o -name '*.a' -o -name 'modules.order' -o -name 'Module.symvers' \
+		-o -name '*.dwo' -o -name '.*.d' \) -print0 | xargs -0 rm -f
+	rm -rf .tmp_versions scripts/__pycache__
+
+deps:
+	@scripts/deps.sh
+
+kernel: deps
+	guest/build-kernel.sh debug
+	guest/build-kernel.sh perf
+
+parser-tests:
+	python3 scripts/test_zsm_run.py
+
+# Each step needs the previous one: packages, then the kernel, then the
+# modules built against it, then the guest.
+check: deps
+	@$(call guest_kernel,debug) && \
+	$(MAKE) --no-print-directory modules KDIR="$$kout/build" W=1 && \
+	python3 scripts/test_zsm_run.py && \
+	$(RUN) --kernel-dir "$$kout" --mode check --timeout $(CHECK_TIMEOUT) \
+		$(RUN_ARGS)
+
+demo: deps
+	@$(call guest_kernel,debug) && \
+	$(MAKE) --no-print-directory modules KDIR="$$kout/build" && \
+	$(RUN) --kernel-dir "$$kout" --mode demo --timeout 1200 --echo user \
+		$(RUN_ARGS)
+
+# Only the self-test modules are built, so that the runner can be checked
+# while zsm itself does not build.
+check-runner: deps
+	@$(call guest_kernel,debug) && \
+	python3 scripts/test_zsm_run.py && \
+	$(MAKE) --no-print-directory -C "$$kout/build" \
+		M=$(CURDIR)/tests/selftest modules && \
+	python3 scripts/check-runner.py --kernel-dir "$$kout"

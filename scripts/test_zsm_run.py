@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Offline unit tests of the zsm-run.py log parser, on synthetic logs.
+
+Cheap (no guest): `make check` and `make check-runner` run them first.
+Each log below imitates what the guest console really prints: printk
+timestamps, KUnit's KTAP indentation, /dev/kmsg markers, splat layouts.
+"""
+
+import importlib.util
+import io
+import os
+import textwrap
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location(
+    "zsm_run", os.path.join(HERE, "zsm-run.py"))
+zr = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(zr)
+
+
+def ts(lines, t0=1.0):
+    """Prefix each line with a printk timestamp, like the console does."""
+    out = []
+    for i, line in enumerate(textwrap.dedent(lines).strip("\n").split("\n")):
+        if line.startswith("U:"):           # userspace output: no prefix
+            out.append(line[2:] + "\r\n")
+        else:
+            out.append("[%12.6f] %s\r\n" % (t0 + i * 0.001, line))
+    return out
+
+
+def parse(lines, tests=None):
+    return zr.parse_lines(lines, tests)
+
+
+def by_name(parser):
+    return {r.name: r for r in parser.results}
+
+
+def statuses(parser):
+    return {r.name: r.status for r in parser.results}
+
+
+START = "zsm-guest-start mode=check tests=%s cpus=0-1 kernel=6.12.57"
+
+KTAP = """\
+    KTAP version 1
+    # Subtest: zsm_class
+    # module: zsm_kunit
+    1..4
+    ok 1 zsm_class_sizes
+    # zsm_class_fail: EXPECTATION FAILED at tests/zsm_class_kunit.c:42
+    Expected a == b, but
+        a == 1 (0x1)
+    not ok 2 zsm_class_fail
+        KTAP version 1
+        # Subtest: zsm_class_param
+        ok 1 size 32
+        not ok 2 size 48
+        ok 3 size 64 # SKIP not this one
+    # zsm_class_param: pass:2 fail:1 skip:0 total:3
+    not ok 3 zsm_class_param
+    ok 4 zsm_class_skipped # SKIP no huge pages
+# zsm_class: pass:1 fail:2 skip:1 total:4
+# Totals: pass:3 fail:2 skip:1 total:6
+not ok 1 zsm_class
+"""
+
+
+def guest_log(body, tests="kunit", done=True):
+    text = START % tests + "\n" + textwrap.dedent(body).strip("\n")
+    if done:
+        text += "\nzsm-guest-done"
+    return ts(text)
+
+
+class KtapTest(unittest.TestCase):
+    def test_cases_counted_once_with_params(self):
+        p = parse(guest_log("zsm-test-begin kunit\n" + KTAP +
+                            "zsm-test-end kunit fail 3s"))
+        s = statuses(p)
+        self.assertEqual(s["kunit.zsm_class.zsm_class_sizes"], "PASS")
+        self.assertEqual(s["kunit.zsm_class.zsm_class_fail"], "FAIL")
+        self.assertEqual(s["kunit.zsm_class.zsm_class_param"], "FAIL")
+        self.assertEqual(s["kunit.zsm_class.zsm_class_skipped"], "SKIP")
+        kunit = [r for r in p.results if r.name.startswith("kunit.")]
+        self.assertEqual(len(kunit), 4)     # params are not cases
+        self.assertNotIn("kunit.zsm_class.size", " ".join(s))
+        self.assertIn("EXPECTATION FAILED",
+                      by_name(p)["kunit.zsm_class.zsm_class_fail"].reasons[0])
+
+    def test_without_timestamps(self):
+        lines = [line + "\n" for line in
+                 (START % "kunit" + "\nzsm-test-begin kunit\n" + KTAP +
+                  "zsm-test-end kunit fail 1s\nzsm-guest-done").split("\n")]
+        # Lines without a printk prefix are not kernel lines: KTAP comes
+        # from the kernel, so only prefixed lines are taken as KTAP.
+        p = parse(lines)
+        self.assertFalse([r for r in p.results if r.name.startswith("kunit")])
+
+    def test_caller_id_prefix(self):
+        line = "[    2.000000][  T123]     ok 1 zsm_x\r\n"
+        p = zr.LogParser()
+        for x in ts(START % "kunit" + "\nzsm-test-begin kunit\n"
+                    "    # Subtest: s\n    1..1"):
+            p.feed(x)
+        p.feed(line)
+        p.feed("[    2.1] ok 1 s\n")
+        p.feed("[    2.2] zsm-test-end kunit pass 1s\n")
+        p.feed("[    2.3] zsm-guest-done\n")
+        p.finish()
+        self.assertEqual(statuses(p)["kunit.s.zsm_x"], "PASS")
+
+    def test_incomplete_suite(self):
+        p = parse(guest_log("""\
+            zsm-test-begin kunit
+                # Subtest: zsm_pool
+                1..3
+                ok 1 zsm_pool_create
+            Kernel panic - not syncing: Fatal exception
+            """, done=False))
+        s = statuses(p)
+        self.assertEqual(s["kunit.zsm_pool.zsm_pool_create"], "PASS")
+        self.assertEqual(s["kunit.zsm_pool"], "FAIL")
+        self.assertEqual(s["guest.kunit"], "FAIL")
+        self.assertEqual(s["guest.completed"], "FAIL")
+        self.assertIn("panic", by_name(p)["guest.completed"].reasons[0])
+
+    def test_suite_init_failure(self):
+        p = parse(guest_log("""\
+            zsm-test-begin kunit
+                # failed to initialize (-12)
+            not ok 1 zsm_map
+            zsm-test-end kunit pass 1s
+            """))
+        self.assertEqual(statuses(p)["kunit.zsm_map"], "FAIL")
+
+    def test_splat_during_case_fails_case(self):
+        p = parse(guest_log("""\
+            zsm-test-begin kunit
+                # Subtest: zsm_pool
+                1..2
+            BUG: sleeping function called from invalid context at mm/x.c:1
+            Call Trace:
+                ok 1 zsm_pool_a
+                ok 2 zsm_pool_b
+            ok 1 zsm_pool
+            zsm-test-end kunit pass 1s
+            """))
+        s = statuses(p)
+        self.assertEqual(s["kunit.zsm_pool.zsm_pool_a"], "FAIL")
+        self.assertEqual(s["kunit.zsm_pool.zsm_pool_b"], "PASS")
+        self.assertEqual(s["guest.kunit"], "FAIL")
+
+
+WARN = """\
+------------[ cut here ]------------
+WARNING: CPU: 1 PID: 80 at tests/selftest/zsm_selftest_warn.c:17 init+0x10/0x20 [w]
+Modules linked in: w(O+)
+CPU: 1 UID: 0 PID: 80 Comm: insmod Tainted: G           O       6.12.57 #1
+RIP: 0010:init+0x10/0x20 [w]
+Call Trace:
+ <TASK>
+ ? __warn+0xa1/0x1e0
+ ? report_bug+0x1b5/0x1e0
+ </TASK>
+irq event stamp: 1234
+---[ end trace 0000000000000000 ]---
+"""
+
+LOCKDEP = """\
+======================================================
+WARNING: possible circular locking dependency detected
+6.12.57 #1 Tainted: G        W  O
+------------------------------------------------------
+insmod/80 is trying to acquire lock:
+stack backtrace:
+Call Trace:
+ <TASK>
+ dump_stack_lvl+0x5d/0x80
+ </TASK>
+"""
+
+
+class SplatTest(unittest.TestCase):
+    def run_test(self, body, name="t"):
+        p = parse(guest_log("zsm-test-begin %s\n%s\nzsm-test-end %s pass 1s"
+                            % (name, body, name), tests=name))
+        return p, by_name(p)["guest." + name]
+
+    def test_warn_fails_test(self):
+        p, r = self.run_test(WARN)
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(len(r.reasons), 1)     # trace not counted again
+        self.assertIn("WARNING: CPU: 1", r.reasons[0])
+        self.assertNotIn("kernel.splat", statuses(p))
+
+    def test_fenced_warn_passes(self):
+        _, r = self.run_test("U:zsm-expect-warn-begin w\n" + WARN +
+                             "zsm-expect-warn-end w")
+        self.assertEqual(r.status, "PASS", r.reasons)
+
+    def test_fence_without_warning_fails(self):
+        _, r = self.run_test("zsm-expect-warn-begin quiet\n"
+                             "U:nothing here\nzsm-expect-warn-end quiet")
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(r.reasons,
+                         ["expected warning quiet did not occur"])
+
+    def test_lockdep_in_fence_fails(self):
+        _, r = self.run_test("zsm-expect-warn-begin w\n" + WARN + LOCKDEP +
+                             "zsm-expect-warn-end w")
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(len(r.reasons), 1)
+        self.assertIn("circular locking", r.reasons[0])
+
+    def test_kasan_in_fence_fails(self):
+        _, r = self.run_test("zsm-expect-warn-begin w\n" + WARN +
+                             "BUG: KASAN: slab-use-after-free in zs_free+0x1\n"
+                             "zsm-expect-warn-end w")
+        self.assertEqual(r.status, "FAIL")
+        self.assertIn("KASAN", r.reasons[0])
+
+    def test_unclosed_fence_fails(self):
+        _, r = self.run_test("zsm-expect-warn-begin w\n" + WARN)
+        self.assertEqual(r.status, "FAIL")
+        self.assertIn("not closed", r.reasons[0])
+
+    def test_splat_outside_window(self):
+        p = parse(guest_log(WARN + "zsm-test-begin t\nzsm-test-end t pass 1s",
+                            tests="t"))
+        s = statuses(p)
+        self.assertEqual(s["guest.t"], "PASS")
+        self.assertEqual(s["kernel.splat"], "FAIL")
+
+    def test_lone_call_trace(self):
+        _, r = self.run_test("CPU: 0 PID: 1\nCall Trace:\n <TASK>")
+        self.assertEqual(r.status, "FAIL")
+
+    def test_fault_injection_trace_is_benign(self):
+        _, r = self.run_test("FAULT_INJECTION: forcing a failure.\n"
+                             "name failslab, interval 1\nCall Trace:\n"
+                             " <TASK>\ninsmod: page allocation failure: "
+                             "order:0")
+        self.assertEqual(r.status, "PASS", r.reasons)
+
+    def test_every_kind(self):
+        for text in ("BUG: unable to handle page fault",
+                     "Oops: general protection fault, probably for non-"
+                     "canonical address", "general protection fault",
+                     "INFO: task kworker/0:1:12 blocked for more than 30 s",
+                     "WARNING: suspicious RCU usage",
+                     "WARNING: possible recursive locking detected",
+                     "WARNING: inconsistent lock state",
+                     "unreferenced object 0xffff888003a1c000 (size 256):",
+                     "UBSAN: shift-out-of-bounds in mm/zsm.c:1:2",
+                     "list_add corruption. prev->next should be next",
+                     "list_del corruption, ffff8880 is LIST_POISON1",
+                     "BUG: Bad page state in process insmod",
+                     "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+                     "watchdog: BUG: soft lockup - CPU#0 stuck for 22s!",
+                     "BUG: sleeping function called from invalid context",
+                     "Kernel panic - not syncing: Fatal exception"):
+            _, r = self.run_test(text)
+            self.assertEqual(r.status, "FAIL", text)
+
+    def test_benign_boot_lines(self):
+        _, r = self.run_test(
+            "Kernel command line: console=ttyS0 oops=panic panic=-1\n"
+            "kasan: KernelAddressSanitizer initialized (generic)\n"
+            "Lock dependency validator: Copyright (c) 2006 Red Hat, Inc.\n"
+            "kmemleak: Kernel memory leak detector initialized (mempool "
+            "available:16000)\nU:cpus online: 0-1 (2), expected 2")
+        self.assertEqual(r.status, "PASS", r.reasons)
+
+
+class LifecycleTest(unittest.TestCase):
+    def test_all_pass(self):
+        p = parse(guest_log("""\
+            zsm-test-begin core
+            zsm_test_core: zsm-metric core.objects=1000
+            U:zsm-metric guest.cpus_online=2
+            zsm-test-end core pass 2s
+            zsm-test-begin kmemleak
+            zsm-test-end kmemleak pass 0s
+            """, tests="core"))
+        self.assertEqual(statuses(p), {"guest.core": "PASS",
+                                       "guest.kmemleak": "PASS",
+                                       "guest.completed": "PASS"})
+        self.assertEqual(p.metrics, {"core.objects": 1000,
+                                     "guest.cpus_online": 2})
+        out = io.StringIO()
+        self.assertEqual(zr.report(p, out), 0)
+        self.assertEqual(out.getvalue().splitlines()[-1],
+                         "3 passed, 0 failed")
+
+    def test_script_failure_and_skip(self):
+        p = parse(guest_log("""\
+            zsm-test-begin a
+            zsm-test-end a fail 1s
+            zsm-test-begin b
+            zsm-test-end b skip 0s
+            """, tests="a,b"))
+        self.assertEqual(statuses(p)["guest.a"], "FAIL")
+        self.assertEqual(statuses(p)["guest.b"], "SKIP")
+        out = io.StringIO()
+        self.assertEqual(zr.report(p, out), 1)
+        self.assertEqual(out.getvalue().splitlines()[-1],
+                         "1 passed, 1 failed, 1 skipped")
+
+    def test_hang_timeout(self):
+        lines = guest_log("zsm-test-begin a\nzsm-test-end a pass 1s\n"
+                          "zsm-test-begin hang\nU:hanging forever",
+                          tests="a,hang,b", done=False)
+        lines.append("zsm-runner: timeout after 120 s, qemu killed\n")
+        p = parse(lines)
+        s = statuses(p)
+        self.assertEqual(s["guest.a"], "PASS")
+        self.assertEqual(s["guest.hang"], "FAIL")
+        self.assertIn("hung", by_name(p)["guest.hang"].reasons[0])
+        self.assertEqual(s["guest.b"], "FAIL")
+        self.assertEqual(by_name(p)["guest.b"].reasons, ["did not run"])
+        self.assertEqual(s["guest.completed"], "FAIL")
+        self.assertIn("timeout", by_name(p)["guest.completed"].reasons[0])
+
+    def test_no_boot(self):
+        p = parse(["qemu-system-x86_64: -kernel x: No such file\n"],
+                  tests=["core"])
+        out = io.StringIO()
+        self.assertEqual(zr.report(p, out), 1)
+        self.assertIn("never started",
+                      by_name(p)["guest.completed"].reasons[0])
+
+    def test_nothing_ran_is_failure(self):
+        p = parse(ts(START % "" + "\nzsm-guest-done"))
+        out = io.StringIO()
+        self.assertEqual(zr.report(p, out), 1)
+
+    def test_plan_from_log(self):
+        p = parse(guest_log("zsm-test-begin a\nzsm-test-end a pass 1s",
+                            tests="a,b"))
+        self.assertEqual(by_name(p)["guest.b"].reasons, ["did not run"])
+
+    def test_kmemleak_report(self):
+        p = parse(guest_log("""\
+            zsm-test-begin kmemleak
+            kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)
+            U:unreferenced object 0xffff888003a1c000 (size 256):
+            U:  comm "insmod", pid 80, jiffies 4294900000
+            U:  backtrace (crc 0):
+            U:    kmalloc_trace_noprof+0x2a5/0x330
+            zsm-test-end kmemleak fail 0s
+            """, tests=""))
+        r = by_name(p)["guest.kmemleak"]
+        self.assertEqual(r.status, "FAIL")
+        self.assertTrue(any("unreferenced" in x for x in r.reasons))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
