@@ -9,6 +9,9 @@
 #ifndef _ZSM_RENAME_H
 #define _ZSM_RENAME_H
 
+/* Modules meant to bind to either provider (benchmarks) opt out. */
+#ifndef ZSM_NO_RENAME
+
 #define zs_create_pool		zsm_create_pool
 #define zs_destroy_pool		zsm_destroy_pool
 #define zs_malloc		zsm_malloc
@@ -26,4 +29,5 @@
 #define zs_set_evict_handler	zsm_set_evict_handler
 #define zs_evict_pages		zsm_evict_pages
 
+#endif /* ZSM_NO_RENAME */
 #endif /* _ZSM_RENAME_H */
