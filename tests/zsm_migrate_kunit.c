@@ -1,0 +1,707 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite zsm_migrate: zsm's movable_operations (zsm_mops) driven the
+ * way core mm drives them.
+ *
+ * What is verified, and how. Each case builds one full zspage of a
+ * multi-page class whose objects straddle every page boundary of the chain
+ * (zsm_mig_pick_class()), in a pool of its own, with every object written
+ * through a ZS_MM_WO map from a seeded pattern and its CRC32 kept. Core mm
+ * is then imitated step by step, as mm/migrate.c (6.12) does it for a
+ * non-LRU movable page, with the same page flags, references and locks:
+ *
+ *   isolate   isolate_movable_page(): take a reference, check the page is
+ *             movable, lock it, call ->isolate_page(), set PG_isolated
+ *             (core's job, never the driver's), unlock, keep the reference;
+ *             the page goes on a private list through page->lru.
+ *   migrate   migrate_folio_unmap() + migrate_folio_move(): allocate and
+ *             lock the destination, lock the source, call ->migrate_page()
+ *             (MIGRATE_SYNC) if the source is still movable, clear
+ *             PG_isolated on success, unlock both, drop the allocation
+ *             reference of the destination and the isolation reference of
+ *             the source (which must free it).
+ *   putback   putback_movable_pages(): lock, ->putback_page() and clear
+ *             PG_isolated if still movable (else only clear PG_isolated),
+ *             unlock, drop the reference.
+ *
+ * Cases:
+ * - isolating and putting back every page of the zspage changes nothing:
+ *   all objects read back, also while the pages are isolated;
+ * - migrating the head page, the second page or the last page (all
+ *   objects cross page boundaries, so objects run into and out of the page
+ *   moved): ->migrate_page() succeeds, zspage->pages[k] is the new page,
+ *   which is movable with zsm_mops and knows its zspage and index; the old
+ *   page is no longer movable and only core's reference is left on it; the
+ *   old page is then overwritten with garbage before it is freed, and every
+ *   object of the zspage must still read back (so no map may use the old
+ *   page); zsm_pages_migrated grew, zsm_pages_held and zs_get_total_pages()
+ *   did not change, nor did NR_ZSPAGES summed over both pages' zones;
+ * - migrating every page of the zspage in turn, then reading everything;
+ * - freeing the zspage while one of its pages is isolated (unlocked, core
+ *   still holding its reference): zsm lets go of the page, core's putback
+ *   finds it no longer movable and frees it; zsm_pages_held is back to its
+ *   value before the pool had pages, and the page has no user left;
+ * - freeing the zspage while a page lock is held (a migration in progress)
+ *   defers the free; ->isolate_page() refuses the dying zspage; after the
+ *   lock is dropped the deferred free completes.
+ *
+ * These tests assume nothing else uses zsm while the suite runs (pages
+ * held are compared). Core compaction may move one of our pages at any
+ * time; isolation retries when core holds the page, and migration counts
+ * are compared with >=. Everything allocated is freed, also when a case
+ * aborts (KUnit actions), and kmemleak runs in the guest.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <kunit/test.h>
+#include <linux/crc32.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/gfp.h>
+#include <linux/hash.h>
+#include <linux/highmem.h>
+#include <linux/migrate.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/page-flags.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vmstat.h>
+#include <linux/workqueue.h>
+#include <linux/zsmalloc.h>
+
+#include "zsm_internal.h"
+
+/* Byte written over a migrated-away page before it is freed. */
+#define ZSM_MIG_POISON		0x6b
+
+/* Attempts to isolate a page that core mm holds isolated or locked. */
+#define ZSM_MIG_ISOLATE_TRIES	100
+
+/* Flags zram uses for its object pages (its sleeping retry). */
+#define ZSM_MIG_GFP	(GFP_NOIO | __GFP_HIGHMEM | __GFP_MOVABLE)
+
+/* === Fixture ============================================================= */
+
+struct zsm_mig_obj {
+	unsigned long handle;	/* 0 once freed */
+	u32 seed;
+	u32 crc;
+};
+
+/* One pool holding one full zspage of a boundary-crossing class. */
+struct zsm_mig_fx {
+	struct kunit *test;
+	struct zs_pool *pool;
+	const struct zsm_geom *geom;
+	struct zsm_zspage *zspage;
+	struct zsm_mig_obj *objs;	/* geom->objs entries, by slot */
+	long held_before;		/* zsm_pages_held before any page */
+	u8 *expect;			/* PAGE_SIZE bytes, mismatch reports */
+};
+
+/*
+ * The canonical class with the longest chain whose objects cross every
+ * page boundary of the chain: then whatever page is moved, objects run
+ * into it from the page before and out of it into the page after.
+ */
+static const struct zsm_geom *zsm_mig_pick_class(void)
+{
+	const struct zsm_geom *best = NULL;
+	unsigned int i, b;
+
+	for (i = 0; i < ZSM_NR_CLASSES; i++) {
+		const struct zsm_geom *g = &zsm_classes.geom[i];
+		bool crosses_all = true;
+
+		if (g->index != i || g->huge || g->pages < 3)
+			continue;
+		for (b = 1; b < g->pages; b++) {
+			unsigned long edge = (unsigned long)b * PAGE_SIZE;
+
+			if (!(edge % g->size) ||
+			    edge >= (unsigned long)g->objs * g->size)
+				crosses_all = false;
+		}
+		if (crosses_all && (!best || g->pages > best->pages))
+			best = g;
+	}
+	return best;
+}
+
+static u32 zsm_mig_seed(unsigned long handle, unsigned int slot)
+{
+	return hash_64(handle ^ ((u64)slot << 52), 32) | 1;
+}
+
+/* xorshift32 bytes: a wrong page or a shifted copy changes them. */
+static void zsm_mig_pattern(u8 *buf, unsigned int len, u32 seed)
+{
+	u32 x = seed;
+	unsigned int i;
+
+	for (i = 0; i < len; i++) {
+		if (!(i & 3)) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+		}
+		buf[i] = x >> ((i & 3) * 8);
+	}
+}
+
+static void zsm_mig_fx_release(void *data)
+{
+	struct zsm_mig_fx *fx = data;
+	unsigned int i;
+
+	for (i = 0; i < fx->geom->objs; i++) {
+		if (fx->objs[i].handle)
+			zs_free(fx->pool, fx->objs[i].handle);
+		fx->objs[i].handle = 0;
+	}
+	zs_destroy_pool(fx->pool);
+}
+
+/* Slot of a live object: its handle word holds the location. */
+static unsigned int zsm_mig_slot(unsigned long handle)
+{
+	return zsm_obj_idx(READ_ONCE(*(unsigned long *)handle));
+}
+
+static struct zsm_zspage *zsm_mig_zspage_of(unsigned long handle)
+{
+	return zsm_obj_zspage(READ_ONCE(*(unsigned long *)handle));
+}
+
+/*
+ * Create a pool and fill exactly one zspage of the chosen class. A new
+ * pool's first zspage takes the first geom->objs objects; that is checked,
+ * not assumed.
+ */
+static struct zsm_mig_fx *zsm_mig_fx_create(struct kunit *test)
+{
+	struct zsm_mig_fx *fx;
+	unsigned int i, size;
+
+	fx = kunit_kzalloc(test, sizeof(*fx), GFP_KERNEL);
+	if (!fx)
+		kunit_skip(test, "cannot allocate the fixture");
+	fx->test = test;
+	fx->geom = zsm_mig_pick_class();
+	if (!fx->geom)
+		kunit_skip(test, "no class crosses every page boundary");
+	size = fx->geom->size;
+	fx->expect = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	fx->objs = kunit_kcalloc(test, fx->geom->objs, sizeof(*fx->objs),
+				 GFP_KERNEL);
+	if (!fx->expect || !fx->objs)
+		kunit_skip(test, "cannot allocate object records");
+
+	fx->held_before = atomic_long_read(&zsm_pages_held);
+	fx->pool = zs_create_pool("zsm_migrate_kunit");
+	if (!fx->pool)
+		kunit_skip(test, "cannot create a pool");
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, zsm_mig_fx_release, fx));
+
+	for (i = 0; i < fx->geom->objs; i++) {
+		unsigned long h = zs_malloc(fx->pool, size, ZSM_MIG_GFP);
+		struct zsm_mig_obj *o;
+		unsigned int slot;
+		u8 *buf;
+
+		if (IS_ERR_VALUE(h))
+			kunit_skip(test, "zs_malloc(%u) failed: %ld", size,
+				   (long)h);
+		slot = zsm_mig_slot(h);
+		if (!fx->zspage)
+			fx->zspage = zsm_mig_zspage_of(h);
+		KUNIT_ASSERT_PTR_EQ_MSG(test, zsm_mig_zspage_of(h), fx->zspage,
+					"object %u of a new pool not in its first zspage",
+					i);
+		KUNIT_ASSERT_LT(test, slot, fx->geom->objs);
+		o = &fx->objs[slot];
+		KUNIT_ASSERT_EQ_MSG(test, o->handle, 0UL, "slot %u twice", slot);
+		o->handle = h;
+		o->seed = zsm_mig_seed(h, slot);
+		buf = zs_map_object(fx->pool, h, ZS_MM_WO);
+		KUNIT_ASSERT_NOT_NULL(test, buf);
+		zsm_mig_pattern(buf, size, o->seed);
+		o->crc = crc32_le(~0U, buf, size);
+		zs_unmap_object(fx->pool, h);
+	}
+	KUNIT_ASSERT_EQ(test, (unsigned int)fx->zspage->nr_pages,
+			fx->geom->pages);
+	KUNIT_ASSERT_EQ(test, (unsigned int)fx->zspage->inuse, fx->geom->objs);
+	return fx;
+}
+
+/*
+ * Read every live object back through a ZS_MM_RO map.
+ * Return: the number of objects whose CRC did not match (each reported).
+ */
+static unsigned int zsm_mig_check_all(struct zsm_mig_fx *fx, const char *when)
+{
+	unsigned int size = fx->geom->size, i, bad_objs = 0;
+
+	for (i = 0; i < fx->geom->objs; i++) {
+		struct zsm_mig_obj *o = &fx->objs[i];
+		unsigned int first = i * size / PAGE_SIZE;
+		unsigned int last = (i * size + size - 1) / PAGE_SIZE;
+		unsigned int bad = 0;
+		const u8 *buf;
+		u32 crc;
+
+		if (!o->handle)
+			continue;
+		buf = zs_map_object(fx->pool, o->handle, ZS_MM_RO);
+		if (!buf) {
+			KUNIT_FAIL(fx->test, "%s: slot %u does not map", when, i);
+			bad_objs++;
+			continue;
+		}
+		crc = crc32_le(~0U, buf, size);
+		if (crc != o->crc) {
+			zsm_mig_pattern(fx->expect, size, o->seed);
+			while (bad < size && buf[bad] == fx->expect[bad])
+				bad++;
+		}
+		zs_unmap_object(fx->pool, o->handle);
+		if (crc == o->crc)
+			continue;
+		bad_objs++;
+		KUNIT_FAIL(fx->test,
+			   "%s: slot %u (class %u, pages %u..%u) crc %08x != %08x, first bad byte %u",
+			   when, i, fx->geom->size, first, last, crc, o->crc,
+			   bad);
+	}
+	return bad_objs;
+}
+
+/* === Core mm, imitated =================================================== */
+
+/* __PageMovable(): of the movable_ops type, maybe released by its owner. */
+static bool zsm_mig_movable_type(struct page *page)
+{
+	return __folio_test_movable(page_folio(page));
+}
+
+/* PageMovable() of mm/compaction.c, which modules cannot call. */
+static bool zsm_mig_page_movable(struct page *page)
+{
+	return zsm_mig_movable_type(page) && page_movable_ops(page);
+}
+
+enum zsm_mig_isolate {
+	ZSM_MIG_ISOLATED,
+	ZSM_MIG_REFUSED,	/* ->isolate_page() said no */
+	ZSM_MIG_NOT_MOVABLE,	/* not (or no longer) a movable page */
+	ZSM_MIG_BUSY,		/* core mm holds it locked or isolated */
+};
+
+/*
+ * isolate_movable_page() for an order-0 page, plus isolate_folio_to_list():
+ * on success the page holds our reference, has PG_isolated set and sits on
+ * @list through page->lru.
+ */
+static enum zsm_mig_isolate zsm_mig_isolate_once(struct kunit *test,
+						 struct page *page,
+						 struct list_head *list)
+{
+	const struct movable_operations *mops;
+	enum zsm_mig_isolate ret = ZSM_MIG_BUSY;
+
+	get_page(page);
+	if (!zsm_mig_movable_type(page)) {
+		ret = ZSM_MIG_NOT_MOVABLE;
+		goto out_put;
+	}
+	if (!trylock_page(page))
+		goto out_put;
+	if (!zsm_mig_page_movable(page)) {
+		ret = ZSM_MIG_NOT_MOVABLE;
+		goto out_unlock;
+	}
+	if (PageIsolated(page))
+		goto out_unlock;
+	mops = page_movable_ops(page);
+	KUNIT_EXPECT_PTR_EQ(test, mops, &zsm_mops);
+	if (!mops->isolate_page(page, ISOLATE_UNEVICTABLE)) {
+		ret = ZSM_MIG_REFUSED;
+		goto out_unlock;
+	}
+	/* "Driver shouldn't use the isolated flag" */
+	KUNIT_EXPECT_FALSE(test, PageIsolated(page));
+	SetPageIsolated(page);
+	unlock_page(page);
+	list_add(&page->lru, list);
+	return ZSM_MIG_ISOLATED;
+
+out_unlock:
+	unlock_page(page);
+out_put:
+	put_page(page);
+	return ret;
+}
+
+/* Isolate, waiting out core mm (kcompactd) if it holds the page. */
+static enum zsm_mig_isolate zsm_mig_isolate(struct kunit *test,
+					    struct page *page,
+					    struct list_head *list)
+{
+	enum zsm_mig_isolate ret;
+	unsigned int tries = 0;
+
+	while ((ret = zsm_mig_isolate_once(test, page, list)) == ZSM_MIG_BUSY &&
+	       ++tries < ZSM_MIG_ISOLATE_TRIES)
+		msleep(20);
+	return ret;
+}
+
+/* putback_movable_pages() for one isolated page. */
+static void zsm_mig_putback(struct page *page)
+{
+	list_del(&page->lru);
+	lock_page(page);
+	if (zsm_mig_page_movable(page))
+		page_movable_ops(page)->putback_page(page);
+	ClearPageIsolated(page);
+	unlock_page(page);
+	put_page(page);
+}
+
+/* Isolate pages[k] of the fixture's zspage (it must say yes). */
+static struct page *zsm_mig_isolate_k(struct zsm_mig_fx *fx, unsigned int k,
+				      struct list_head *list)
+{
+	struct page *page = READ_ONCE(fx->zspage->pages[k]);
+	enum zsm_mig_isolate ret = zsm_mig_isolate(fx->test, page, list);
+
+	KUNIT_ASSERT_EQ_MSG(fx->test, ret, ZSM_MIG_ISOLATED,
+			    "isolating page %u of a live zspage", k);
+	/* Core compaction cannot have moved it: we held a reference. */
+	KUNIT_ASSERT_PTR_EQ(fx->test, READ_ONCE(fx->zspage->pages[k]), page);
+	return page;
+}
+
+/* Snapshot of what a migration must (not) change. */
+struct zsm_mig_counts {
+	long migrated;
+	long held;
+	unsigned long pool_pages;
+};
+
+static void zsm_mig_counts(struct zsm_mig_fx *fx, struct zsm_mig_counts *c)
+{
+	c->migrated = atomic_long_read(&zsm_pages_migrated);
+	c->held = atomic_long_read(&zsm_pages_held);
+	c->pool_pages = zs_get_total_pages(fx->pool);
+}
+
+/* NR_ZSPAGES of the zones of @a and @b, per-CPU deltas included. */
+static long zsm_mig_nr_zspages(struct page *a, struct page *b)
+{
+	long n = zone_page_state_snapshot(page_zone(a), NR_ZSPAGES);
+
+	if (page_zone(b) != page_zone(a))
+		n += zone_page_state_snapshot(page_zone(b), NR_ZSPAGES);
+	return n;
+}
+
+/*
+ * Migrate isolated page pages[k] (@src) to a fresh page, as core mm does,
+ * checking zsm's side of the contract while both pages are locked. @src is
+ * overwritten before it is released.
+ */
+static void zsm_mig_migrate_k(struct zsm_mig_fx *fx, unsigned int k,
+			      struct page *src)
+{
+	struct kunit *test = fx->test;
+	int rc = MIGRATEPAGE_SUCCESS;
+	long zspages_before;
+	struct page *dst;
+	void *addr;
+
+	/* migrate_folio_unmap(): a page only core holds was freed meanwhile. */
+	KUNIT_ASSERT_GT(test, page_ref_count(src), 1);
+	dst = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+	if (!dst) {
+		zsm_mig_putback(src);
+		kunit_skip(test, "cannot allocate a destination page");
+	}
+	set_page_private(dst, 0);
+	zspages_before = zsm_mig_nr_zspages(src, dst);
+	lock_page(src);
+	if (!trylock_page(dst)) {
+		unlock_page(src);
+		put_page(dst);
+		zsm_mig_putback(src);
+		KUNIT_FAIL(test, "a fresh page is locked");
+		return;
+	}
+
+	/* migrate_folio_move() -> migrate_movable_ops_page() */
+	KUNIT_EXPECT_TRUE(test, PageIsolated(src));
+	if (zsm_mig_page_movable(src))
+		rc = page_movable_ops(src)->migrate_page(dst, src,
+							 MIGRATE_SYNC);
+	KUNIT_EXPECT_EQ(test, rc, MIGRATEPAGE_SUCCESS);
+	if (rc != MIGRATEPAGE_SUCCESS) {
+		/* Ownership unchanged: undo dst, put src back. */
+		unlock_page(dst);
+		put_page(dst);
+		unlock_page(src);
+		zsm_mig_putback(src);
+		KUNIT_FAIL(test, "migrate_page of page %u: %d", k, rc);
+		return;
+	}
+	ClearPageIsolated(src);
+
+	/* zsm's side, checked under both page locks. */
+	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(fx->zspage->pages[k]), dst);
+	KUNIT_EXPECT_TRUE(test, zsm_mig_page_movable(dst));
+	if (zsm_mig_movable_type(dst))
+		KUNIT_EXPECT_PTR_EQ(test, page_movable_ops(dst), &zsm_mops);
+	KUNIT_EXPECT_EQ(test, page_private(dst), (unsigned long)fx->zspage);
+	KUNIT_EXPECT_EQ(test, dst->index, (pgoff_t)k);
+	KUNIT_EXPECT_FALSE(test, zsm_mig_page_movable(src));
+	KUNIT_EXPECT_EQ(test, page_private(src), 0UL);
+	/* zsm holds dst; core holds both its allocation and isolation refs. */
+	KUNIT_EXPECT_EQ(test, page_ref_count(dst), 2);
+	KUNIT_EXPECT_EQ(test, page_ref_count(src), 1);
+	/* NR_ZSPAGES moves with the page: the sum over both zones stays. */
+	KUNIT_EXPECT_EQ(test, zsm_mig_nr_zspages(src, dst), zspages_before);
+
+	/* No map may use the old page any more. */
+	addr = kmap_local_page(src);
+	memset(addr, ZSM_MIG_POISON, PAGE_SIZE);
+	kunmap_local(addr);
+
+	/* The end of migrate_folio_move() and migrate_folio_done(). */
+	unlock_page(dst);
+	put_page(dst);
+	list_del(&src->lru);
+	unlock_page(src);
+	put_page(src);
+}
+
+/* === Cases =============================================================== */
+
+static void isolate_putback_keeps_data(struct kunit *test)
+{
+	struct zsm_mig_fx *fx = zsm_mig_fx_create(test);
+	unsigned int n = fx->geom->pages, k;
+	struct zsm_mig_counts c0, c1;
+	struct page **pages;
+	LIST_HEAD(isolated);
+
+	pages = kunit_kcalloc(test, n, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		kunit_skip(test, "cannot allocate page array");
+	zsm_mig_counts(fx, &c0);
+	for (k = 0; k < n; k++) {
+		pages[k] = zsm_mig_isolate_k(fx, k, &isolated);
+		KUNIT_EXPECT_TRUE(test, PageIsolated(pages[k]));
+	}
+	/* Isolated pages stay in use: objects map and read back. */
+	KUNIT_EXPECT_EQ(test, zsm_mig_check_all(fx, "isolated"), 0U);
+	for (k = 0; k < n; k++) {
+		zsm_mig_putback(pages[k]);
+		KUNIT_EXPECT_FALSE(test, PageIsolated(pages[k]));
+		KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(fx->zspage->pages[k]),
+				    pages[k]);
+		KUNIT_EXPECT_TRUE(test, zsm_mig_page_movable(pages[k]));
+	}
+	zsm_mig_counts(fx, &c1);
+	KUNIT_EXPECT_EQ(test, c1.held, c0.held);
+	KUNIT_EXPECT_EQ(test, c1.pool_pages, c0.pool_pages);
+	KUNIT_EXPECT_EQ(test, zsm_mig_check_all(fx, "put back"), 0U);
+}
+
+/* Which page of the chain a migration case moves. */
+struct zsm_mig_pos {
+	const char *name;
+	int k;		/* page index; negative counts from the end */
+};
+
+static const struct zsm_mig_pos zsm_mig_positions[] = {
+	{ "head", 0 },
+	{ "second", 1 },
+	{ "last", -1 },
+};
+
+static void zsm_mig_pos_desc(const struct zsm_mig_pos *p, char *desc)
+{
+	strscpy(desc, p->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(zsm_mig_pos, zsm_mig_positions, zsm_mig_pos_desc);
+
+static void migrate_page_moves_data(struct kunit *test)
+{
+	const struct zsm_mig_pos *pos = test->param_value;
+	struct zsm_mig_fx *fx = zsm_mig_fx_create(test);
+	unsigned int n = fx->geom->pages, k, size = fx->geom->size;
+	struct zsm_mig_counts c0, c1;
+	LIST_HEAD(isolated);
+	struct page *src;
+
+	k = pos->k < 0 ? n + pos->k : pos->k;
+	KUNIT_ASSERT_LT(test, k, n);
+	/* Objects run into page k (unless k == 0) and out of it (unless last). */
+	if (k > 0)
+		KUNIT_ASSERT_NE(test, k * PAGE_SIZE % size, 0UL);
+	if (k + 1 < n)
+		KUNIT_ASSERT_NE(test, (k + 1) * PAGE_SIZE % size, 0UL);
+
+	zsm_mig_counts(fx, &c0);
+	src = zsm_mig_isolate_k(fx, k, &isolated);
+	zsm_mig_migrate_k(fx, k, src);
+	zsm_mig_counts(fx, &c1);
+
+	KUNIT_EXPECT_GE(test, c1.migrated - c0.migrated, 1L);
+	KUNIT_EXPECT_EQ(test, c1.held, c0.held);
+	KUNIT_EXPECT_EQ(test, c1.pool_pages, c0.pool_pages);
+	KUNIT_EXPECT_EQ(test, zsm_mig_check_all(fx, "migrated"), 0U);
+}
+
+static void migrate_every_page(struct kunit *test)
+{
+	struct zsm_mig_fx *fx = zsm_mig_fx_create(test);
+	unsigned int n = fx->geom->pages, k;
+	struct zsm_mig_counts c0, c1;
+	LIST_HEAD(isolated);
+
+	zsm_mig_counts(fx, &c0);
+	for (k = 0; k < n; k++)
+		zsm_mig_migrate_k(fx, k, zsm_mig_isolate_k(fx, k, &isolated));
+	zsm_mig_counts(fx, &c1);
+	KUNIT_EXPECT_GE(test, c1.migrated - c0.migrated, (long)n);
+	KUNIT_EXPECT_EQ(test, c1.held, c0.held);
+	KUNIT_EXPECT_EQ(test, c1.pool_pages, c0.pool_pages);
+	KUNIT_EXPECT_EQ(test, zsm_mig_check_all(fx, "all migrated"), 0U);
+}
+
+/* Free every object of the fixture's zspage. */
+static void zsm_mig_free_all(struct zsm_mig_fx *fx)
+{
+	unsigned int i;
+
+	for (i = 0; i < fx->geom->objs; i++) {
+		zs_free(fx->pool, fx->objs[i].handle);
+		fx->objs[i].handle = 0;
+	}
+}
+
+/*
+ *   core: get_page, lock, isolate, unlock   (page isolated, unlocked)
+ *   zsm:  zs_free() x objs                  -> zspage freed, page let go
+ *   core: putback: lock, not movable, clear PG_isolated, unlock, put
+ *                                           -> page freed
+ */
+static void free_while_isolated(struct kunit *test)
+{
+	struct zsm_mig_fx *fx = zsm_mig_fx_create(test);
+	unsigned int k = fx->geom->pages / 2;
+	LIST_HEAD(isolated);
+	struct page *page;
+
+	page = zsm_mig_isolate_k(fx, k, &isolated);
+	zsm_mig_free_all(fx);
+
+	/* zsm let go of the page; only core's reference is left. */
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	KUNIT_EXPECT_EQ(test, page_private(page), 0UL);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held),
+			fx->held_before);
+	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
+
+	/* putback_movable_pages() */
+	list_del(&page->lru);
+	lock_page(page);
+	KUNIT_EXPECT_TRUE(test, zsm_mig_movable_type(page));
+	KUNIT_EXPECT_FALSE(test, zsm_mig_page_movable(page));
+	if (zsm_mig_page_movable(page))
+		page_movable_ops(page)->putback_page(page);
+	ClearPageIsolated(page);
+	unlock_page(page);
+	put_page(page);
+
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held),
+			fx->held_before);
+}
+
+/*
+ *   core: get_page, lock page k      (as migrate_folio_unmap() holds it)
+ *   zsm:  zs_free() x objs           -> trylock of page k fails: deferred
+ *   core: ->isolate_page(page k)     -> false, the zspage is dying
+ *   core: unlock, put                -> the worker frees the zspage
+ */
+static void free_while_locked_is_deferred(struct kunit *test)
+{
+	struct zsm_mig_fx *fx = zsm_mig_fx_create(test);
+	unsigned int k = fx->geom->pages - 1;
+	struct page *page = READ_ONCE(fx->zspage->pages[k]);
+	bool isolated;
+
+	get_page(page);
+	lock_page(page);
+	/* Core may have moved it before we locked it: use the current one. */
+	if (READ_ONCE(fx->zspage->pages[k]) != page) {
+		unlock_page(page);
+		put_page(page);
+		kunit_skip(test, "page %u moved by core mm meanwhile", k);
+	}
+	zsm_mig_free_all(fx);
+	KUNIT_EXPECT_TRUE(test, zsm_mig_page_movable(page));
+	isolated = zsm_mig_page_movable(page) &&
+		   page_movable_ops(page)->isolate_page(page,
+							ISOLATE_UNEVICTABLE);
+	KUNIT_EXPECT_FALSE_MSG(test, isolated,
+			       "isolate_page() accepted a page of a dead zspage");
+	if (isolated)
+		page_movable_ops(page)->putback_page(page);
+	unlock_page(page);
+
+	flush_work(&zsm_pool(fx->pool)->free_work);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	KUNIT_EXPECT_FALSE(test, zsm_mig_page_movable(page));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held),
+			fx->held_before);
+	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
+	put_page(page);
+}
+
+static int zsm_migrate_suite_init(struct kunit_suite *suite)
+{
+	const struct zsm_geom *g = zsm_mig_pick_class();
+
+	if (g)
+		pr_info("class %u: %u pages, %u objects per zspage\n", g->size,
+			g->pages, g->objs);
+	return 0;
+}
+
+static struct kunit_case zsm_migrate_cases[] = {
+	KUNIT_CASE(isolate_putback_keeps_data),
+	KUNIT_CASE_PARAM(migrate_page_moves_data, zsm_mig_pos_gen_params),
+	KUNIT_CASE(migrate_every_page),
+	KUNIT_CASE(free_while_isolated),
+	KUNIT_CASE(free_while_locked_is_deferred),
+	{}
+};
+
+static struct kunit_suite zsm_migrate_suite = {
+	.name = "zsm_migrate",
+	.suite_init = zsm_migrate_suite_init,
+	.test_cases = zsm_migrate_cases,
+};
+
+kunit_test_suite(zsm_migrate_suite);
+
+MODULE_DESCRIPTION("KUnit tests for zsm: page isolation, migration and putback (zsm_migrate)");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
