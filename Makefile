@@ -28,7 +28,7 @@ KDIR ?= $(shell guest/build-kernel.sh debug | tail -n 1)/build
 
 RUN := scripts/zsm-run.py
 RUN_ARGS ?=
-CHECK_TIMEOUT ?= 1800
+CHECK_TIMEOUT ?= 3000
 
 .PHONY: all modules clean check demo check-runner kernel deps parser-tests
 
