@@ -1,0 +1,874 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zsm_test_badinput: misuse of the zsmalloc API, one case at a time, each
+ * with a defined outcome. Loaded in a guest by guest/tests/badinput.sh with
+ * run=<case>[,<case>...]; its insmod fails with -EIO when a case fails.
+ *
+ * Every case runs next to "neighbours": objects of the sizes around the
+ * misused one (tiny, in-page, cross-page, huge; the same class and handle
+ * page as the victim), written with identity-carrying contents
+ * (tests/zsm_test_util.h) before the case and all checked after it, and
+ * then freed: the pool must be back to no page. A case that expects a
+ * warning prints the fence markers of guest/init's protocol around the bad
+ * call ("zsm-expect-warn-begin badinput-<case>"); zsm warns once per call
+ * site per load (WARN_ONCE), so the script loads a fresh zsm.ko for each
+ * such case and checks that exactly one warning with the expected text
+ * appeared inside the fence.
+ *
+ * Cases (warning: the text expected inside the fence):
+ *
+ *   malloc_size     zs_malloc() of 0 is -EINVAL; of PAGE_SIZE + 1, 1 << 31
+ *                   and SIZE_MAX is -ENOSPC; 1 and PAGE_SIZE work; no page
+ *                   is taken by the failures.
+ *   free_null       zs_free() of 0 and of every error value (-1..-4095) is
+ *                   a no-op: class counts and pages unchanged.
+ *   double_free     warning "double free"; the class counts and pages are
+ *                   unchanged by the second free, and the handle is not on
+ *                   the free list twice (new objects get distinct handles
+ *                   and keep their contents).
+ *   foreign_free    warning "free of handle ... not from pool": a handle of
+ *                   another pool is refused; so are (silently, the warning
+ *                   is once) a slab address, an unaligned handle, a handle
+ *                   page header and a stack address. The other pool's
+ *                   object is intact and frees normally.
+ *   map_freed       warning "map of free handle": zs_map_object() returns
+ *                   NULL (also RW and WO, silently); zs_obj_read_begin()
+ *                   returns NULL and zs_obj_write() writes nothing. The
+ *                   per-CPU map stack is not left pushed (two nested maps
+ *                   still work).
+ *   map_foreign     warning "map of handle ... not from pool": NULL for
+ *                   another pool's handle, and silently for 0, an error
+ *                   value and a slab address.
+ *   unmap_unmapped  warning "not the last mapped": an unmap with no map is
+ *                   ignored (and one of another handle while one is
+ *                   mapped); the zspage's lock is balanced afterwards.
+ *   unmap_order     warning "not the last mapped": with A then B mapped RW,
+ *                   unmapping A first is ignored; unmapping B then A
+ *                   writes both back (copy mode, cross-page objects).
+ *   nested3         warning "more than 2 nested maps": the third map
+ *                   returns NULL and releases the zspage lock it took; the
+ *                   two outer maps stay valid.
+ *   destroy_live    warning "destroyed with 100 live objects": a pool whose
+ *                   objects were mapped and unmapped correctly and never
+ *                   freed is destroyed; zsm_pages_held returns to its value
+ *                   before the pool. (A pool cannot be destroyed while one
+ *                   of its objects is mapped by the destroying task: a map
+ *                   holds a spinning read lock with preemption off, and
+ *                   zs_destroy_pool() sleeps. That misuse is not tested.)
+ *   create_null     zs_create_pool(NULL) is NULL and takes nothing.
+ *   long_name       a 1000-character name is truncated to 64 characters;
+ *                   two such pools coexist and work. With keep=1 both are
+ *                   kept until unload so the script can see their debugfs
+ *                   directories (<64 chars> and <64 chars>.1).
+ *
+ * Module unload while pools exist: writing N to the `pools` parameter
+ * makes the module hold N empty pools; the script checks that each one
+ * adds a reference to zsm (/sys/module/zsm/refcnt) and that rmmod zsm is
+ * refused until they are gone.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/zsmalloc.h>
+
+#include "zsm_internal.h"
+#include "zsm_test_util.h"
+
+/* === Parameters ========================================================== */
+
+static char *run = "";
+module_param(run, charp, 0444);
+MODULE_PARM_DESC(run, "Cases to run, comma-separated (see the source)");
+
+static bool keep;
+module_param(keep, bool, 0444);
+MODULE_PARM_DESC(keep, "long_name: keep the pools until unload");
+
+static unsigned int cases_passed;
+module_param(cases_passed, uint, 0444);
+MODULE_PARM_DESC(cases_passed, "Result: cases that passed");
+
+/* === Data ================================================================ */
+
+#define BI_NB_PER_SIZE		3
+#define BI_MAX_REPORTS		8
+#define BI_LIVE_AT_DESTROY	100
+#define BI_LONG_NAME		1000
+#define BI_MAX_POOLS		16
+
+/*
+ * Neighbour sizes: tiny, in-page, cross-page in classes of several pages,
+ * just below the huge class, and a whole page. BI_VICTIM_SIZE is among
+ * them, so victims share a class (and a handle page) with neighbours.
+ */
+static const unsigned int bi_sizes[] = {
+	1, 37, 200, 700, 1100, 2200, 3000, 3500, PAGE_SIZE,
+};
+
+#define BI_VICTIM_SIZE		700
+#define BI_CROSS_SIZE		3000
+
+#define BI_NB_MAX		(ARRAY_SIZE(bi_sizes) * BI_NB_PER_SIZE)
+
+/* One case: its pool with the neighbours, and its verdict. */
+struct bi_ctx {
+	const char *name;
+	struct zs_pool *pool;
+	struct zsm_tu_obj nb[BI_NB_MAX];
+	unsigned int nr_nb;
+	u64 next_id;
+	u8 *scratch;		/* PAGE_SIZE: expected bytes */
+	u8 *buf;		/* PAGE_SIZE: zs_obj_* buffer */
+	unsigned int failed;
+};
+
+static atomic_t bi_reports = ATOMIC_INIT(0);
+
+/* long_name with keep=1: released at unload. */
+static struct zs_pool *bi_kept[2];
+
+/* The `pools` knob: pools held until set lower or unload. */
+static DEFINE_MUTEX(bi_pools_lock);
+static struct zs_pool *bi_pools[BI_MAX_POOLS];	/* under bi_pools_lock */
+static unsigned int bi_nr_pools;		/* under bi_pools_lock */
+
+/* Record a failed expectation of case @c; evaluates to @cond. */
+#define BI_EXPECT(c, cond, fmt, ...) ({					\
+	struct bi_ctx *__c = (c);					\
+	bool __ok = (cond);						\
+	if (!__ok) {							\
+		__c->failed++;						\
+		pr_err("case %s: " fmt "\n", __c->name, ##__VA_ARGS__);	\
+	}								\
+	__ok; })
+
+/* === Helpers ============================================================= */
+
+static void bi_fence_begin(struct bi_ctx *c)
+{
+	pr_info("zsm-expect-warn-begin badinput-%s\n", c->name);
+}
+
+static void bi_fence_end(struct bi_ctx *c)
+{
+	pr_info("zsm-expect-warn-end badinput-%s\n", c->name);
+}
+
+/* Allocate @o of @size in @pool and write its first generation. */
+static int bi_alloc(struct bi_ctx *c, struct zs_pool *pool,
+		    struct zsm_tu_obj *o, unsigned int size)
+{
+	unsigned long h = zs_malloc(pool, size, GFP_KERNEL);
+	void *p;
+
+	if (IS_ERR_VALUE(h)) {
+		BI_EXPECT(c, false, "zs_malloc(%u) failed: %ld", size, (long)h);
+		return (int)(long)h;
+	}
+	o->handle = h;
+	o->size = size;
+	o->id = ++c->next_id;
+	p = zs_map_object(pool, h, ZS_MM_WO);
+	if (!BI_EXPECT(c, p, "WO map of new handle %lx failed", h)) {
+		zs_free(pool, h);
+		o->handle = 0;
+		return -EFAULT;
+	}
+	zsm_tu_obj_write(o, p, 0);
+	zs_unmap_object(pool, h);
+	return 0;
+}
+
+/* Map @o RO and check it. */
+static bool bi_check(struct bi_ctx *c, struct zs_pool *pool,
+		     const struct zsm_tu_obj *o)
+{
+	const u8 *p = zs_map_object(pool, o->handle, ZS_MM_RO);
+	bool ok;
+
+	if (!BI_EXPECT(c, p, "RO map of live handle %lx failed", o->handle))
+		return false;
+	ok = zsm_tu_obj_check(o, p, c->name, c->scratch, &bi_reports,
+			      BI_MAX_REPORTS);
+	zs_unmap_object(pool, o->handle);
+	return BI_EXPECT(c, ok, "object id %llu size %u corrupt", o->id,
+			 o->size);
+}
+
+/* Rewrite @o through an RW map (checking the old bytes). */
+static void bi_rewrite(struct bi_ctx *c, struct zs_pool *pool,
+		       struct zsm_tu_obj *o)
+{
+	u8 *p = zs_map_object(pool, o->handle, ZS_MM_RW);
+
+	if (!BI_EXPECT(c, p, "RW map of live handle %lx failed", o->handle))
+		return;
+	BI_EXPECT(c, zsm_tu_obj_check(o, p, c->name, c->scratch, &bi_reports,
+				      BI_MAX_REPORTS),
+		  "object id %llu size %u corrupt", o->id, o->size);
+	zsm_tu_obj_write(o, p, o->gen + 1);
+	zs_unmap_object(pool, o->handle);
+}
+
+static struct zsm_class *bi_class(struct zs_pool *pool, unsigned int size)
+{
+	return zsm_pool(pool)->classes[zs_lookup_class_index(pool, size)];
+}
+
+static unsigned long bi_class_inuse(struct zs_pool *pool, unsigned int size)
+{
+	struct zsm_class *class = bi_class(pool, size);
+	unsigned long n;
+
+	spin_lock(&class->lock);
+	n = class->objs_inuse;
+	spin_unlock(&class->lock);
+	return n;
+}
+
+/* Does live object @o cross a page boundary in its zspage? */
+static bool bi_crosses(struct zs_pool *pool, const struct zsm_tu_obj *o)
+{
+	unsigned long obj = READ_ONCE(*(unsigned long *)o->handle);
+	unsigned int size = bi_class(pool, o->size)->geom.size;
+
+	return (unsigned long)zsm_obj_idx(obj) * size % PAGE_SIZE + size >
+	       PAGE_SIZE;
+}
+
+/*
+ * Is the zspage of live object @o unlocked (no mapper, no writer)? A map
+ * that leaked its read lock, or an unmap that dropped one it did not hold,
+ * shows here (the latter also as a lockdep or rwlock debug report).
+ */
+static bool bi_zspage_unlocked(const struct zsm_tu_obj *o)
+{
+	unsigned long obj = READ_ONCE(*(unsigned long *)o->handle);
+	struct zsm_zspage *zspage = zsm_obj_zspage(obj);
+
+	if (!zsm_zspage_write_trylock(zspage))
+		return false;
+	zsm_zspage_write_unlock(zspage);
+	return true;
+}
+
+/* Two nested maps still work on this CPU (the map stack is balanced). */
+static void bi_nest_two(struct bi_ctx *c)
+{
+	struct zsm_tu_obj *a = &c->nb[0], *b = &c->nb[c->nr_nb - 1];
+	void *pa, *pb;
+
+	pa = zs_map_object(c->pool, a->handle, ZS_MM_RO);
+	pb = zs_map_object(c->pool, b->handle, ZS_MM_RO);
+	if (pb)
+		zs_unmap_object(c->pool, b->handle);
+	if (pa)
+		zs_unmap_object(c->pool, a->handle);
+	BI_EXPECT(c, pa && pb, "two nested maps failed afterwards (%p %p)",
+		  pa, pb);
+}
+
+static int bi_ctx_init(struct bi_ctx *c, const char *name)
+{
+	unsigned int i, k;
+	char pname[48];
+
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->scratch = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	c->buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	snprintf(pname, sizeof(pname), "zsm_badinput_%s", name);
+	c->pool = zs_create_pool(pname);
+	if (!c->scratch || !c->buf || !c->pool)
+		return -ENOMEM;
+	for (k = 0; k < BI_NB_PER_SIZE; k++) {
+		for (i = 0; i < ARRAY_SIZE(bi_sizes); i++) {
+			if (bi_alloc(c, c->pool, &c->nb[c->nr_nb], bi_sizes[i]))
+				return -ENOMEM;
+			c->nr_nb++;
+		}
+	}
+	return 0;
+}
+
+/* Check and free the neighbours; the pool must then hold no page. */
+static void bi_ctx_exit(struct bi_ctx *c)
+{
+	unsigned int i, bad = 0;
+
+	if (c->pool) {
+		for (i = 0; i < c->nr_nb; i++)
+			bad += !bi_check(c, c->pool, &c->nb[i]);
+		BI_EXPECT(c, !bad, "%u of %u neighbours corrupt", bad,
+			  c->nr_nb);
+		for (i = 0; i < c->nr_nb; i++)
+			zs_free(c->pool, c->nb[i].handle);
+		flush_work(&zsm_pool(c->pool)->free_work);
+		BI_EXPECT(c, zs_get_total_pages(c->pool) == 0,
+			  "%lu pages left after freeing every object",
+			  zs_get_total_pages(c->pool));
+		zs_destroy_pool(c->pool);
+	}
+	kfree(c->scratch);
+	kfree(c->buf);
+}
+
+/* === Cases =============================================================== */
+
+static void bi_malloc_size(struct bi_ctx *c)
+{
+	const unsigned long einval = (unsigned long)ERR_PTR(-EINVAL);
+	const unsigned long enospc = (unsigned long)ERR_PTR(-ENOSPC);
+	const size_t big[] = { PAGE_SIZE + 1, 1UL << 31, SIZE_MAX };
+	unsigned long pages = zs_get_total_pages(c->pool), h;
+	struct zsm_tu_obj o;
+	unsigned int i;
+
+	h = zs_malloc(c->pool, 0, GFP_KERNEL);
+	BI_EXPECT(c, IS_ERR_VALUE(h) && h == einval,
+		  "zs_malloc(0) = %ld, expected -EINVAL", (long)h);
+	for (i = 0; i < ARRAY_SIZE(big); i++) {
+		h = zs_malloc(c->pool, big[i], GFP_KERNEL);
+		BI_EXPECT(c, IS_ERR_VALUE(h) && h == enospc,
+			  "zs_malloc(%zu) = %ld, expected -ENOSPC", big[i],
+			  (long)h);
+	}
+	BI_EXPECT(c, zs_get_total_pages(c->pool) == pages,
+		  "failed allocations took pages: %lu -> %lu", pages,
+		  zs_get_total_pages(c->pool));
+	/* The limits themselves are valid. */
+	if (!bi_alloc(c, c->pool, &o, 1)) {
+		bi_check(c, c->pool, &o);
+		zs_free(c->pool, o.handle);
+	}
+	if (!bi_alloc(c, c->pool, &o, PAGE_SIZE)) {
+		bi_check(c, c->pool, &o);
+		zs_free(c->pool, o.handle);
+	}
+}
+
+static void bi_free_null(struct bi_ctx *c)
+{
+	unsigned long pages = zs_get_total_pages(c->pool);
+	unsigned long inuse = bi_class_inuse(c->pool, BI_VICTIM_SIZE);
+	int e;
+
+	zs_free(c->pool, 0);
+	for (e = 1; e <= MAX_ERRNO; e++)
+		zs_free(c->pool, (unsigned long)ERR_PTR(-e));
+	BI_EXPECT(c, zs_get_total_pages(c->pool) == pages,
+		  "pages changed: %lu -> %lu", pages,
+		  zs_get_total_pages(c->pool));
+	BI_EXPECT(c, bi_class_inuse(c->pool, BI_VICTIM_SIZE) == inuse,
+		  "objects in use changed: %lu -> %lu", inuse,
+		  bi_class_inuse(c->pool, BI_VICTIM_SIZE));
+}
+
+#define BI_REALLOC	32
+
+static void bi_double_free(struct bi_ctx *c)
+{
+	struct zsm_tu_obj v, *fresh;
+	unsigned long pages, inuse;
+	unsigned int i, j;
+
+	fresh = kcalloc(BI_REALLOC, sizeof(*fresh), GFP_KERNEL);
+	if (!BI_EXPECT(c, fresh, "no memory") ||
+	    bi_alloc(c, c->pool, &v, BI_VICTIM_SIZE))
+		goto out;
+	zs_free(c->pool, v.handle);
+	pages = zs_get_total_pages(c->pool);
+	inuse = bi_class_inuse(c->pool, BI_VICTIM_SIZE);
+
+	bi_fence_begin(c);
+	zs_free(c->pool, v.handle);
+	bi_fence_end(c);
+
+	BI_EXPECT(c, zs_get_total_pages(c->pool) == pages,
+		  "second free changed pages: %lu -> %lu", pages,
+		  zs_get_total_pages(c->pool));
+	BI_EXPECT(c, bi_class_inuse(c->pool, BI_VICTIM_SIZE) == inuse,
+		  "second free changed objects in use: %lu -> %lu", inuse,
+		  bi_class_inuse(c->pool, BI_VICTIM_SIZE));
+
+	/* A handle pushed twice on the free list would come out twice. */
+	for (i = 0; i < BI_REALLOC; i++)
+		if (bi_alloc(c, c->pool, &fresh[i], BI_VICTIM_SIZE))
+			break;
+	for (j = 0; j < i; j++) {
+		unsigned int k;
+
+		for (k = j + 1; k < i; k++)
+			BI_EXPECT(c, fresh[j].handle != fresh[k].handle,
+				  "handle %lx handed out twice", fresh[j].handle);
+		for (k = 0; k < c->nr_nb; k++)
+			BI_EXPECT(c, fresh[j].handle != c->nb[k].handle,
+				  "live handle %lx handed out again",
+				  fresh[j].handle);
+	}
+	for (j = 0; j < i; j++)
+		bi_check(c, c->pool, &fresh[j]);
+	for (j = 0; j < i; j++)
+		zs_free(c->pool, fresh[j].handle);
+out:
+	kfree(fresh);
+}
+
+static void bi_foreign_free(struct bi_ctx *c)
+{
+	struct zs_pool *other = zs_create_pool("zsm_badinput_other");
+	unsigned long pages, opages, stack_word = 0;
+	struct zsm_tu_obj y;
+	void *slab = kmalloc(64, GFP_KERNEL);
+
+	if (!BI_EXPECT(c, other && slab, "no memory") ||
+	    bi_alloc(c, other, &y, BI_VICTIM_SIZE))
+		goto out;
+	pages = zs_get_total_pages(c->pool);
+	opages = zs_get_total_pages(other);
+
+	bi_fence_begin(c);
+	zs_free(c->pool, y.handle);
+	bi_fence_end(c);
+
+	/* The same call site, already warned: refused silently. */
+	zs_free(c->pool, (unsigned long)slab);
+	zs_free(c->pool, y.handle + 1);
+	zs_free(c->pool, y.handle & PAGE_MASK);
+	zs_free(c->pool, (unsigned long)&stack_word);
+	zs_free(c->pool, c->nb[0].handle + sizeof(unsigned long) / 2);
+
+	BI_EXPECT(c, zs_get_total_pages(c->pool) == pages,
+		  "pool pages changed: %lu -> %lu", pages,
+		  zs_get_total_pages(c->pool));
+	BI_EXPECT(c, zs_get_total_pages(other) == opages,
+		  "other pool's pages changed: %lu -> %lu", opages,
+		  zs_get_total_pages(other));
+	bi_check(c, other, &y);
+	zs_free(other, y.handle);
+	flush_work(&zsm_pool(other)->free_work);
+	BI_EXPECT(c, zs_get_total_pages(other) == 0,
+		  "other pool holds %lu pages after its free",
+		  zs_get_total_pages(other));
+out:
+	kfree(slab);
+	zs_destroy_pool(other);
+}
+
+static void bi_map_freed(struct bi_ctx *c)
+{
+	struct zsm_tu_obj v;
+	void *p;
+
+	if (bi_alloc(c, c->pool, &v, BI_VICTIM_SIZE))
+		return;
+	zs_free(c->pool, v.handle);
+
+	bi_fence_begin(c);
+	p = zs_map_object(c->pool, v.handle, ZS_MM_RO);
+	bi_fence_end(c);
+	BI_EXPECT(c, !p, "RO map of a freed handle returned %p", p);
+	if (p)
+		zs_unmap_object(c->pool, v.handle);
+
+	p = zs_map_object(c->pool, v.handle, ZS_MM_RW);
+	BI_EXPECT(c, !p, "RW map of a freed handle returned %p", p);
+	p = zs_map_object(c->pool, v.handle, ZS_MM_WO);
+	BI_EXPECT(c, !p, "WO map of a freed handle returned %p", p);
+	p = zs_obj_read_begin(c->pool, v.handle, c->buf);
+	BI_EXPECT(c, !p, "zs_obj_read_begin of a freed handle returned %p",
+		  p);
+	/* Must write nowhere: the neighbours are checked at the end. */
+	memset(c->buf, 0xa5, PAGE_SIZE);
+	zs_obj_write(c->pool, v.handle, c->buf, BI_VICTIM_SIZE);
+	bi_nest_two(c);
+}
+
+static void bi_map_foreign(struct bi_ctx *c)
+{
+	struct zs_pool *other = zs_create_pool("zsm_badinput_other");
+	void *slab = kmalloc(64, GFP_KERNEL);
+	struct zsm_tu_obj y;
+	void *p;
+
+	if (!BI_EXPECT(c, other && slab, "no memory") ||
+	    bi_alloc(c, other, &y, BI_VICTIM_SIZE))
+		goto out;
+
+	bi_fence_begin(c);
+	p = zs_map_object(c->pool, y.handle, ZS_MM_RW);
+	bi_fence_end(c);
+	BI_EXPECT(c, !p, "map of another pool's handle returned %p", p);
+
+	/* The same call site: NULL, silently. */
+	p = zs_map_object(c->pool, 0, ZS_MM_RO);
+	BI_EXPECT(c, !p, "map of handle 0 returned %p", p);
+	p = zs_map_object(c->pool, (unsigned long)ERR_PTR(-ENOMEM), ZS_MM_RO);
+	BI_EXPECT(c, !p, "map of an error value returned %p", p);
+	p = zs_map_object(c->pool, (unsigned long)slab, ZS_MM_RO);
+	BI_EXPECT(c, !p, "map of a slab address returned %p", p);
+	bi_nest_two(c);
+	bi_check(c, other, &y);
+	zs_free(other, y.handle);
+out:
+	kfree(slab);
+	zs_destroy_pool(other);
+}
+
+static void bi_unmap_unmapped(struct bi_ctx *c)
+{
+	struct zsm_tu_obj *a = &c->nb[0], *b = &c->nb[1];
+	void *p;
+
+	bi_fence_begin(c);
+	zs_unmap_object(c->pool, a->handle);
+	bi_fence_end(c);
+
+	/* One mapped, another unmapped: ignored (silently now). */
+	p = zs_map_object(c->pool, a->handle, ZS_MM_RO);
+	if (BI_EXPECT(c, p, "map after a stray unmap failed")) {
+		zs_unmap_object(c->pool, b->handle);
+		zs_unmap_object(c->pool, a->handle);
+	}
+	BI_EXPECT(c, bi_zspage_unlocked(a), "zspage of the object stays locked");
+	BI_EXPECT(c, bi_zspage_unlocked(b), "zspage of the object stays locked");
+	bi_nest_two(c);
+	bi_rewrite(c, c->pool, a);
+}
+
+/* Two cross-page neighbours of the same size, or NULL. */
+static bool bi_two_crossing(struct bi_ctx *c, struct zsm_tu_obj **a,
+			    struct zsm_tu_obj **b)
+{
+	unsigned int i;
+
+	*a = *b = NULL;
+	for (i = 0; i < c->nr_nb; i++) {
+		struct zsm_tu_obj *o = &c->nb[i];
+
+		if (o->size != BI_CROSS_SIZE || !bi_crosses(c->pool, o))
+			continue;
+		if (!*a)
+			*a = o;
+		else if (!*b)
+			*b = o;
+	}
+	return BI_EXPECT(c, *a && *b, "no two cross-page objects of size %u",
+			 BI_CROSS_SIZE);
+}
+
+static void bi_unmap_order(struct bi_ctx *c)
+{
+	bool pte = !strcmp(zsm_map_mode_name(), "pte");
+	struct zsm_tu_obj *a, *b;
+	u8 *pa, *pb;
+
+	if (!bi_two_crossing(c, &a, &b))
+		return;
+	/* Copy mode: a wrong unmap would write back the wrong buffer. */
+	zsm_map_set_mode(false);
+	pa = zs_map_object(c->pool, a->handle, ZS_MM_RW);
+	pb = pa ? zs_map_object(c->pool, b->handle, ZS_MM_RW) : NULL;
+	if (!BI_EXPECT(c, pa && pb, "maps failed (%p %p)", pa, pb)) {
+		if (pa)
+			zs_unmap_object(c->pool, a->handle);
+		goto out;
+	}
+	bi_fence_begin(c);
+	zs_unmap_object(c->pool, a->handle);
+	bi_fence_end(c);
+	/* Both mappings are still valid: write the next generations. */
+	zsm_tu_obj_write(a, pa, a->gen + 1);
+	zsm_tu_obj_write(b, pb, b->gen + 1);
+	zs_unmap_object(c->pool, b->handle);
+	zs_unmap_object(c->pool, a->handle);
+	BI_EXPECT(c, bi_zspage_unlocked(a) && bi_zspage_unlocked(b),
+		  "zspage stays locked after the unmaps");
+	bi_check(c, c->pool, a);
+	bi_check(c, c->pool, b);
+out:
+	zsm_map_set_mode(pte);
+}
+
+static void bi_nested3(struct bi_ctx *c)
+{
+	struct zsm_tu_obj *a, *b, *z = &c->nb[2];
+	u8 *pa, *pb, *pz;
+
+	if (!bi_two_crossing(c, &a, &b))
+		return;
+	pa = zs_map_object(c->pool, a->handle, ZS_MM_RW);
+	pb = pa ? zs_map_object(c->pool, b->handle, ZS_MM_RW) : NULL;
+	if (!BI_EXPECT(c, pa && pb, "maps failed (%p %p)", pa, pb)) {
+		if (pa)
+			zs_unmap_object(c->pool, a->handle);
+		return;
+	}
+	bi_fence_begin(c);
+	pz = zs_map_object(c->pool, z->handle, ZS_MM_RO);
+	bi_fence_end(c);
+	if (!BI_EXPECT(c, !pz, "a third nested map returned %p", pz))
+		zs_unmap_object(c->pool, z->handle);
+	/* The outer maps are intact and still writable. */
+	BI_EXPECT(c, zsm_tu_csum(pa, a->size) == a->csum &&
+		  zsm_tu_csum(pb, b->size) == b->csum,
+		  "outer maps changed by the refused third map");
+	zsm_tu_obj_write(a, pa, a->gen + 1);
+	zsm_tu_obj_write(b, pb, b->gen + 1);
+	zs_unmap_object(c->pool, b->handle);
+	zs_unmap_object(c->pool, a->handle);
+	BI_EXPECT(c, bi_zspage_unlocked(z),
+		  "the refused map left its zspage locked");
+	bi_check(c, c->pool, a);
+	bi_check(c, c->pool, b);
+	bi_nest_two(c);
+}
+
+static void bi_destroy_live(struct bi_ctx *c)
+{
+	long held0 = atomic_long_read(&zsm_pages_held), held;
+	struct zsm_tu_obj *objs;
+	struct zs_pool *pool;
+	unsigned int i, n = 0;
+
+	objs = kcalloc(BI_LIVE_AT_DESTROY, sizeof(*objs), GFP_KERNEL);
+	pool = zs_create_pool("zsm_badinput_live");
+	if (!BI_EXPECT(c, objs && pool, "no memory"))
+		goto out;
+	for (i = 0; i < BI_LIVE_AT_DESTROY; i++) {
+		unsigned int size = bi_sizes[i % ARRAY_SIZE(bi_sizes)] + i;
+
+		if (bi_alloc(c, pool, &objs[n], min_t(unsigned int, size, PAGE_SIZE)))
+			break;
+		n++;
+	}
+	/* Correct maps and unmaps, then compaction: nothing stays held. */
+	for (i = 0; i < n; i += 2)
+		bi_rewrite(c, pool, &objs[i]);
+	zs_compact(pool);
+	for (i = 0; i < n; i++)
+		bi_check(c, pool, &objs[i]);
+	if (!BI_EXPECT(c, n == BI_LIVE_AT_DESTROY, "only %u objects", n))
+		goto out;
+	pr_info("case %s: destroying a pool with %u live objects, %lu pages\n",
+		c->name, n, zs_get_total_pages(pool));
+
+	bi_fence_begin(c);
+	zs_destroy_pool(pool);
+	bi_fence_end(c);
+	pool = NULL;
+
+	held = atomic_long_read(&zsm_pages_held);
+	BI_EXPECT(c, held == held0,
+		  "zsm holds %ld pages after the destroy, %ld before the pool",
+		  held, held0);
+out:
+	if (pool) {
+		for (i = 0; i < n; i++)
+			zs_free(pool, objs[i].handle);
+		zs_destroy_pool(pool);
+	}
+	kfree(objs);
+}
+
+static void bi_create_null(struct bi_ctx *c)
+{
+	long held0 = atomic_long_read(&zsm_pages_held);
+	struct zs_pool *pool = zs_create_pool(NULL);
+
+	if (!BI_EXPECT(c, !pool, "zs_create_pool(NULL) returned a pool"))
+		zs_destroy_pool(pool);
+	BI_EXPECT(c, atomic_long_read(&zsm_pages_held) == held0,
+		  "zs_create_pool(NULL) took pages");
+}
+
+static void bi_long_name(struct bi_ctx *c)
+{
+	struct zs_pool *pools[2] = { NULL, NULL };
+	char *name = kmalloc(BI_LONG_NAME + 1, GFP_KERNEL);
+	unsigned int i;
+
+	if (!BI_EXPECT(c, name, "no memory"))
+		return;
+	for (i = 0; i < BI_LONG_NAME; i++)
+		name[i] = 'a' + i % 26;
+	name[BI_LONG_NAME] = '\0';
+	for (i = 0; i < ARRAY_SIZE(pools); i++) {
+		const char *kept;
+		struct zsm_tu_obj o;
+
+		pools[i] = zs_create_pool(name);
+		if (!BI_EXPECT(c, pools[i], "pool %u with a long name: NULL", i))
+			continue;
+		kept = zsm_pool(pools[i])->name;
+		BI_EXPECT(c, strlen(kept) == ZSM_POOL_NAME_MAX &&
+			  !strncmp(kept, name, ZSM_POOL_NAME_MAX),
+			  "name kept as \"%s\" (%zu characters)", kept,
+			  strlen(kept));
+		if (!bi_alloc(c, pools[i], &o, BI_CROSS_SIZE)) {
+			bi_check(c, pools[i], &o);
+			zs_free(pools[i], o.handle);
+		}
+	}
+	pr_info("case %s: pool name prefix %.*s\n", c->name,
+		ZSM_POOL_NAME_MAX, name);
+	for (i = 0; i < ARRAY_SIZE(pools); i++) {
+		if (keep)
+			bi_kept[i] = pools[i];
+		else
+			zs_destroy_pool(pools[i]);
+	}
+	kfree(name);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct bi_ctx *c);
+} bi_cases[] = {
+	{ "malloc_size", bi_malloc_size },
+	{ "free_null", bi_free_null },
+	{ "double_free", bi_double_free },
+	{ "foreign_free", bi_foreign_free },
+	{ "map_freed", bi_map_freed },
+	{ "map_foreign", bi_map_foreign },
+	{ "unmap_unmapped", bi_unmap_unmapped },
+	{ "unmap_order", bi_unmap_order },
+	{ "nested3", bi_nested3 },
+	{ "destroy_live", bi_destroy_live },
+	{ "create_null", bi_create_null },
+	{ "long_name", bi_long_name },
+};
+
+/* Run one case with its neighbours; return true if it passed. */
+static bool bi_run_case(unsigned int i)
+{
+	struct bi_ctx *c = kzalloc(sizeof(*c), GFP_KERNEL);
+	bool ok;
+
+	if (!c)
+		return false;
+	if (bi_ctx_init(c, bi_cases[i].name)) {
+		pr_err("case %s: cannot set up the neighbours\n",
+		       bi_cases[i].name);
+		c->failed++;
+	} else {
+		bi_cases[i].fn(c);
+	}
+	bi_ctx_exit(c);
+	ok = !c->failed;
+	pr_info("case %s: %s\n", bi_cases[i].name, ok ? "pass" : "FAIL");
+	kfree(c);
+	return ok;
+}
+
+/* === The `pools` knob ==================================================== */
+
+/* Hold exactly @n empty pools. */
+static int bi_pools_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret;
+
+	ret = kstrtouint(val, 0, &n);
+	if (ret)
+		return ret;
+	if (n > BI_MAX_POOLS)
+		return -EINVAL;
+	mutex_lock(&bi_pools_lock);
+	while (bi_nr_pools < n) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "zsm_badinput_hold%u",
+			 bi_nr_pools);
+		bi_pools[bi_nr_pools] = zs_create_pool(name);
+		if (!bi_pools[bi_nr_pools]) {
+			ret = -ENOMEM;
+			break;
+		}
+		bi_nr_pools++;
+	}
+	while (bi_nr_pools > n)
+		zs_destroy_pool(bi_pools[--bi_nr_pools]);
+	mutex_unlock(&bi_pools_lock);
+	return ret;
+}
+
+static int bi_pools_get(char *buf, const struct kernel_param *kp)
+{
+	unsigned int n;
+
+	mutex_lock(&bi_pools_lock);
+	n = bi_nr_pools;
+	mutex_unlock(&bi_pools_lock);
+	return sysfs_emit(buf, "%u\n", n);
+}
+
+static const struct kernel_param_ops bi_pools_ops = {
+	.set = bi_pools_set,
+	.get = bi_pools_get,
+};
+module_param_cb(pools, &bi_pools_ops, NULL, 0644);
+MODULE_PARM_DESC(pools, "Empty pools this module holds (write to change)");
+
+/* === Module ============================================================== */
+
+static int __init zsm_test_badinput_init(void)
+{
+	char *list, *cur, *tok;
+	unsigned int failed = 0, i;
+	int ret = 0;
+
+	list = kstrdup(run, GFP_KERNEL);
+	if (!list)
+		return -ENOMEM;
+	cur = list;
+	while ((tok = strsep(&cur, ",")) != NULL) {
+		if (!*tok)
+			continue;
+		for (i = 0; i < ARRAY_SIZE(bi_cases); i++)
+			if (!strcmp(tok, bi_cases[i].name))
+				break;
+		if (i == ARRAY_SIZE(bi_cases)) {
+			pr_err("unknown case %s\n", tok);
+			ret = -EINVAL;
+			break;
+		}
+		if (bi_run_case(i))
+			cases_passed++;
+		else
+			failed++;
+	}
+	kfree(list);
+	if (!ret && failed)
+		ret = -EIO;
+	if (ret) {
+		for (i = 0; i < ARRAY_SIZE(bi_kept); i++)
+			zs_destroy_pool(bi_kept[i]);
+	}
+	return ret;
+}
+
+static void __exit zsm_test_badinput_exit(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bi_kept); i++)
+		zs_destroy_pool(bi_kept[i]);
+	mutex_lock(&bi_pools_lock);
+	while (bi_nr_pools)
+		zs_destroy_pool(bi_pools[--bi_nr_pools]);
+	mutex_unlock(&bi_pools_lock);
+}
+
+module_init(zsm_test_badinput_init);
+module_exit(zsm_test_badinput_exit);
+
+MODULE_DESCRIPTION("zsm integration test: misuse of the API has defined outcomes");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
