@@ -1,0 +1,282 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Real consumers on Debian's unmodified kernels (and on the debug guest).
+#
+#   guest/stock-kernel.sh [--prepare] 6.1|6.12|guest [zsm-run.py options]
+#
+# 6.1    Debian's linux-image-<ABI>-unsigned, ABI $ZSM_STOCK_6_1
+#        (default 6.1.0-56-amd64). zsmalloc is a module there, so zsm.ko
+#        exports zs_* and the stock zram.ko binds to it. Tests: zram_ext4,
+#        zram_swap, zswap (zpool "zsm").
+# 6.12   Debian's linux-image-<ABI>-unsigned, ABI $ZSM_STOCK_6_12 (default
+#        6.12.115+deb12-amd64). zsmalloc is built in, so zsm.ko is built
+#        with ZSM_RENAME=1 (exports zsm_*) and serves zswap through zpool
+#        "zsm"; zram keeps the built-in zsmalloc. Test: zswap.
+# guest  The debug guest kernel of guest/build-kernel.sh (KASAN, lockdep).
+#        Tests: zram_ext4, zram_swap, zswap.
+#
+# For a stock kernel the script
+#   1. installs linux-headers-<ABI> if it is missing (as root);
+#   2. fetches linux-image-<ABI>-unsigned with `apt-get download` and
+#      unpacks it into $ZSM_CACHE/stock-<ABI>-<package version>/, in the
+#      layout scripts/zsm-run.py --kernel-dir expects: bzImage (the
+#      package's vmlinuz), mods/lib/modules/<ABI>/ (only the modules the
+#      tests need and their dependencies, decompressed, with a fresh
+#      depmod), and build/ (include/config/kernel.release and source/, a
+#      kernel source tree whose mm/ and include/linux/ are the test data;
+#      not a KDIR). Done once per package version.
+#   3. copies the work tree to $ZSM_CACHE/stock-build/<ABI>/ (an
+#      out-of-tree build writes into its source directory) and builds
+#      zsm.ko there against /usr/src/linux-headers-<ABI>;
+#   4. runs that copy's scripts/zsm-run.py with a 512 MiB virtio disk for
+#      zswap, and prints one line per test:
+#        zsm-metric kernel.<6_1_stock|6_12_stock|6_12_guest>.<test>=pass|fail|skip
+#
+# --prepare stops after step 3 and prints the kernel directory. Extra
+# arguments go to zsm-run.py (e.g. --tests zswap --echo user). The exit
+# status is the runner's. Nothing is loaded into the host kernel.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
+
+# Modules the consumer tests load on a stock kernel; their dependencies
+# are added from modules.dep.
+WANTED_MODULES="zram zsmalloc ext4 virtio_pci virtio_blk crc32c_generic
+crc32c_intel lz4 lz4hc zstd"
+
+prepare=0
+kernel=
+
+die() {
+	echo "stock-kernel: $*" >&2
+	exit 1
+}
+
+log() {
+	echo "stock-kernel: $*" >&2
+}
+
+usage() {
+	echo "usage: $0 [--prepare] 6.1|6.12|guest [zsm-run.py options]" >&2
+	exit 2
+}
+
+# need_headers <abi>: the headers the modules are built against.
+need_headers() {
+	local pkg=linux-headers-$1
+	[ -f "/usr/src/$pkg/Makefile" ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		die "/usr/src/$pkg missing; as root: apt-get install -y $pkg"
+	fi
+	log "installing $pkg"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$pkg"
+}
+
+# candidate_version <package>: the version apt would fetch.
+candidate_version() {
+	apt-cache show --no-all-versions "$1" 2>/dev/null |
+		awk '$1 == "Version:" { print $2; exit }'
+}
+
+# source_tree: a kernel source tree for the test data (mm/, include/linux/),
+# preferably the one guest/build-kernel.sh extracted.
+source_tree() {
+	local d tarball=/usr/src/linux-source-6.12.tar.xz
+	for d in "$cache"/src/*/linux-source-6.12; do
+		if [ -d "$d/mm" ] && [ -d "$d/include/linux" ]; then
+			echo "$d"
+			return
+		fi
+	done
+	[ -r "$tarball" ] || die "no kernel sources for the test data: apt-get install linux-source-6.12"
+	d=$cache/stock-data
+	if [ ! -f "$d/.done" ]; then
+		log "extracting mm/ and include/linux/ from $tarball"
+		rm -rf "$d"
+		mkdir -p "$d"
+		tar -C "$d" -xf "$tarball" linux-source-6.12/mm \
+			linux-source-6.12/include/linux
+		touch "$d/.done"
+	fi
+	echo "$d/linux-source-6.12"
+}
+
+# module_closure <root> <abi> <module>...: paths (relative to
+# <root>/lib/modules/<abi>) of the modules and everything they depend on.
+module_closure() {
+	local root=$1 abi=$2 m
+	shift 2
+	for m in "$@"; do
+		modprobe -d "$root" -S "$abi" --show-depends "$m" 2>/dev/null |
+			awk '$1 == "insmod" { print $2 }' || true
+	done | sed "s|^$root/lib/modules/$abi/||" | sort -u
+}
+
+# fetch_kernel <abi>: unpack the stock kernel once; prints its directory.
+fetch_kernel() {
+	local abi=$1 pkg=linux-image-$1-unsigned ver out tmp deb rel m n=0
+	ver=$(candidate_version "$pkg")
+	if [ -z "$ver" ]; then
+		# No package lists: reuse what is cached.
+		out=$(find "$cache" -maxdepth 1 -name "stock-$abi-*" -type d | sort | tail -n 1)
+		if [ -z "$out" ] || [ ! -f "$out/.done" ]; then
+			die "apt knows no $pkg (apt-get update?) and nothing is cached"
+		fi
+		echo "$out"
+		return
+	fi
+	out=$cache/stock-$abi-$ver
+	mkdir -p "$cache"
+	exec 8>"$cache/.stock-$abi.lock"
+	flock 8
+	if [ -f "$out/.done" ]; then
+		log "reusing $out"
+		echo "$out"
+		return
+	fi
+	command -v depmod >/dev/null || die "depmod missing: apt-get install kmod"
+	tmp=$(mktemp -d "$cache/stock-tmp.XXXXXX")
+	# shellcheck disable=SC2064 # expand now
+	trap "rm -rf '$tmp'" EXIT
+	log "downloading $pkg $ver"
+	(cd "$tmp" && apt-get download "$pkg=$ver" >&2)
+	deb=$(ls "$tmp"/*.deb)
+	dpkg-deb -x "$deb" "$tmp/x"
+	[ -f "$tmp/x/boot/vmlinuz-$abi" ] || die "no vmlinuz-$abi in $deb"
+	[ -d "$tmp/x/lib/modules/$abi" ] || die "no lib/modules/$abi in $deb"
+	depmod -b "$tmp/x" "$abi"
+
+	rm -rf "$out"
+	mkdir -p "$out/mods/lib/modules/$abi" "$out/build/include/config"
+	cp "$tmp/x/boot/vmlinuz-$abi" "$out/bzImage"
+	cp "$tmp/x/boot/config-$abi" "$out/config"
+	# shellcheck disable=SC2086 # one argument per module
+	for rel in $(module_closure "$tmp/x" "$abi" $WANTED_MODULES); do
+		m=$out/mods/lib/modules/$abi/$rel
+		mkdir -p "$(dirname "$m")"
+		case $rel in
+		*.ko.xz) xz -dc "$tmp/x/lib/modules/$abi/$rel" >"${m%.xz}" ;;
+		*.ko.zst) zstd -qdc "$tmp/x/lib/modules/$abi/$rel" >"${m%.zst}" ;;
+		*.ko.gz) gzip -dc "$tmp/x/lib/modules/$abi/$rel" >"${m%.gz}" ;;
+		*) cp "$tmp/x/lib/modules/$abi/$rel" "$m" ;;
+		esac
+		n=$((n + 1))
+	done
+	for m in modules.builtin modules.builtin.modinfo modules.order; do
+		[ ! -f "$tmp/x/lib/modules/$abi/$m" ] ||
+			cp "$tmp/x/lib/modules/$abi/$m" "$out/mods/lib/modules/$abi/"
+	done
+	depmod -b "$out/mods" "$abi"
+	# For guest/mkinitramfs.sh: the release our modules must match, and
+	# the source tree of the test data.
+	echo "$abi" >"$out/build/include/config/kernel.release"
+	ln -s "$(source_tree)" "$out/build/source"
+	echo "Debian $pkg $ver" >"$out/package"
+	touch "$out/.done"
+	rm -rf "$tmp"
+	trap - EXIT
+	log "$out: $n modules"
+	echo "$out"
+}
+
+# build_zsm <kdir> <builddir> [make args]: zsm.ko against <kdir>, in a
+# copy of the work tree.
+build_zsm() {
+	local kdir=$1 b=$2
+	shift 2
+	mkdir -p "$b"
+	# Build products are excluded, so the copy keeps its own (an
+	# incremental rebuild) and never gets the work tree's.
+	rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.ko' \
+		--exclude '*.mod' --exclude '*.mod.c' --exclude '.*.cmd' \
+		--exclude '*.a' --exclude Module.symvers --exclude modules.order \
+		--exclude '__pycache__' "$repo/" "$b/"
+	log "building zsm.ko in $b against $kdir $*"
+	make -s -C "$kdir" M="$b" "$@" zsm.ko >&2
+}
+
+main() {
+	local abi tag tests kout bdir hdr rel vm rc=0 out results
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--prepare) prepare=1; shift ;;
+		6.1|6.12|guest) kernel=$1; shift; break ;;
+		*) usage ;;
+		esac
+	done
+	[ -n "$kernel" ] || usage
+
+	case $kernel in
+	6.1)
+		abi=${ZSM_STOCK_6_1:-6.1.0-56-amd64}
+		tag=6_1_stock
+		tests=zram_ext4,zram_swap,zswap
+		;;
+	6.12)
+		abi=${ZSM_STOCK_6_12:-6.12.115+deb12-amd64}
+		tag=6_12_stock
+		tests=zswap
+		;;
+	guest)
+		tag=6_12_guest
+		tests=zram_ext4,zram_swap,zswap
+		;;
+	esac
+
+	if [ "$kernel" = guest ]; then
+		kout=$("$here/build-kernel.sh" debug | tail -n 1)
+		hdr=$kout/build
+		rel=$(cat "$hdr/include/config/kernel.release")
+		bdir=$cache/stock-build/guest-$rel
+		build_zsm "$hdr" "$bdir"
+	else
+		need_headers "$abi"
+		hdr=/usr/src/linux-headers-$abi
+		kout=$(fetch_kernel "$abi")
+		rel=$abi
+		bdir=$cache/stock-build/$abi
+		if [ "$kernel" = 6.12 ]; then
+			build_zsm "$hdr" "$bdir" ZSM_RENAME=1
+		else
+			build_zsm "$hdr" "$bdir"
+		fi
+	fi
+	vm=$(modinfo -F vermagic "$bdir/zsm.ko" | cut -d' ' -f1)
+	[ "$vm" = "$rel" ] || die "$bdir/zsm.ko is for $vm, the kernel is $rel"
+	if [ $prepare = 1 ]; then
+		echo "$kout"
+		return 0
+	fi
+
+	local disk=()
+	if python3 "$bdir/scripts/zsm-run.py" --help | grep -q -- '--disk'; then
+		disk=(--disk 512)
+	else
+		log "the runner has no --disk: zswap will skip"
+	fi
+	out=$(mktemp)
+	log "booting $kernel ($kout): $tests"
+	python3 "$bdir/scripts/zsm-run.py" --kernel-dir "$kout" --mode check \
+		--tests "$tests" "${disk[@]}" --timeout 3600 "$@" | tee "$out" ||
+		rc=$?
+	results=$(sed -n 's/^results: //p' "$out" | tail -n 1)
+	rm -f "$out"
+	if [ -z "$results" ] || [ ! -f "$results" ]; then
+		echo "zsm-metric kernel.$tag.boot=fail"
+		return 1
+	fi
+	python3 - "$results" "$tag" "$tests" <<'EOF'
+import json, sys
+path, tag, tests = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+res = {r["name"]: r["status"] for r in json.load(open(path))["results"]}
+for t in tests + ["completed"]:
+    st = res.get("guest." + t, "FAIL")
+    print("zsm-metric kernel.%s.%s=%s" % (tag, t, st.lower()))
+EOF
+	return $rc
+}
+
+main "$@"

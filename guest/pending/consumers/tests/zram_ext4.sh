@@ -1,0 +1,217 @@
+# SPDX-License-Identifier: GPL-2.0
+# zram_ext4: the kernel's own, unmodified zram.ko on zsm, with ext4 on it.
+#
+# Loads zsm.ko, then the guest kernel's zram.ko (its zs_* imports bind to
+# zsm's exports; zsmalloc.ko must not be loaded). Makes ext4 on a 512 MiB
+# /dev/zram0 and writes a tree of at least 64 MiB: /lib/modules and the
+# kernel sources packed in the initramfs (/zsm/data, checked against the
+# host's sha256 sums) plus generated files of mixed compressibility (zero,
+# same-filled, random and partly random pages; checked page by page by
+# zsm_pattern). Then: sync, drop caches, verify everything; delete half of
+# the files, compact (echo 1 > compact), drop caches, verify the rest.
+# After each step zram's mm_stat must agree with zsm's own accounting
+# (debugfs zsm/zram0/summary): mem_used_total == pages_total * 4096,
+# pages_compacted equal, and zsm's object count == pages zram stores less
+# its same-filled pages.
+#
+# Skips where zram cannot run on zsm: no zram.ko, or zsm built with
+# ZSM_RENAME=1 (Debian's 6.12, where zram uses the built-in zsmalloc).
+. /zsm/lib.sh
+
+MNT=/mnt/zram_ext4
+GEN=$MNT/gen
+SEED=20261122
+DISKSIZE=512M
+MIN_TOTAL_MIB=64
+ZSMDBG=/sys/kernel/debug/zsm/zram0
+corrupt=0
+
+cleanup() {
+	umount "$MNT" 2>/dev/null || true
+	if [ -e /sys/block/zram0/reset ]; then
+		echo 1 >/sys/block/zram0/reset || true
+	fi
+	zsm_rmmod zram zsm
+}
+trap cleanup EXIT
+
+T0=$(date +%s)
+step() {
+	echo "=== zram_ext4 [$(($(date +%s) - T0))s]: $*"
+}
+
+# load_dep <module>: load a helper module of the kernel (ext4, crc32c, ...)
+# with its dependencies, unless it is built in or already loaded.
+load_dep() {
+	[ -n "$(find "$KMODS" -name "$1.ko*" 2>/dev/null | head -n 1)" ] ||
+		return 0
+	zsm_loaded "$1" || modprobe "$1"
+}
+
+# load_zram: zram.ko's dependencies except zsmalloc, then zram.ko itself
+# with insmod (modprobe would pull zsmalloc.ko in).
+load_zram() {
+	local dep
+	if [ -f "$KMODS/modules.dep" ]; then
+		# shellcheck disable=SC2013 # one word per dependency
+		for dep in $(grep '/zram\.ko[.a-z]*:' "$KMODS/modules.dep" |
+			     cut -d: -f2); do
+			dep=${dep##*/}
+			dep=${dep%%.ko*}
+			[ "$dep" = zsmalloc ] || load_dep "$dep"
+		done
+	fi
+	zsm_kmod zram num_devices=1
+}
+
+# summary <key>: a value from zsm's debugfs summary of the zram0 pool.
+summary() {
+	awk -v k="$1" '$1 == k { print $2 }' "$ZSMDBG/summary"
+}
+
+# check_accounting <label>: zram's mm_stat against zsm's summary. Both are
+# read until mm_stat is the same before and after (ext4 is idle by now:
+# noatime, no lazy init, everything synced).
+check_accounting() {
+	local label=$1 a b i=0 objs pages compacted stored same used zc
+	while :; do
+		a=$(cat /sys/block/zram0/mm_stat)
+		objs=$(summary objects)
+		pages=$(summary pages_total)
+		compacted=$(summary pages_compacted)
+		b=$(cat /sys/block/zram0/mm_stat)
+		[ "$a" != "$b" ] || break
+		i=$((i + 1))
+		[ $i -lt 10 ] || { echo "mm_stat does not settle"; return 1; }
+		sleep 1
+	done
+	# shellcheck disable=SC2086 # one positional parameter per field
+	set -- $a
+	stored=$(($1 / 4096))
+	used=$3
+	same=$6
+	zc=$7
+	echo "$label: mm_stat $a"
+	echo "$label: zsm pages_total $pages objects $objs pages_compacted $compacted"
+	zsm_metric "zram_ext4.$label.mem_used_total" "$used"
+	zsm_metric "zram_ext4.$label.orig_data_size" "$1"
+	zsm_metric "zram_ext4.$label.compr_data_size" "$2"
+	zsm_metric "zram_ext4.$label.same_pages" "$same"
+	zsm_metric "zram_ext4.$label.huge_pages" "${8:-0}"
+	zsm_metric "zram_ext4.$label.zsm_objects" "$objs"
+	zsm_metric "zram_ext4.$label.pages_compacted" "$zc"
+	if [ $((pages * 4096)) -ne "$used" ]; then
+		echo "FAIL: zsm pages_total*4096 $((pages * 4096)) != mem_used_total $used"
+		return 1
+	fi
+	if [ "$compacted" -ne "$zc" ]; then
+		echo "FAIL: zsm pages_compacted $compacted != mm_stat $zc"
+		return 1
+	fi
+	if [ "$objs" -ne $((stored - same)) ]; then
+		echo "FAIL: zsm objects $objs != zram pages stored $stored - same $same"
+		return 1
+	fi
+}
+
+# verify <label> <sha256 list> <zsm_pattern vtree options>: check every
+# copied file against its checksum and every generated page.
+verify() {
+	local label=$1 sums=$2 n=0 g out
+	shift 2
+	if ! (cd "$MNT" && sha256sum -c "$sums") >/tmp/zram_ext4.sha 2>&1; then
+		grep -v ': OK$' /tmp/zram_ext4.sha | head -n 20
+		corrupt=$((corrupt + $(grep -vc ': OK$' /tmp/zram_ext4.sha)))
+	fi
+	n=$(grep -c ': OK$' /tmp/zram_ext4.sha || true)
+	out=$(zsm_pattern vtree "$GEN" -m "$gen_mib" -s $SEED "$@") || true
+	echo "$out" | grep -v '^result' | head -n 20
+	g=$(echo "$out" | sed -n 's/^result .* corrupt=\([0-9]*\) .* files=\([0-9]*\)$/\1 \2/p')
+	[ -n "$g" ] || { echo "zsm_pattern vtree failed"; return 1; }
+	# shellcheck disable=SC2086 # "corrupt files"
+	set -- $g
+	corrupt=$((corrupt + $1))
+	n=$((n + $2 - $1))
+	echo "$label: $n files verified, $corrupt corrupt so far"
+	zsm_metric "zram_ext4.$label.files_verified" "$n"
+	files_verified=$((files_verified + n))
+}
+
+[ -n "$(find "$KMODS" -name 'zram.ko*' | head -n 1)" ] ||
+	zsm_skip "the kernel has no zram module"
+[ -x /zsm/bin/mke2fs ] || zsm_skip "no mke2fs in the initramfs"
+
+step "load zsm.ko, then the kernel's zram.ko"
+zsm_insmod zsm.ko
+if ! grep -q ' zs_malloc[[:space:]]*\[zsm\]' /proc/kallsyms; then
+	zsm_skip "zsm exports zsm_* (ZSM_RENAME=1): zram uses the kernel's zsmalloc here"
+fi
+load_zram
+grep -E '^(zsm|zram|zsmalloc) ' /proc/modules
+if zsm_loaded zsmalloc; then
+	echo "FAIL: zsmalloc.ko is loaded"
+	exit 1
+fi
+[ -e /sys/module/zsm/holders/zram ] ||
+	{ echo "FAIL: zram is not a holder of zsm"; exit 1; }
+load_dep crc32c_generic
+load_dep ext4
+grep -qw ext4 /proc/filesystems || { echo "FAIL: no ext4"; exit 1; }
+
+step "ext4 on a $DISKSIZE zram0 ($(cat /sys/block/zram0/comp_algorithm))"
+echo $DISKSIZE >/sys/block/zram0/disksize
+# No lazy initialisation: nothing may write behind the checks' back.
+/zsm/bin/mke2fs -q -t ext4 -E lazy_itable_init=0,lazy_journal_init=0 /dev/zram0
+mkdir -p "$MNT"
+mount -t ext4 -o noatime,discard /dev/zram0 "$MNT"
+[ -d "$ZSMDBG" ] || { echo "FAIL: no $ZSMDBG"; exit 1; }
+
+step "write the tree"
+mkdir -p "$MNT/lib" "$MNT/zsm" "$GEN"
+cp -a /lib/modules "$MNT/lib/"
+if [ -f /zsm/data.sha256 ]; then
+	cp -a /zsm/data "$MNT/zsm/"
+	cp /zsm/data.sha256 /tmp/zram_ext4.sums
+else
+	(cd / && find lib/modules -type f | sort | xargs sha256sum) \
+		>/tmp/zram_ext4.sums
+fi
+real_mib=$(du -sm "$MNT" | cut -f1)
+gen_mib=48
+[ $((real_mib + gen_mib)) -ge $MIN_TOTAL_MIB ] ||
+	gen_mib=$((MIN_TOTAL_MIB - real_mib))
+zsm_pattern tree "$GEN" -m $gen_mib -s $SEED
+sync
+echo 3 >/proc/sys/vm/drop_caches
+total_mib=$(du -sm "$MNT" | cut -f1)
+echo "tree: $total_mib MiB ($real_mib MiB copied, $gen_mib MiB generated)"
+zsm_metric zram_ext4.tree_mib "$total_mib"
+[ "$total_mib" -ge $MIN_TOTAL_MIB ]
+check_accounting written
+
+files_verified=0
+step "verify every file after dropping caches"
+verify written /tmp/zram_ext4.sums
+
+step "delete half of the files, compact, verify the rest"
+zsm_pattern thin "$GEN" -m $gen_mib -s $SEED
+rm -rf "$MNT/zsm/data/include"
+grep -v ' zsm/data/include/' /tmp/zram_ext4.sums >/tmp/zram_ext4.rest
+sync
+fstrim "$MNT" 2>/dev/null || true
+check_accounting deleted
+echo 1 >/sys/block/zram0/compact
+echo 3 >/proc/sys/vm/drop_caches
+check_accounting compacted
+verify compacted /tmp/zram_ext4.rest -x
+
+zsm_metric zram_ext4.files_verified "$files_verified"
+zsm_metric zram_ext4.corrupt "$corrupt"
+[ "$corrupt" -eq 0 ]
+
+step "unmount, reset, unload"
+umount "$MNT"
+echo 1 >/sys/block/zram0/reset
+rmmod zram
+rmmod zsm
+trap - EXIT

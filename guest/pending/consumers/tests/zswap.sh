@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: GPL-2.0
+# zswap: the kernel's zswap stores in zsm, through zpool type "zsm".
+#
+# Swap on the virtio disk the runner attaches (--disk), zswap enabled with
+# zpool zsm (and zswap's shrinker where the kernel has one), a cgroup v2
+# with memory.max 64M and memory.zswap.max 16M, and in it zsm_pattern
+# dirtying 192 MiB of pattern pages (zero, same-filled, random, partly
+# random), so reclaim pushes them to zswap (zsm) and from there, or past
+# it, to the disk. While the program is paused with everything written:
+# zswap's stored_pages > 0, zsm's zswap pool holds them (its object count
+# == stored_pages less zswap's same-filled pages, and zswap's
+# pool_total_size == zsm's pages_total * 4096). Then the program reads
+# every page back and compares it with the regenerated pattern, rewrites a
+# third of the pages and checks all of them again.
+#
+# Metrics: zswap.stored_pages_max (sampled every second), zswap.corrupt,
+# zswap.pages_verified, zswap.written_back_pages, ...
+# Skips without zswap or without a virtio disk.
+. /zsm/lib.sh
+
+SEED=777
+WSET_MIB=192
+CG=/sys/fs/cgroup/zsm_zswap
+P=/sys/module/zswap/parameters
+DBG=/sys/kernel/debug/zswap
+DISK=
+pid=
+spid=
+saved=
+
+cleanup() {
+	[ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true
+	touch /tmp/zswap.stop
+	[ -z "$spid" ] || wait "$spid" 2>/dev/null || true
+	[ -z "$DISK" ] || swapoff "$DISK" 2>/dev/null || true
+	rmdir "$CG" 2>/dev/null || true
+	restore_params
+	unload_zsm
+}
+trap cleanup EXIT
+
+T0=$(date +%s)
+step() {
+	echo "=== zswap [$(($(date +%s) - T0))s]: $*"
+}
+
+load_dep() {
+	[ -n "$(find "$KMODS" -name "$1.ko*" 2>/dev/null | head -n 1)" ] ||
+		return 0
+	zsm_loaded "$1" || modprobe "$1"
+}
+
+# restore_params: zswap's zpool, enabled and shrinker_enabled as they were.
+# Switching the zpool back retires zswap's zsm pool, which then goes away
+# (and drops its reference on zsm.ko) once it is empty.
+restore_params() {
+	local kv
+	for kv in $saved; do
+		echo "${kv#*=}" >"$P/${kv%%=*}" 2>/dev/null || true
+	done
+	saved=
+}
+
+unload_zsm() {
+	local i=0
+	zsm_loaded zsm || return 0
+	while ! rmmod zsm 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -ge 30 ]; then
+			echo "FAIL: zsm.ko still in use: $(grep '^zsm ' /proc/modules)"
+			return 1
+		fi
+		sleep 1
+	done
+}
+
+# sampler: keeps the largest stored_pages seen in /tmp/zswap.max.
+sampler() {
+	local max=0 v
+	while [ ! -e /tmp/zswap.stop ]; do
+		v=$(cat $DBG/stored_pages)
+		[ "$v" -le "$max" ] || max=$v
+		echo "$max" >/tmp/zswap.max
+		sleep 1
+	done
+}
+
+dbg() {
+	if [ -e "$DBG/$1" ]; then cat "$DBG/$1"; else echo 0; fi
+}
+
+# zsm_sum <key>: a summary value summed over zsm's zswap pools.
+zsm_sum() {
+	cat /sys/kernel/debug/zsm/zswap*/summary 2>/dev/null |
+		awk -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'
+}
+
+# check_pool: zswap's counters against zsm's, read until stored_pages is
+# the same before and after.
+check_pool() {
+	local i=0 s1 s2 same objs pages total
+	while :; do
+		s1=$(dbg stored_pages)
+		same=$(dbg same_filled_pages)
+		total=$(dbg pool_total_size)
+		objs=$(zsm_sum objects)
+		pages=$(zsm_sum pages_total)
+		s2=$(dbg stored_pages)
+		if [ "$s1" = "$s2" ] && [ "$objs" -eq $((s1 - same)) ] &&
+		   [ "$total" -eq $((pages * 4096)) ]; then
+			break
+		fi
+		i=$((i + 1))
+		if [ $i -ge 30 ]; then
+			echo "FAIL: zswap stored_pages $s1..$s2 (same-filled $same)," \
+			     "pool_total_size $total; zsm objects $objs," \
+			     "pages_total $pages"
+			return 1
+		fi
+		sleep 1
+	done
+	echo "paused: zswap stored_pages $s1 (same-filled $same), pool_total_size" \
+	     "$total; zsm objects $objs, pages_total $pages"
+	zsm_metric zswap.stored_pages_paused "$s1"
+	zsm_metric zswap.zsm_objects_paused "$objs"
+	zsm_metric zswap.pool_total_size_paused "$total"
+	[ "$s1" -gt 0 ] || { echo "FAIL: zswap stores nothing"; return 1; }
+	[ "$objs" -gt 0 ] || { echo "FAIL: zsm's zswap pool is empty"; return 1; }
+}
+
+[ -d $P ] || zsm_skip "the kernel has no zswap"
+
+step "swap on the virtio disk"
+load_dep virtio_pci
+load_dep virtio_blk
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 10 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+[ -b /dev/vda ] || zsm_skip "no virtio disk (scripts/zsm-run.py --disk MIB)"
+DISK=/dev/vda
+swapoff -a 2>/dev/null || true
+mkswap $DISK >/dev/null
+swapon $DISK
+cat /proc/swaps
+
+step "zswap on zsm"
+zsm_insmod zsm.ko
+for k in zpool enabled shrinker_enabled; do
+	[ ! -e $P/$k ] || saved="$saved $k=$(cat $P/$k)"
+done
+echo zsm >$P/zpool
+echo Y >$P/enabled
+[ ! -e $P/shrinker_enabled ] || echo Y >$P/shrinker_enabled
+echo "zswap: zpool $(cat $P/zpool), compressor $(cat $P/compressor)," \
+     "enabled $(cat $P/enabled)"
+[ "$(cat $P/zpool)" = zsm ]
+grep '^zsm ' /proc/modules
+# zswap's debugfs appears when zswap is first enabled.
+[ -d $DBG ] || { echo "FAIL: no $DBG"; exit 1; }
+
+step "cgroup: memory.max 64M, memory.zswap.max 16M, $WSET_MIB MiB of pages"
+[ -e /sys/fs/cgroup/cgroup.controllers ] ||
+	mount -t cgroup2 none /sys/fs/cgroup
+grep -qw memory /sys/fs/cgroup/cgroup.controllers ||
+	zsm_skip "no memory controller in cgroup v2"
+echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+mkdir -p $CG
+echo 64M >$CG/memory.max
+[ ! -e $CG/memory.zswap.max ] || echo 16M >$CG/memory.zswap.max
+wb0=$(dbg written_back_pages)
+rm -f /tmp/zswap.stop /tmp/zswap.max
+sampler &
+spid=$!
+t0=$(date +%s)
+zsm_pattern mem -m $WSET_MIB -s $SEED -w -P -c $CG >/tmp/zswap.out 2>&1 &
+pid=$!
+while ! grep -q '^zsm_pattern: filled' /tmp/zswap.out; do
+	if ! kill -0 "$pid" 2>/dev/null; then
+		cat /tmp/zswap.out
+		pid=
+		echo "FAIL: zsm_pattern ended before filling"
+		exit 1
+	fi
+	sleep 1
+done
+t1=$(date +%s)
+check_pool
+for f in memory.current memory.swap.current memory.zswap.current; do
+	[ ! -e $CG/$f ] || echo "$f $(cat $CG/$f)"
+done
+kill -USR1 "$pid"
+rc=0
+wait "$pid" || rc=$?
+pid=
+t2=$(date +%s)
+touch /tmp/zswap.stop
+wait "$spid" || true
+spid=
+cat /tmp/zswap.out
+res=$(grep '^result ' /tmp/zswap.out || true)
+[ -n "$res" ] || { echo "FAIL: no result from zsm_pattern (status $rc)"; exit 1; }
+verified=$(echo "$res" | sed 's/.* verified=\([0-9]*\).*/\1/')
+bad=$(echo "$res" | sed 's/.* corrupt=\([0-9]*\).*/\1/')
+for f in pool_limit_hit reject_reclaim_fail reject_alloc_fail \
+	 reject_compress_poor reject_compress_fail; do
+	[ ! -e $DBG/$f ] || echo "zswap $f $(cat $DBG/$f)"
+done
+zsm_metric zswap.stored_pages_max "$(cat /tmp/zswap.max)"
+zsm_metric zswap.written_back_pages $(($(dbg written_back_pages) - wb0))
+zsm_metric zswap.pages_verified "$verified"
+zsm_metric zswap.corrupt "$bad"
+zsm_metric zswap.write_s $((t1 - t0))
+zsm_metric zswap.verify_s $((t2 - t1))
+[ "$rc" -eq 0 ] && [ "$bad" -eq 0 ]
+[ "$(cat /tmp/zswap.max)" -gt 0 ]
+
+step "swapoff, zswap back to its zpool, unload zsm"
+swapoff $DISK
+DISK=
+rmdir $CG
+objs=$(zsm_sum objects)
+echo "after swapoff: zswap stored_pages $(dbg stored_pages), zsm objects $objs"
+[ "$objs" -eq 0 ] || { echo "FAIL: $objs objects left in zsm"; exit 1; }
+restore_params
+unload_zsm
+trap - EXIT
