@@ -190,6 +190,35 @@ Call Trace:
  </TASK>
 """
 
+OOM = """\
+zsm_hog invoked oom-killer: gfp_mask=0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO), order=0, oom_score_adj=1000
+CPU: 1 UID: 0 PID: 120 Comm: zsm_hog Not tainted 6.12.57 #1
+Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2
+Call Trace:
+ <TASK>
+ dump_stack_lvl+0x5d/0x80
+ dump_header+0x43/0x1a0
+ oom_kill_process+0x10d/0x1c0
+ out_of_memory+0x25d/0x580
+ </TASK>
+Mem-Info:
+active_anon:0 inactive_anon:1 isolated_anon:0
+Node 0 DMA free:0kB boost:0kB min:44kB low:52kB
+lowmem_reserve[]: 0 0 0 0
+Free swap  = 0kB
+oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=zsm_hog,pid=120,uid=0
+Out of memory: Killed process 120 (zsm_hog) total-vm:1100000kB, anon-rss:700000kB oom_score_adj:1000
+"""
+
+ALLOC_FAILURE = """\
+kswapd0: page allocation failure: order:0, mode:0x820(GFP_ATOMIC), nodemask=(null)
+CPU: 0 UID: 0 PID: 40 Comm: kswapd0 Not tainted 6.12.57 #1
+Call Trace:
+ <TASK>
+ warn_alloc+0x10d/0x1c0
+ </TASK>
+"""
+
 
 class SplatTest(unittest.TestCase):
     def run_test(self, body, name="t"):
@@ -234,6 +263,57 @@ class SplatTest(unittest.TestCase):
         _, r = self.run_test("zsm-expect-warn-begin w\n" + WARN)
         self.assertEqual(r.status, "FAIL")
         self.assertIn("not closed", r.reasons[0])
+
+    def test_oom_fails_test(self):
+        _, r = self.run_test(OOM)
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(len(r.reasons), 1)     # trace not counted again
+        self.assertIn("invoked oom-killer", r.reasons[0])
+
+    def test_alloc_failure_fails_test(self):
+        _, r = self.run_test(ALLOC_FAILURE)
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(len(r.reasons), 1)
+        self.assertIn("page allocation failure", r.reasons[0])
+
+    def test_fenced_oom_passes(self):
+        _, r = self.run_test("zsm-expect-oom-begin hog\n" + OOM +
+                             ALLOC_FAILURE + OOM + "zsm-expect-oom-end hog")
+        self.assertEqual(r.status, "PASS", r.reasons)
+
+    def test_oom_fence_without_oom_passes(self):
+        _, r = self.run_test("zsm-expect-oom-begin hog\nU:mmap failed\n"
+                             "zsm-expect-oom-end hog")
+        self.assertEqual(r.status, "PASS", r.reasons)
+
+    def test_oom_after_fence_fails(self):
+        _, r = self.run_test("zsm-expect-oom-begin hog\n" + OOM +
+                             "zsm-expect-oom-end hog\n" + OOM)
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(len(r.reasons), 1)
+        self.assertIn("invoked oom-killer", r.reasons[0])
+
+    def test_warn_in_oom_fence_fails(self):
+        _, r = self.run_test("zsm-expect-oom-begin hog\n" + OOM + WARN +
+                             "zsm-expect-oom-end hog")
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(len(r.reasons), 1)
+        self.assertIn("WARNING: CPU: 1", r.reasons[0])
+
+    def test_other_splats_in_oom_fence_fail(self):
+        for text in ("BUG: KASAN: use-after-free in zs_map_object+0x1",
+                     "INFO: task zsm_hog:120 blocked for more than 120 "
+                     "seconds.", "WARNING: possible circular locking "
+                     "dependency detected",
+                     "BUG: sleeping function called from invalid context"):
+            _, r = self.run_test("zsm-expect-oom-begin hog\n" + OOM +
+                                 text + "\nzsm-expect-oom-end hog")
+            self.assertEqual(r.status, "FAIL", text)
+
+    def test_unclosed_oom_fence_fails(self):
+        _, r = self.run_test("zsm-expect-oom-begin hog\n" + OOM)
+        self.assertEqual(r.status, "FAIL")
+        self.assertIn("expected-OOM fence hog not closed", r.reasons)
 
     def test_splat_outside_window(self):
         p = parse(guest_log(WARN + "zsm-test-begin t\nzsm-test-end t pass 1s",

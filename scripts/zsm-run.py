@@ -49,6 +49,8 @@ BEGIN_RE = re.compile(r"zsm-test-begin (\S+)")
 END_RE = re.compile(r"zsm-test-end (\S+) (pass|fail|skip)\b")
 FENCE_BEGIN_RE = re.compile(r"zsm-expect-warn-begin (\S+)")
 FENCE_END_RE = re.compile(r"zsm-expect-warn-end (\S+)")
+OOM_BEGIN_RE = re.compile(r"zsm-expect-oom-begin (\S+)")
+OOM_END_RE = re.compile(r"zsm-expect-oom-end (\S+)")
 METRIC_RE = re.compile(r"zsm-metric ([^\s=]+)=(\S+)")
 START_RE = re.compile(r"zsm-guest-start mode=(\S*) tests=(\S*)")
 DONE_RE = re.compile(r"zsm-guest-done")
@@ -67,6 +69,11 @@ SKIP_RE = re.compile(r"#\s*SKIP\b", re.IGNORECASE)
 # tolerates, from this line to "---[ end trace".
 WARN_RE = re.compile(r"WARNING: CPU: \d+ PID: \d+ at ")
 END_TRACE_RE = re.compile(r"---\[ end trace")
+
+# Reports that an expected-OOM fence tolerates (with the stack dump that
+# follows them): the OOM killer's and the page allocator's. Outside such a
+# fence they are splats ("oom", "alloc-failure" below).
+OOM_REPORT_RE = re.compile(r"invoked oom-killer:|page allocation failure")
 
 # Every other report fails the test it occurs in. Checked in order; the
 # first match names the splat. Lockdep reports also begin with "WARNING:",
@@ -91,6 +98,7 @@ SPLAT_RULES = [
                              r"detected stalls on CPUs")),
     ("soft-lockup", re.compile(r"soft lockup")),
     ("hung-task", re.compile(r"hung task|blocked for more than \d+ second")),
+    ("oom", re.compile(r"invoked oom-killer:")),
     ("alloc-failure", re.compile(r"page allocation failure")),
     ("call-trace", re.compile(r"Call Trace:")),
 ]
@@ -132,6 +140,7 @@ class GuestTest:
         self.begin = line
         self.reasons = []
         self.fences = []                # [tag, warnings seen]
+        self.oom_fences = []            # tags of open expected-OOM fences
 
 
 class Suite:
@@ -259,6 +268,8 @@ class LogParser:
             self.end_suite()
         for tag, count in t.fences:
             t.reasons.append("expected-warning fence %s not closed" % tag)
+        for tag in t.oom_fences:
+            t.reasons.append("expected-OOM fence %s not closed" % tag)
         if status == "fail":
             t.reasons.insert(0, "test reported fail")
         if status is None:
@@ -288,6 +299,20 @@ class LogParser:
                 return
         self.test.reasons.append("fence end %s without begin" % tag)
 
+    def oom_fence_begin(self, tag):
+        if not self.test:
+            self.outside.append("expected-OOM fence %s outside a test" % tag)
+            return
+        self.test.oom_fences.append(tag)
+
+    def oom_fence_end(self, tag):
+        if not self.test:
+            return
+        if tag in self.test.oom_fences:
+            self.test.oom_fences.remove(tag)
+        else:
+            self.test.reasons.append("OOM fence end %s without begin" % tag)
+
     # --- Splats -------------------------------------------------------
 
     def splat(self, text):
@@ -296,6 +321,12 @@ class LogParser:
             self.fault_injected = self.lineno
             return
         if END_TRACE_RE.search(text):
+            self.in_warn = False
+            return
+        if (self.test and self.test.oom_fences and
+                OOM_REPORT_RE.search(text)):
+            # Tolerated; its "Call Trace:" follows within TRACE_WINDOW.
+            self.last_header = self.lineno
             self.in_warn = False
             return
         if WARN_RE.search(text):
@@ -361,6 +392,14 @@ class LogParser:
         m = FENCE_END_RE.search(text)
         if m:
             self.fence_end(m.group(1))
+            return
+        m = OOM_BEGIN_RE.search(text)
+        if m:
+            self.oom_fence_begin(m.group(1))
+            return
+        m = OOM_END_RE.search(text)
+        if m:
+            self.oom_fence_end(m.group(1))
             return
         if DONE_RE.search(text):
             self.done = True
