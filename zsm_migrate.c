@@ -85,7 +85,7 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 	copy_highpage(dst, src);
 	set_page_private(dst, (unsigned long)zspage);
 	dst->index = i;
-	__SetPageMovable(dst, &zsm_mops);
+	zsm_page_set_movable(dst, &zsm_mops);
 	WRITE_ONCE(zspage->pages[i], dst);
 	zsm_zspage_write_unlock(zspage);
 	spin_unlock(&class->lock);
@@ -96,7 +96,7 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 		dec_zone_page_state(src, NR_ZSPAGES);
 		inc_zone_page_state(dst, NR_ZSPAGES);
 	}
-	__ClearPageMovable(src);
+	zsm_page_clear_movable_ops(src);
 	set_page_private(src, 0);
 	src->index = 0;
 	put_page(src);
@@ -145,7 +145,7 @@ void zsm_zspage_set_movable(struct zsm_zspage *zspage)
 		/* A fresh page: no one else can hold its lock. */
 		if (WARN_ON_ONCE(!trylock_page(page)))
 			continue;
-		__SetPageMovable(page, &zsm_mops);
+		zsm_page_set_movable(page, &zsm_mops);
 		unlock_page(page);
 	}
 }
@@ -157,8 +157,8 @@ void zsm_zspage_set_movable(struct zsm_zspage *zspage)
 void zsm_page_clear_movable(struct page *page)
 {
 	dec_zone_page_state(page, NR_ZSPAGES);
-	if (__PageMovable(page))
-		__ClearPageMovable(page);
+	if (zsm_page_movable_ops(page))
+		zsm_page_clear_movable_ops(page);
 }
 
 /* === Compaction ========================================================== */
@@ -213,10 +213,14 @@ static bool zsm_should_yield(struct zsm_class *class)
 
 /*
  * Move every object of @src, write-locked by the caller, to other zspages of
- * its class. Return: true if @src was emptied (and is off every list),
- * false if we stopped early to give up the CPU.
+ * its class, and write-unlock @src. Return: true if @src was emptied (and is
+ * off every list), false if we stopped early to give up the CPU.
+ *
+ * Context: class->lock held (throughout); @src write-locked on entry,
+ * unlocked on return.
  */
 static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src)
+	__must_hold(&class->lock) __releases(&src->lock)
 {
 	unsigned long *slots = zsm_zspage_slots(src);
 	unsigned int size = class->geom.size;
