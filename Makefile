@@ -9,6 +9,10 @@
 #   make check            deps, debug kernel, modules (W=1), all tests
 #   make demo             zram + ext4 on zsm in a guest
 #   make check-runner     prove the test runner fails when it should
+#   make static-checks    lint, build matrix and DKMS (the first step of
+#                         make check); each also alone: make lint,
+#                         make matrix, make dkms-check
+#   make tools            tools/zsmstat for the host (make builds it too)
 #   make kernel           build (or reuse) the debug and perf guest kernels
 #   make clean
 #
@@ -30,9 +34,10 @@ RUN := scripts/zsm-run.py
 RUN_ARGS ?=
 CHECK_TIMEOUT ?= 3000
 
-.PHONY: all modules clean check demo check-runner kernel deps parser-tests
+.PHONY: all modules clean check demo check-runner kernel deps parser-tests \
+	tools lint matrix dkms-check static-checks
 
-all: modules
+all: modules tools
 
 modules:
 	@kdir='$(KDIR)'; \
@@ -41,7 +46,32 @@ modules:
 	fi; \
 	$(MAKE) -C "$$kdir" M=$(CURDIR) modules
 
+# Userspace tools, built with the host's compiler; the guest gets static
+# builds of the same sources (guest/mkinitramfs.sh).
+TOOLS := tools/zsmstat
+
+tools: $(TOOLS)
+
+tools/%: tools/%.c
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+# Host-side gates, before any guest boots (scripts/static-checks.sh):
+# checkpatch and kernel-doc; W=1 + sparse builds against the guest tree
+# and Debian's 6.12 and 6.1 headers; dkms builds against Debian's headers.
+lint:
+	@scripts/lint.sh
+
+matrix: deps
+	@$(call guest_kernel,debug) && scripts/build-matrix.sh "$$kout/build"
+
+dkms-check:
+	@scripts/dkms-check.sh
+
+static-checks: deps
+	@$(call guest_kernel,debug) && scripts/static-checks.sh "$$kout/build"
+
 clean:
+	rm -f $(TOOLS)
 	find . -path ./.git -prune -o -type f \( -name '*.o' -o -name '*.ko' \
 		-o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
 		-o -name '*.a' -o -name 'modules.order' -o -name 'Module.symvers' \
@@ -60,7 +90,7 @@ parser-tests:
 
 # Each step needs the previous one: packages, then the kernel, then the
 # modules built against it, then the guest.
-check: deps
+check: deps static-checks
 	@$(call guest_kernel,debug) && \
 	$(MAKE) --no-print-directory modules KDIR="$$kout/build" W=1 && \
 	python3 scripts/test_zsm_run.py && \
