@@ -9,6 +9,7 @@
 #   make check            deps, debug kernel, modules (W=1), all tests
 #   make demo             zram + ext4 on zsm in a guest
 #   make check-runner     prove the test runner fails when it should
+#   make bench            zsm against upstream zsmalloc, perf guest, one boot
 #   make static-checks    lint, build matrix and DKMS (the first step of
 #                         make check); each also alone: make lint,
 #                         make matrix, make dkms-check
@@ -34,7 +35,7 @@ RUN := scripts/zsm-run.py
 RUN_ARGS ?=
 CHECK_TIMEOUT ?= 3000
 
-.PHONY: all modules clean check demo check-runner kernel deps parser-tests \
+.PHONY: all modules clean check demo check-runner kernel deps parser-tests bench \
 	tools lint matrix dkms-check static-checks
 
 all: modules tools
@@ -111,3 +112,10 @@ check-runner: deps
 	$(MAKE) --no-print-directory -C "$$kout/build" \
 		M=$(CURDIR)/tests/selftest modules && \
 	python3 scripts/check-runner.py --kernel-dir "$$kout"
+
+# Builds in a copy of the tree ($ZSM_CACHE/bench-tree), so the modules of a
+# make check running here stay as they are; see Documentation/benchmarks.rst.
+BENCH_ROUNDS ?= 5
+bench: deps
+	@$(call guest_kernel,perf) && \
+	scripts/bench-run.py --kernel-dir "$$kout" --rounds $(BENCH_ROUNDS)
