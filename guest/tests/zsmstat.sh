@@ -26,6 +26,8 @@ zsm_insmod tests/zsm_test_stat.ko sizes=$SIZES counts=$COUNTS \
 chain=$(cat /sys/module/zsm/parameters/chain_size)
 page=$(getconf PAGESIZE 2>/dev/null || echo 4096)
 
+# The raw debugfs files zsmstat reads (also a sample for the docs).
+cat /sys/kernel/debug/zsm/$POOL/summary /sys/kernel/debug/zsm/$POOL/classes
 zsmstat -f -p $POOL | tee $out
 
 # Expected rows, same columns as zsmstat's table:
