@@ -6,7 +6,8 @@
 #   make                  build the modules against KDIR
 #   make KDIR=/lib/modules/$(uname -r)/build   ... against another kernel
 #   make W=1              extra compiler warnings (passed on to Kbuild)
-#   make check            deps, debug kernel, modules (W=1), all tests
+#   make check            deps, debug kernel, modules (W=1), all tests;
+#                         the consumer tests on three kernels
 #   make demo             zram + ext4 on zsm in a guest
 #   make check-runner     prove the test runner fails when it should
 #   make bench            zsm against upstream zsmalloc, perf guest, one boot
