@@ -43,6 +43,7 @@
 #include <linux/highmem.h>
 #include <linux/pagemap.h>
 #include <linux/bitops.h>
+#include <linux/delay.h>
 #include <linux/string.h>
 #include <kunit/visibility.h>
 
@@ -615,12 +616,54 @@ static unsigned long zsm_class_drain(struct zsm_pool *pool,
 	return live;
 }
 
+/*
+ * An object of @pool still mapped when zs_destroy_pool() is called (by a
+ * task on another CPU) is a caller bug: warn once and wait for its unmap,
+ * which must not find its pages freed. Compaction and migration write-lock
+ * a zspage only under its class lock, so a zspage that cannot be
+ * write-locked here is mapped.
+ */
+static void zsm_pool_wait_unmapped(struct zsm_pool *pool)
+{
+	struct zsm_zspage *zspage;
+	unsigned int i, fg;
+	bool mapped;
+
+	for (i = 0; i < ZSM_NR_CLASSES; i++) {
+		struct zsm_class *class = pool->classes[i];
+
+		if (!class)
+			continue;
+		do {
+			mapped = false;
+			spin_lock(&class->lock);
+			for (fg = 0; fg < ZSM_NR_FG && !mapped; fg++) {
+				list_for_each_entry(zspage, &class->fg_list[fg],
+						    list) {
+					mapped = zsm_zspage_busy(zspage);
+					if (mapped)
+						break;
+				}
+			}
+			spin_unlock(&class->lock);
+			if (mapped) {
+				WARN_ONCE(1, "zsm: pool %s destroyed with an object mapped: waiting for the unmap\n",
+					  pool->name);
+				usleep_range(1000, 2000);
+			}
+		} while (mapped);
+	}
+}
+
 /**
  * zs_destroy_pool() - destroy a pool and return all its memory.
  * @zpool: pool from zs_create_pool(); NULL is ignored.
  *
  * Objects still allocated are a caller bug: they are warned about once and
- * their pages returned all the same.
+ * their pages returned all the same. So is an object still mapped (by
+ * another CPU) when this is called: warned about once, and its unmap is
+ * waited for before any page is freed. Maps begun after this call are not
+ * allowed.
  *
  * Context: Process context; may sleep.
  */
@@ -635,6 +678,7 @@ void zs_destroy_pool(struct zs_pool *zpool)
 	zsm_pool_shrinker_exit(pool);
 	zsm_pool_debugfs_remove(pool);
 	WRITE_ONCE(pool->destroying, true);
+	zsm_pool_wait_unmapped(pool);
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
 		if (pool->classes[i])
