@@ -51,10 +51,14 @@
  *   destroy_live    warning "destroyed with 100 live objects": a pool whose
  *                   objects were mapped and unmapped correctly and never
  *                   freed is destroyed; zsm_pages_held returns to its value
- *                   before the pool. (A pool cannot be destroyed while one
- *                   of its objects is mapped by the destroying task: a map
- *                   holds a spinning read lock with preemption off, and
- *                   zs_destroy_pool() sleeps. That misuse is not tested.)
+ *                   before the pool.
+ *   destroy_mapped  warnings "destroyed with an object mapped" and
+ *                   "destroyed with 10 live objects": a kthread on another
+ *                   CPU maps an object and holds the map (preemption off)
+ *                   for BI_MAP_HOLD_MS while this task destroys the pool;
+ *                   the destroy waits for the unmap (it returns only after
+ *                   it), the held object reads intact until then, and
+ *                   every page is returned.
  *   create_null     zs_create_pool(NULL) is NULL and takes nothing.
  *   long_name       a 1000-character name is truncated to 64 characters;
  *                   two such pools coexist and work. With keep=1 both are
@@ -69,7 +73,11 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
 #include <linux/err.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
@@ -101,6 +109,8 @@ MODULE_PARM_DESC(cases_passed, "Result: cases that passed");
 #define BI_LIVE_AT_DESTROY	100
 #define BI_LONG_NAME		1000
 #define BI_MAX_POOLS		16
+#define BI_MAPPED_OBJS		10
+#define BI_MAP_HOLD_MS		300
 
 /*
  * Neighbour sizes: tiny, in-page, cross-page in classes of several pages,
@@ -250,12 +260,8 @@ static bool bi_crosses(struct zs_pool *pool, const struct zsm_tu_obj *o)
 static bool bi_zspage_unlocked(const struct zsm_tu_obj *o)
 {
 	unsigned long obj = READ_ONCE(*(unsigned long *)o->handle);
-	struct zsm_zspage *zspage = zsm_obj_zspage(obj);
 
-	if (!zsm_zspage_write_trylock(zspage))
-		return false;
-	zsm_zspage_write_unlock(zspage);
-	return true;
+	return !zsm_zspage_busy(zsm_obj_zspage(obj));
 }
 
 /* Two nested maps still work on this CPU (the map stack is balanced). */
@@ -630,9 +636,33 @@ static void bi_nested3(struct bi_ctx *c)
 	bi_nest_two(c);
 }
 
+/* After a destroy: zsm holds what it held before the pool (@held0). */
+static void bi_expect_held(struct bi_ctx *c, long held0)
+{
+	long held = atomic_long_read(&zsm_pages_held);
+
+	BI_EXPECT(c, held == held0,
+		  "zsm holds %ld pages after the destroy, %ld before the pool",
+		  held, held0);
+}
+
+/* Free @n objects of @pool (if any) and destroy it; free @objs. */
+static void bi_release(struct zs_pool *pool, struct zsm_tu_obj *objs,
+		       unsigned int n)
+{
+	unsigned int i;
+
+	if (pool) {
+		for (i = 0; i < n; i++)
+			zs_free(pool, objs[i].handle);
+		zs_destroy_pool(pool);
+	}
+	kfree(objs);
+}
+
 static void bi_destroy_live(struct bi_ctx *c)
 {
-	long held0 = atomic_long_read(&zsm_pages_held), held;
+	long held0 = atomic_long_read(&zsm_pages_held);
 	struct zsm_tu_obj *objs;
 	struct zs_pool *pool;
 	unsigned int i, n = 0;
@@ -664,17 +694,90 @@ static void bi_destroy_live(struct bi_ctx *c)
 	bi_fence_end(c);
 	pool = NULL;
 
-	held = atomic_long_read(&zsm_pages_held);
-	BI_EXPECT(c, held == held0,
-		  "zsm holds %ld pages after the destroy, %ld before the pool",
-		  held, held0);
+	bi_expect_held(c, held0);
 out:
-	if (pool) {
-		for (i = 0; i < n; i++)
-			zs_free(pool, objs[i].handle);
-		zs_destroy_pool(pool);
+	bi_release(pool, objs, n);
+}
+
+/* destroy_mapped: the task that holds a map while the pool is destroyed. */
+struct bi_mapper {
+	struct zs_pool *pool;
+	const struct zsm_tu_obj *o;
+	struct completion mapped;
+	struct completion done;
+	bool map_ok;
+	bool intact;
+	atomic_t unmapping;	/* set just before the unmap */
+};
+
+static int bi_mapper_fn(void *data)
+{
+	struct bi_mapper *m = data;
+	const u8 *p = zs_map_object(m->pool, m->o->handle, ZS_MM_RO);
+
+	m->map_ok = p;
+	complete(&m->mapped);
+	if (p) {
+		/* Preemption is off while mapped: the destroy runs elsewhere. */
+		mdelay(BI_MAP_HOLD_MS);
+		m->intact = zsm_tu_csum(p, m->o->size) == m->o->csum;
+		atomic_set(&m->unmapping, 1);
+		zs_unmap_object(m->pool, m->o->handle);
 	}
-	kfree(objs);
+	kthread_complete_and_exit(&m->done, 0);
+}
+
+static void bi_destroy_mapped(struct bi_ctx *c)
+{
+	long held0 = atomic_long_read(&zsm_pages_held);
+	struct zsm_tu_obj *objs;
+	struct task_struct *t;
+	struct bi_mapper m;
+	struct zs_pool *pool;
+	unsigned int i, n = 0, cpu;
+
+	cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
+	if (!BI_EXPECT(c, cpu < nr_cpu_ids, "needs two online CPUs"))
+		return;
+	objs = kcalloc(BI_MAPPED_OBJS, sizeof(*objs), GFP_KERNEL);
+	pool = zs_create_pool("zsm_badinput_mapped");
+	if (!BI_EXPECT(c, objs && pool, "no memory"))
+		goto out;
+	for (i = 0; i < BI_MAPPED_OBJS; i++) {
+		if (bi_alloc(c, pool, &objs[n], bi_sizes[i % ARRAY_SIZE(bi_sizes)]))
+			break;
+		n++;
+	}
+	if (!BI_EXPECT(c, n == BI_MAPPED_OBJS, "only %u objects", n))
+		goto out;
+
+	memset(&m, 0, sizeof(m));
+	m.pool = pool;
+	m.o = &objs[BI_MAPPED_OBJS / 2];
+	init_completion(&m.mapped);
+	init_completion(&m.done);
+	t = kthread_create(bi_mapper_fn, &m, "zsm_bi_mapper");
+	if (!BI_EXPECT(c, !IS_ERR(t), "kthread_create: %ld", PTR_ERR(t)))
+		goto out;
+	kthread_bind(t, cpu);
+	wake_up_process(t);
+	wait_for_completion(&m.mapped);
+	if (!BI_EXPECT(c, m.map_ok, "the mapper's map failed")) {
+		wait_for_completion(&m.done);
+		goto out;
+	}
+
+	bi_fence_begin(c);
+	zs_destroy_pool(pool);
+	bi_fence_end(c);
+	pool = NULL;
+	BI_EXPECT(c, atomic_read(&m.unmapping),
+		  "zs_destroy_pool() returned while an object was mapped");
+	wait_for_completion(&m.done);
+	BI_EXPECT(c, m.intact, "the mapped object changed before its unmap");
+	bi_expect_held(c, held0);
+out:
+	bi_release(pool, objs, n);
 }
 
 static void bi_create_null(struct bi_ctx *c)
@@ -741,6 +844,7 @@ static const struct {
 	{ "unmap_order", bi_unmap_order },
 	{ "nested3", bi_nested3 },
 	{ "destroy_live", bi_destroy_live },
+	{ "destroy_mapped", bi_destroy_mapped },
 	{ "create_null", bi_create_null },
 	{ "long_name", bi_long_name },
 };

@@ -98,7 +98,7 @@ static unsigned int seed = 1;
 module_param(seed, uint, 0444);
 MODULE_PARM_DESC(seed, "Random seed (operations, sizes, contents)");
 
-static unsigned int compact_every = 4096;
+static unsigned int compact_every = 16384;
 module_param(compact_every, uint, 0444);
 MODULE_PARM_DESC(compact_every,
 		 "One operation in N per thread also runs zs_compact() (0: never)");

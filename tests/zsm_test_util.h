@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * zsm_test_util.h: object contents, checksums and sizes shared by the guest
- * test modules (zsm_test_stress, zsm_test_faults, zsm_test_badinput).
+ * test modules (zsm_test_stress, zsm_test_badinput).
  *
- * The hash and the size distribution are those of zsm_test_core.c: a 64-bit
- * multiply-xorshift hash over 8-byte words (then tail bytes), object bytes
- * from an xorshift64* stream, sizes drawn like zram's compressed pages.
+ * Object bytes come from a per-object Weyl sequence and are checksummed
+ * with a Fletcher-style sum over 8-byte words (then tail bytes); sizes are
+ * drawn like zram's compressed pages (the distribution of zsm_test_core.c).
  *
  * On top of that every object carries its identity, so that a map showing
  * another object's bytes (an object relocated to the wrong slot, two
@@ -14,7 +14,7 @@
  *
  *   object of size >= 16:
  *   +----------------+-----------+----------+------------------------------+
- *   | id (u64)       | size (u32)| gen (u32)| xorshift64* stream of        |
+ *   | id (u64)       | size (u32)| gen (u32)| Weyl sequence from           |
  *   |                |           |          | zsm_tu_seed(id, gen)         |
  *   +----------------+-----------+----------+------------------------------+
  *   object of size < 16: the stream alone (every byte depends on id, gen).
@@ -38,37 +38,51 @@
 
 /* === Checksum ============================================================ */
 
-static inline u64 zsm_tu_mix_word(u64 h, u64 w)
+/*
+ * A Fletcher-style sum over 64-bit words (then tail bytes): @a is the sum
+ * of the words, @b the sum of the running @a, so any one changed word and
+ * any reordering of words changes the result. It costs two additions per
+ * word, which matters: the stress test checksums every object at every
+ * map, and under TCG a multiply-and-shift hash per word made that the
+ * largest part of the test's time.
+ */
+struct zsm_tu_sum {
+	u64 a;
+	u64 b;
+};
+
+static inline void zsm_tu_sum_init(struct zsm_tu_sum *s, unsigned int len)
 {
-	h = (h ^ w) * 0xff51afd7ed558ccdULL;
-	return h ^ (h >> 29);
+	s->a = 0xcbf29ce484222325ULL ^ len;
+	s->b = len;
 }
 
-static inline u64 zsm_tu_mix_byte(u64 h, u8 b)
+static inline void zsm_tu_sum_add(struct zsm_tu_sum *s, u64 w)
 {
-	h = (h ^ b) * 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 31);
+	s->a += w;
+	s->b += s->a;
 }
 
-static inline u64 zsm_tu_csum_init(unsigned int len)
+static inline u64 zsm_tu_sum_final(const struct zsm_tu_sum *s)
 {
-	return 0xcbf29ce484222325ULL ^ len;
+	return s->a ^ (s->b * 0x9e3779b97f4a7c15ULL);
 }
 
 /* Checksum of @len bytes at @buf (words, then tail bytes). */
 static inline u64 zsm_tu_csum(const u8 *buf, unsigned int len)
 {
-	u64 h = zsm_tu_csum_init(len);
+	struct zsm_tu_sum s;
 	unsigned int i;
 	u64 w;
 
+	zsm_tu_sum_init(&s, len);
 	for (i = 0; i + sizeof(w) <= len; i += sizeof(w)) {
 		memcpy(&w, buf + i, sizeof(w));
-		h = zsm_tu_mix_word(h, w);
+		zsm_tu_sum_add(&s, w);
 	}
 	for (; i < len; i++)
-		h = zsm_tu_mix_byte(h, buf[i]);
-	return h;
+		zsm_tu_sum_add(&s, buf[i]);
+	return zsm_tu_sum_final(&s);
 }
 
 /* === Object contents ===================================================== */
@@ -82,7 +96,7 @@ struct zsm_tu_hdr {
 
 #define ZSM_TU_HDR_SIZE		sizeof(struct zsm_tu_hdr)
 
-/* Stream seed of one generation of one object; never 0. */
+/* Stream seed of one generation of one object. */
 static inline u64 zsm_tu_seed(u64 id, u32 gen)
 {
 	u64 s = (id ^ ((u64)gen << 40 | gen)) * 0x9e3779b97f4a7c15ULL;
@@ -90,7 +104,11 @@ static inline u64 zsm_tu_seed(u64 id, u32 gen)
 	return s ^ (s >> 31) ^ 0x2545f4914f6cdd1dULL;
 }
 
-/* Word @i of the object: header words first, then the stream. */
+/*
+ * Word @i of the object: header words first, then the stream, a Weyl
+ * sequence from the seed (one addition per word: objects differ by their
+ * seed, and the bytes need not look random to zsm).
+ */
 static inline u64 zsm_tu_word(u64 *x, unsigned int i, unsigned int len,
 			      u64 id, u32 gen)
 {
@@ -100,10 +118,8 @@ static inline u64 zsm_tu_word(u64 *x, unsigned int i, unsigned int len,
 		if (i == 1)
 			return (u64)gen << 32 | len;
 	}
-	*x ^= *x >> 12;
-	*x ^= *x << 25;
-	*x ^= *x >> 27;
-	return *x * 0x2545f4914f6cdd1dULL;
+	*x += 0xd1b54a32d192ed03ULL;
+	return *x;
 }
 
 /**
@@ -117,21 +133,23 @@ static inline u64 zsm_tu_word(u64 *x, unsigned int i, unsigned int len,
  */
 static inline u64 zsm_tu_fill(u8 *buf, unsigned int len, u64 id, u32 gen)
 {
-	u64 x = zsm_tu_seed(id, gen), h = zsm_tu_csum_init(len), w;
+	u64 x = zsm_tu_seed(id, gen), w;
 	unsigned int i, k, n = 0;
+	struct zsm_tu_sum s;
 
+	zsm_tu_sum_init(&s, len);
 	for (i = 0; i < len; i += sizeof(w), n++) {
 		w = zsm_tu_word(&x, n, len, id, gen);
 		if (len - i >= sizeof(w)) {
 			memcpy(buf + i, &w, sizeof(w));
-			h = zsm_tu_mix_word(h, w);
+			zsm_tu_sum_add(&s, w);
 			continue;
 		}
 		memcpy(buf + i, &w, len - i);
 		for (k = 0; k < len - i; k++)
-			h = zsm_tu_mix_byte(h, buf[i + k]);
+			zsm_tu_sum_add(&s, buf[i + k]);
 	}
-	return h;
+	return zsm_tu_sum_final(&s);
 }
 
 /* What a map of an object showed. */

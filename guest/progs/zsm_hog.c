@@ -5,6 +5,7 @@
  * guest/tests/pressure.sh with zram on zsm as the only swap.
  *
  *   zsm_hog MAX_MB STEP_MB
+ *   zsm_hog pin MB
  *
  * Each step maps STEP_MB, writes every page (a header naming the page,
  * then a quarter page of pseudo-random bytes and zeros: compressible about
@@ -12,6 +13,11 @@
  * then re-reads a sample of pages of earlier steps, which by then have
  * been swapped out, and checks them. Sets its own oom_score_adj to 1000 so
  * that the OOM killer picks it first.
+ *
+ * "pin" maps MB, locks it in memory (mlock: never swapped), prints
+ * "zsm_hog: pinned MB MB" and sleeps until killed: less memory for the
+ * hog, so that it reaches the OOM point sooner. The caller keeps the OOM
+ * killer away from it (oom_score_adj -1000 is inherited).
  *
  * Exit: 0 when mmap failed or MAX_MB was reached, 3 when a page read back
  * wrong, 2 on a usage error; killed (SIGKILL) by the OOM killer otherwise.
@@ -60,6 +66,23 @@ static int check(const uint64_t *p, uint64_t n)
 	return memcmp(p, want, PG) == 0;
 }
 
+static int pin(unsigned long mb)
+{
+	size_t len = mb << 20, i;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || mlock(p, len)) {
+		printf("zsm_hog: cannot lock %lu MB: %s\n", mb, strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < len; i += PG)
+		p[i] = 1;
+	printf("zsm_hog: pinned %lu MB\n", mb);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	static char *steps[MAX_STEPS];
@@ -72,6 +95,12 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 3)
 		goto usage;
+	if (!strcmp(argv[1], "pin")) {
+		max_mb = strtoul(argv[2], NULL, 0);
+		if (!max_mb)
+			goto usage;
+		return pin(max_mb);
+	}
 	max_mb = strtoul(argv[1], NULL, 0);
 	step_mb = strtoul(argv[2], NULL, 0);
 	if (!max_mb || !step_mb)
@@ -121,6 +150,6 @@ int main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: zsm_hog MAX_MB STEP_MB\n");
+	fprintf(stderr, "usage: zsm_hog MAX_MB STEP_MB | zsm_hog pin MB\n");
 	return 2;
 }

@@ -4,8 +4,9 @@
 # identity), nested maps, zs_compact and map-mode flips on two unbound
 # kthreads for a fixed number of operations, while this script runs kernel
 # compaction (/proc/sys/vm/compact_memory, which migrates zsm's movable
-# pages) and takes CPU 1 offline and online, both in a loop in the
-# background. The module prints stress.* metrics and fails its insmod on
+# pages) and takes CPU 1 offline and online, each in a loop in the
+# background, every 2 s (more often, and the guest spends its time in
+# compaction and stop_machine instead of zsm). The module prints stress.* metrics and fails its insmod on
 # any corruption, error, page left behind or short count; this script also
 # fails when no compaction or (with CPU 1 hot-pluggable) no offline/online
 # cycle completed while the module ran.
@@ -19,39 +20,14 @@ stop=/tmp/stress.stop
 ops=$(sed -n 's/.*zsm\.stress_ops=\([0-9]*\).*/\1/p' /proc/cmdline)
 ops=${ops:-5000000}
 
-# The 6.12 guest kernel warns now and then as CPU 1 goes down: "Dying CPU
-# not properly vacated!" in sched_cpu_dying() with only the stopper
-# queued (inc_dl_tasks() counts an enqueued fair server, a dl_server, in
-# rq->nr_running), and later "dl_rq->running_bw > old" from the fair
-# server's bandwidth accounting. Both were seen here, the first one
-# before any zsm pool existed. The fair server only guards CFS tasks
-# against RT/DL starvation, and the guest has no such tasks: it is
-# switched off (runtime 0) while CPU 1 cycles.
-FAIR=/sys/kernel/debug/sched/fair_server
-fair_saved=
-
-fair_server_off() {
-	local f
-	for f in "$FAIR"/cpu*/runtime; do
-		[ -w "$f" ] || continue
-		fair_saved="$fair_saved $f=$(cat "$f")"
-		echo 0 >"$f"
-	done
-}
-
-fair_server_restore() {
-	local kv
-	for kv in $fair_saved; do
-		echo "${kv#*=}" >"${kv%%=*}" || true
-	done
-	fair_saved=
-}
+# While CPU 1 cycles, the CPUs' fair servers are off: see
+# zsm_fair_server_off in guest/lib.sh (a 6.12 scheduler warning).
 
 cleanup() {
 	touch "$stop"
 	wait
 	[ ! -w "$cpu1" ] || echo 1 >"$cpu1" 2>/dev/null || true
-	fair_server_restore
+	zsm_fair_server_restore
 	zsm_rmmod zsm_test_stress zsm
 }
 trap cleanup EXIT
@@ -63,7 +39,7 @@ compact_loop() {
 		echo 1 >/proc/sys/vm/compact_memory
 		n=$((n + 1))
 		echo "$n" >/tmp/stress.compactions
-		sleep 1
+		sleep 2
 	done
 }
 
@@ -78,7 +54,7 @@ hotplug_loop() {
 			echo 1 >"$cpu1" 2>/dev/null || true
 		fi
 		echo "$n $err" >/tmp/stress.hotplug
-		sleep 1
+		sleep 2
 	done
 }
 
@@ -88,7 +64,7 @@ echo "0 0" >/tmp/stress.hotplug
 zsm_insmod zsm.ko
 compact_loop &
 if [ -w "$cpu1" ]; then
-	fair_server_off
+	zsm_fair_server_off
 	hotplug_loop &
 else
 	echo "CPU 1 cannot be taken offline (no $cpu1): no hotplug cycles"
@@ -99,7 +75,7 @@ zsm_insmod tests/zsm_test_stress.ko ops="$ops" || rc=$?
 touch "$stop"
 wait
 [ ! -w "$cpu1" ] || echo 1 >"$cpu1"
-fair_server_restore
+zsm_fair_server_restore
 
 read -r compactions </tmp/stress.compactions
 read -r cycles hotplug_err </tmp/stress.hotplug

@@ -43,10 +43,12 @@ log_window() {
 	dmesg | sed -n "/$1/,/$2/p"
 }
 
-# run_case <case> [<expected warning text>]: one load of zsm and the
-# module for one case.
+# run_case <case> [<expected warning text>...]: one load of zsm and the
+# module for one case. With texts, the fence must hold exactly one WARNING
+# per text, and each text must match one of them (sed BREs).
 run_case() {
-	local c=$1 want=$2 win n
+	local c=$1 win n want
+	shift
 	zsm_insmod zsm.ko
 	if ! zsm_insmod "$BI" run="$c"; then
 		fail "$c" "zsm_test_badinput.ko run=$c failed to load"
@@ -54,7 +56,7 @@ run_case() {
 		return
 	fi
 	zsm_rmmod zsm_test_badinput zsm
-	if [ -z "$want" ]; then
+	if [ $# -eq 0 ]; then
 		pass "$c"
 		return
 	fi
@@ -63,13 +65,19 @@ run_case() {
 	n=$(echo "$win" | grep -c 'WARNING: CPU: [0-9]* PID: [0-9]* at ' || true)
 	if [ -z "$win" ]; then
 		fail "$c" "fence markers not found in the kernel log"
-	elif [ "$n" -ne 1 ]; then
-		fail "$c" "$n warnings inside the fence, expected 1"
-	elif ! echo "$win" | grep -q "$want"; then
-		fail "$c" "no warning matching '$want' inside the fence"
-	else
-		pass "$c"
+		return
 	fi
+	if [ "$n" -ne $# ]; then
+		fail "$c" "$n warnings inside the fence, expected $#"
+		return
+	fi
+	for want in "$@"; do
+		if ! echo "$win" | grep -q "$want"; then
+			fail "$c" "no warning matching '$want' inside the fence"
+			return
+		fi
+	done
+	pass "$c"
 }
 
 # --- Cases of the module ----------------------------------------------
@@ -84,6 +92,9 @@ run_case unmap_unmapped "zsm: unmap of handle [0-9a-f]* that is not the last map
 run_case unmap_order "zsm: unmap of handle [0-9a-f]* that is not the last mapped"
 run_case nested3 "zsm: more than 2 nested maps on a CPU"
 run_case destroy_live "zsm: pool zsm_badinput_live destroyed with 100 live objects"
+run_case destroy_mapped \
+	"zsm: pool zsm_badinput_mapped destroyed with an object mapped: waiting for the unmap" \
+	"zsm: pool zsm_badinput_mapped destroyed with 10 live objects"
 
 # long_name: the two pools stay until unload; look at their debugfs.
 zsm_insmod zsm.ko
