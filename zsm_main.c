@@ -266,7 +266,7 @@ void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 	lockdep_assert_held(&class->lock);
 	set_page_private(page, (unsigned long)zspage);
 	page->index = i;
-	zsm_page_set_movable(page);
+	zsm_page_make_movable(page);
 	WRITE_ONCE(zspage->pages[i], page);
 	zspage->nr_pages = i + 1;
 	class->nr_pages++;
@@ -501,7 +501,7 @@ bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
 /* === Internals: lookup for mappers ======================================= */
 
 /**
- * zsm_obj_lock_read() - find and pin the zspage of a live object.
+ * __zsm_obj_lock_read() - find and pin the zspage of a live object.
  * @pool: the pool.
  * @handle: a handle of @pool.
  * @idx: set to the object's slot index.
@@ -511,12 +511,15 @@ bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
  * RCU until we hold its lock and have seen the handle word unchanged, after
  * which compaction and migration of that zspage wait for us.
  *
+ * Callers use the zsm_obj_lock_read() wrapper, which tells sparse that the
+ * lock is held exactly when a zspage is returned.
+ *
  * Context: Any but hard IRQ. Does not sleep.
  * Return: the zspage, read-locked, or NULL for a handle that is not a live
  * handle of @pool (warned once).
  */
-struct zsm_zspage *zsm_obj_lock_read(struct zsm_pool *pool,
-				     unsigned long handle, unsigned int *idx)
+struct zsm_zspage *__zsm_obj_lock_read(struct zsm_pool *pool,
+				       unsigned long handle, unsigned int *idx)
 {
 	unsigned long *hp = (unsigned long *)handle;
 	struct zsm_zspage *zspage;
@@ -538,8 +541,11 @@ struct zsm_zspage *zsm_obj_lock_read(struct zsm_pool *pool,
 		zspage = zsm_obj_zspage(obj);
 		zsm_zspage_read_lock(zspage);
 		/* Pairs with the write_unlock() after compaction moved it. */
-		if (READ_ONCE(*hp) == obj)
+		if (READ_ONCE(*hp) == obj) {
+			/* Held on return: zsm_obj_lock_read() */
+			zsm_zspage_lock_to_caller(zspage);
 			break;
+		}
 		zsm_zspage_read_unlock(zspage);
 	}
 	rcu_read_unlock();

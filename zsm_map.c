@@ -438,6 +438,8 @@ void *zs_map_object(struct zs_pool *zpool, unsigned long handle,
 		zsm_zspage_read_unlock(zspage);
 		return NULL;
 	}
+	/* The mapping owns the read lock until zs_unmap_object(). */
+	zsm_zspage_lock_to_caller(zspage);
 	return zsm_map_locked(zspage, idx, handle, mm, area,
 			      slot - area->slot);
 }
@@ -486,6 +488,8 @@ void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 	slot->handle = 0;
 	/* An interrupt nesting here pushes and pops above us: no race. */
 	WRITE_ONCE(area->depth, depth - 1);
+	/* The lock zs_map_object() left to the mapping in @slot. */
+	zsm_zspage_lock_from_caller(zspage);
 	zsm_zspage_read_unlock(zspage);
 	preempt_enable();
 }
@@ -517,6 +521,8 @@ void *zs_obj_read_begin(struct zs_pool *zpool, unsigned long handle,
 	zspage = zsm_obj_lock_read(pool, handle, &idx);
 	if (!zspage)
 		return NULL;
+	/* Held until zs_obj_read_end(). */
+	zsm_zspage_lock_to_caller(zspage);
 	size = zspage->class->geom.size;
 	off = (unsigned long)idx * size;
 	poff = offset_in_page(off);
@@ -548,6 +554,8 @@ void zs_obj_read_end(struct zs_pool *zpool, unsigned long handle,
 	/* The read lock held since begin keeps the handle word stable. */
 	if (offset_in_page(off) + size <= PAGE_SIZE)
 		kunmap_local(PTR_ALIGN_DOWN(handle_mem, PAGE_SIZE));
+	/* The lock zs_obj_read_begin() left to its caller. */
+	zsm_zspage_lock_from_caller(zspage);
 	zsm_zspage_read_unlock(zspage);
 }
 EXPORT_SYMBOL_GPL(zs_obj_read_end);

@@ -85,7 +85,7 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 	copy_highpage(dst, src);
 	set_page_private(dst, (unsigned long)zspage);
 	dst->index = i;
-	__SetPageMovable(dst, &zsm_mops);
+	zsm_page_set_movable(dst, &zsm_mops);
 	WRITE_ONCE(zspage->pages[i], dst);
 	zsm_zspage_write_unlock(zspage);
 	spin_unlock(&class->lock);
@@ -96,7 +96,7 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 		dec_zone_page_state(src, NR_ZSPAGES);
 		inc_zone_page_state(dst, NR_ZSPAGES);
 	}
-	__ClearPageMovable(src);
+	zsm_page_clear_movable_ops(src);
 	set_page_private(src, 0);
 	src->index = 0;
 	put_page(src);
@@ -128,19 +128,19 @@ gfp_t zsm_page_gfp(gfp_t gfp)
 }
 
 /**
- * zsm_page_set_movable() - register a new zspage page with migration.
+ * zsm_page_make_movable() - register a new zspage page with migration.
  * @page: a page nobody else references yet, about to join a zspage.
  *
  * Also accounts the page in the zone's NR_ZSPAGES (/proc/vmstat
  * nr_zspages), as zsmalloc does.
  */
-void zsm_page_set_movable(struct page *page)
+void zsm_page_make_movable(struct page *page)
 {
 	inc_zone_page_state(page, NR_ZSPAGES);
 	/* A fresh page: no one else can hold its lock. */
 	if (WARN_ON_ONCE(!trylock_page(page)))
 		return;
-	__SetPageMovable(page, &zsm_mops);
+	zsm_page_set_movable(page, &zsm_mops);
 	unlock_page(page);
 }
 
@@ -151,8 +151,8 @@ void zsm_page_set_movable(struct page *page)
 void zsm_page_clear_movable(struct page *page)
 {
 	dec_zone_page_state(page, NR_ZSPAGES);
-	if (__PageMovable(page))
-		__ClearPageMovable(page);
+	if (zsm_page_movable_ops(page))
+		zsm_page_clear_movable_ops(page);
 }
 
 /* === Compaction ========================================================== */
@@ -229,12 +229,16 @@ static bool __zsm_target_ready(struct zsm_class *class, struct zsm_zspage *dst,
 
 /*
  * Move every object of @src, write-locked by the caller, to other zspages of
- * its class. Pages added to targets on the way are counted in @added.
- * Return: true if @src was emptied (and is off every list), false if we
- * stopped early to give up the CPU or for want of a page.
+ * its class, and write-unlock @src. Pages added to targets on the way are
+ * counted in @added. Return: true if @src was emptied (and is off every
+ * list), false if we stopped early to give up the CPU or for want of a page.
+ *
+ * Context: class->lock held (throughout); @src write-locked on entry,
+ * unlocked on return.
  */
 static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src,
 			       unsigned long *added)
+	__must_hold(&class->lock) __releases(&src->lock)
 {
 	unsigned long *slots = zsm_zspage_slots(src);
 	unsigned int size = class->geom.size;

@@ -8,7 +8,8 @@
  * or zswap.zpool=zsm on the kernel command line.
  *
  * The driver is a thin translation to the zs_* calls; zsm_compat.h holds
- * the differences between the 6.1 and 6.12 struct zpool_driver.
+ * the differences between the 6.1 and 6.12 struct zpool_driver. Built only
+ * with CONFIG_ZPOOL (Kbuild); zsm_internal.h has the stubs otherwise.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -19,19 +20,6 @@
 #include <linux/err.h>
 
 #include "zsm_internal.h"
-
-#if IS_ENABLED(CONFIG_ZPOOL)
-
-#ifdef ZSM_ZPOOL_V1
-static void *zsm_zpool_create(const char *name, gfp_t gfp,
-			      const struct zpool_ops *ops, struct zpool *zpool)
-#else
-static void *zsm_zpool_create(const char *name, gfp_t gfp)
-#endif
-{
-	/* zs_create_pool() allocates with GFP_KERNEL, as zsmalloc does. */
-	return zs_create_pool(name);
-}
 
 static void zsm_zpool_destroy(void *pool)
 {
@@ -76,18 +64,6 @@ static void zsm_zpool_unmap(void *pool, unsigned long handle)
 	zs_unmap_object(pool, handle);
 }
 
-#ifdef ZSM_ZPOOL_V1
-static u64 zsm_zpool_total_size(void *pool)
-{
-	return (u64)zs_get_total_pages(pool) << PAGE_SHIFT;
-}
-#else
-static u64 zsm_zpool_total_pages(void *pool)
-{
-	return zs_get_total_pages(pool);
-}
-#endif
-
 static struct zpool_driver zsm_zpool_driver = {
 	.type =			  "zsm",
 	.owner =		  THIS_MODULE,
@@ -98,11 +74,7 @@ static struct zpool_driver zsm_zpool_driver = {
 	.free =			  zsm_zpool_free,
 	.map =			  zsm_zpool_map,
 	.unmap =		  zsm_zpool_unmap,
-#ifdef ZSM_ZPOOL_V1
-	.total_size =		  zsm_zpool_total_size,
-#else
-	.total_pages =		  zsm_zpool_total_pages,
-#endif
+	.ZSM_ZPOOL_TOTAL_FIELD =  zsm_zpool_total,
 };
 
 MODULE_ALIAS("zpool-zsm");
@@ -123,15 +95,3 @@ void zsm_zpool_exit(void)
 {
 	zpool_unregister_driver(&zsm_zpool_driver);
 }
-
-#else
-
-void zsm_zpool_init(void)
-{
-}
-
-void zsm_zpool_exit(void)
-{
-}
-
-#endif

@@ -16,12 +16,19 @@
  *                      embedded struct shrinker and register_shrinker().
  *   ZSM_HAVE_LOOKUP_CLASS_INDEX
  *                      <linux/zsmalloc.h> declares zs_lookup_class_index().
+ *
+ * Not version differences, and so not here: CONFIG_ZPOOL (zsm_zpool.c is
+ * built only with it, see Kbuild) and CONFIG_X86_64 (pte mapping mode,
+ * zsm_map.c).
  */
 #ifndef _ZSM_COMPAT_H
 #define _ZSM_COMPAT_H
 
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <linux/migrate.h>
+#include <linux/page-flags.h>
+#include <linux/zsmalloc.h>
 
 #if !defined(CONFIG_64BIT)
 #error "zsm encodes object locations in 64-bit handle words"
@@ -106,5 +113,65 @@ static inline void zsm_shrinker_destroy(struct shrinker *s)
 }
 
 #endif
+
+/*
+ * struct zpool_driver (used by zsm_zpool.c only). 6.1: create(name, gfp,
+ * ops, zpool), total_size() in bytes. 6.12: create(name, gfp),
+ * total_pages(). The driver's callbacks of those two shapes are here; the
+ * driver names the size callback's field ZSM_ZPOOL_TOTAL_FIELD.
+ */
+struct zpool;
+struct zpool_ops;
+
+#ifdef ZSM_ZPOOL_V1
+#define ZSM_ZPOOL_TOTAL_FIELD	total_size
+
+static inline void *zsm_zpool_create(const char *name, gfp_t gfp,
+				     const struct zpool_ops *ops,
+				     struct zpool *zpool)
+{
+	/* zs_create_pool() allocates with GFP_KERNEL, as zsmalloc does. */
+	return zs_create_pool(name);
+}
+
+static inline u64 zsm_zpool_total(void *pool)
+{
+	return (u64)zs_get_total_pages(pool) << PAGE_SHIFT;
+}
+#else
+#define ZSM_ZPOOL_TOTAL_FIELD	total_pages
+
+static inline void *zsm_zpool_create(const char *name, gfp_t gfp)
+{
+	return zs_create_pool(name);
+}
+
+static inline u64 zsm_zpool_total(void *pool)
+{
+	return zs_get_total_pages(pool);
+}
+#endif
+
+/*
+ * Movable pages (6.0 to 6.14: __SetPageMovable() and friends; 6.15 replaced
+ * them). The kernel's CamelCase names appear only here, which is why
+ * scripts/lint.sh lets checkpatch's CAMELCASE check pass for exactly these
+ * three names in this file.
+ */
+static inline void zsm_page_set_movable(struct page *page,
+					const struct movable_operations *mops)
+{
+	__SetPageMovable(page, mops);
+}
+
+static inline void zsm_page_clear_movable_ops(struct page *page)
+{
+	__ClearPageMovable(page);
+}
+
+static inline bool zsm_page_movable_ops(struct page *page)
+{
+	return __PageMovable(page);
+}
 
 #endif /* _ZSM_COMPAT_H */

@@ -161,9 +161,10 @@ struct zsm_class;
  *	@nr_pages are present (the rest NULL). An entry is replaced under
  *	@lock (write side) and the page lock of the page being replaced;
  *	a NULL entry is filled under class->lock.
- * @slots: after @pages[class->geom.pages]: one word per object slot. Allocated slot: the
- *	handle's address (8-aligned, bit 0 clear). Free slot: next free index
- *	<< 1 | 1. Under class->lock.
+ *
+ * After @pages[class->geom.pages] come the slots (zsm_zspage_slots()): one
+ * word per object slot. Allocated slot: the handle's address (8-aligned,
+ * bit 0 clear). Free slot: next free index << 1 | 1. Under class->lock.
  */
 struct zsm_zspage {
 	struct list_head list;
@@ -196,14 +197,28 @@ struct zsm_zspage {
  * the zspage is mapped (compaction skips it, migration returns -EAGAIN).
  * Readers spin on read_trylock(), which fails only while a writer holds the
  * lock, that is for the length of one page or object copy.
+ *
+ * What the lock covers: the bytes of the zspage's objects and @pages[]
+ * (readers see both stable; writers change them). It does not cover the
+ * slot words, fullness or lists (class->lock). Writers take it only with
+ * class->lock held, so class->lock -> zspage->lock is the only order.
+ *
+ * Static checking (sparse, make C=2): the helpers below carry sparse
+ * context annotations. A read lock that outlives the function taking it
+ * (zs_map_object() to zs_unmap_object(), zs_obj_read_begin() to
+ * zs_obj_read_end()) is handed over explicitly with
+ * zsm_zspage_lock_to_caller() / zsm_zspage_lock_from_caller(), because
+ * sparse counts locks per function.
  */
 static inline void zsm_zspage_read_lock(struct zsm_zspage *zspage)
+	__acquires(&zspage->lock)
 {
 	while (!read_trylock(&zspage->lock))
 		cpu_relax();
 }
 
 static inline void zsm_zspage_read_unlock(struct zsm_zspage *zspage)
+	__releases(&zspage->lock)
 {
 	read_unlock(&zspage->lock);
 }
@@ -218,8 +233,39 @@ static inline bool zsm_zspage_write_trylock(struct zsm_zspage *zspage)
 }
 
 static inline void zsm_zspage_write_unlock(struct zsm_zspage *zspage)
+	__releases(&zspage->lock)
 {
 	write_unlock_bh(&zspage->lock);
+}
+
+/*
+ * Sparse-only markers (no code): a read lock leaves the function that took
+ * it (to_caller), or is taken over from the function that took it
+ * (from_caller). Every use says who owns the lock in between.
+ */
+#define zsm_zspage_lock_to_caller(zspage)	__release(&(zspage)->lock)
+#define zsm_zspage_lock_from_caller(zspage)	__acquire(&(zspage)->lock)
+
+/*
+ * Is @zspage read-locked (mapped) or write-locked right now? Writers only
+ * ever trylock, so a failed write trylock means exactly that. Shaped (out
+ * parameter, no early return of a constant) so that sparse can follow it.
+ */
+static inline void __zsm_zspage_probe(struct zsm_zspage *zspage, bool *busy)
+{
+	*busy = true;
+	if (!zsm_zspage_write_trylock(zspage))
+		return;
+	zsm_zspage_write_unlock(zspage);
+	*busy = false;
+}
+
+static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
+{
+	bool busy;
+
+	__zsm_zspage_probe(zspage, &busy);
+	return busy;
 }
 
 #define ZSM_SLOT_END		0xffffU
@@ -413,8 +459,23 @@ static inline unsigned int zsm_fg_of(unsigned int inuse, unsigned int objs)
 void __zsm_fg_del(struct zsm_class *class, struct zsm_zspage *zspage);
 void __zsm_fg_add(struct zsm_class *class, struct zsm_zspage *zspage,
 		  unsigned int fg);
-struct zsm_zspage *zsm_obj_lock_read(struct zsm_pool *pool,
-				     unsigned long handle, unsigned int *idx);
+struct zsm_zspage *__zsm_obj_lock_read(struct zsm_pool *pool,
+				       unsigned long handle, unsigned int *idx);
+
+/*
+ * zsm_obj_lock_read() - __zsm_obj_lock_read(), which returns its zspage
+ * read-locked exactly when it returns one: this tells sparse so.
+ */
+static __always_inline struct zsm_zspage *
+zsm_obj_lock_read(struct zsm_pool *pool, unsigned long handle,
+		  unsigned int *idx)
+{
+	struct zsm_zspage *zspage = __zsm_obj_lock_read(pool, handle, idx);
+
+	(void)__cond_lock(&zspage->lock, zspage);
+	return zspage;
+}
+
 unsigned int __zsm_zspage_refile(struct zsm_class *class,
 				 struct zsm_zspage *zspage);
 struct zsm_zspage *__zsm_zspage_fullest(struct zsm_class *class);
@@ -440,15 +501,20 @@ void zsm_obj_copy(struct zsm_zspage *dst, unsigned int didx,
 extern const struct movable_operations zsm_mops;
 extern atomic_long_t zsm_pages_migrated;
 gfp_t zsm_page_gfp(gfp_t gfp);
-void zsm_page_set_movable(struct page *page);
+void zsm_page_make_movable(struct page *page);
 void zsm_page_clear_movable(struct page *page);
 int zsm_pool_shrinker_init(struct zsm_pool *pool);
 void zsm_pool_shrinker_exit(struct zsm_pool *pool);
 unsigned long zsm_class_freeable_pages(struct zsm_class *class);
 
-/* zsm_zpool.c */
+/* zsm_zpool.c, built only with CONFIG_ZPOOL (Kbuild) */
+#if IS_ENABLED(CONFIG_ZPOOL)
 void zsm_zpool_init(void);
 void zsm_zpool_exit(void);
+#else
+static inline void zsm_zpool_init(void) { }
+static inline void zsm_zpool_exit(void) { }
+#endif
 
 /* zsm_debugfs.c */
 void zsm_debugfs_init(void);

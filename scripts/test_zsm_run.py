@@ -9,7 +9,10 @@ timestamps, KUnit's KTAP indentation, /dev/kmsg markers, splat layouts.
 
 import importlib.util
 import io
+import json
 import os
+import shutil
+import tempfile
 import textwrap
 import unittest
 
@@ -18,6 +21,10 @@ _spec = importlib.util.spec_from_file_location(
     "zsm_run", os.path.join(HERE, "zsm-run.py"))
 zr = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(zr)
+_spec = importlib.util.spec_from_file_location(
+    "zsm_summary", os.path.join(HERE, "zsm-summary.py"))
+zs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(zs)
 
 
 def ts(lines, t0=1.0):
@@ -183,6 +190,35 @@ Call Trace:
  </TASK>
 """
 
+OOM = """\
+zsm_hog invoked oom-killer: gfp_mask=0x140dca(GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO), order=0, oom_score_adj=1000
+CPU: 1 UID: 0 PID: 120 Comm: zsm_hog Not tainted 6.12.57 #1
+Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2
+Call Trace:
+ <TASK>
+ dump_stack_lvl+0x5d/0x80
+ dump_header+0x43/0x1a0
+ oom_kill_process+0x10d/0x1c0
+ out_of_memory+0x25d/0x580
+ </TASK>
+Mem-Info:
+active_anon:0 inactive_anon:1 isolated_anon:0
+Node 0 DMA free:0kB boost:0kB min:44kB low:52kB
+lowmem_reserve[]: 0 0 0 0
+Free swap  = 0kB
+oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=zsm_hog,pid=120,uid=0
+Out of memory: Killed process 120 (zsm_hog) total-vm:1100000kB, anon-rss:700000kB oom_score_adj:1000
+"""
+
+ALLOC_FAILURE = """\
+kswapd0: page allocation failure: order:0, mode:0x820(GFP_ATOMIC), nodemask=(null)
+CPU: 0 UID: 0 PID: 40 Comm: kswapd0 Not tainted 6.12.57 #1
+Call Trace:
+ <TASK>
+ warn_alloc+0x10d/0x1c0
+ </TASK>
+"""
+
 
 class SplatTest(unittest.TestCase):
     def run_test(self, body, name="t"):
@@ -227,6 +263,57 @@ class SplatTest(unittest.TestCase):
         _, r = self.run_test("zsm-expect-warn-begin w\n" + WARN)
         self.assertEqual(r.status, "FAIL")
         self.assertIn("not closed", r.reasons[0])
+
+    def test_oom_fails_test(self):
+        _, r = self.run_test(OOM)
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(len(r.reasons), 1)     # trace not counted again
+        self.assertIn("invoked oom-killer", r.reasons[0])
+
+    def test_alloc_failure_fails_test(self):
+        _, r = self.run_test(ALLOC_FAILURE)
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(len(r.reasons), 1)
+        self.assertIn("page allocation failure", r.reasons[0])
+
+    def test_fenced_oom_passes(self):
+        _, r = self.run_test("zsm-expect-oom-begin hog\n" + OOM +
+                             ALLOC_FAILURE + OOM + "zsm-expect-oom-end hog")
+        self.assertEqual(r.status, "PASS", r.reasons)
+
+    def test_oom_fence_without_oom_passes(self):
+        _, r = self.run_test("zsm-expect-oom-begin hog\nU:mmap failed\n"
+                             "zsm-expect-oom-end hog")
+        self.assertEqual(r.status, "PASS", r.reasons)
+
+    def test_oom_after_fence_fails(self):
+        _, r = self.run_test("zsm-expect-oom-begin hog\n" + OOM +
+                             "zsm-expect-oom-end hog\n" + OOM)
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(len(r.reasons), 1)
+        self.assertIn("invoked oom-killer", r.reasons[0])
+
+    def test_warn_in_oom_fence_fails(self):
+        _, r = self.run_test("zsm-expect-oom-begin hog\n" + OOM + WARN +
+                             "zsm-expect-oom-end hog")
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(len(r.reasons), 1)
+        self.assertIn("WARNING: CPU: 1", r.reasons[0])
+
+    def test_other_splats_in_oom_fence_fail(self):
+        for text in ("BUG: KASAN: use-after-free in zs_map_object+0x1",
+                     "INFO: task zsm_hog:120 blocked for more than 120 "
+                     "seconds.", "WARNING: possible circular locking "
+                     "dependency detected",
+                     "BUG: sleeping function called from invalid context"):
+            _, r = self.run_test("zsm-expect-oom-begin hog\n" + OOM +
+                                 text + "\nzsm-expect-oom-end hog")
+            self.assertEqual(r.status, "FAIL", text)
+
+    def test_unclosed_oom_fence_fails(self):
+        _, r = self.run_test("zsm-expect-oom-begin hog\n" + OOM)
+        self.assertEqual(r.status, "FAIL")
+        self.assertIn("expected-OOM fence hog not closed", r.reasons)
 
     def test_splat_outside_window(self):
         p = parse(guest_log(WARN + "zsm-test-begin t\nzsm-test-end t pass 1s",
@@ -356,6 +443,109 @@ class LifecycleTest(unittest.TestCase):
         r = by_name(p)["guest.kmemleak"]
         self.assertEqual(r.status, "FAIL")
         self.assertTrue(any("unreferenced" in x for x in r.reasons))
+
+
+class GuestSetupTest(unittest.TestCase):
+    """The qemu command line, `# zsm-run:` lines, several-boot summaries."""
+
+    def setUp(self):
+        self.repo = tempfile.mkdtemp()
+        self.old_repo = zr.REPO
+        zr.REPO = self.repo
+        os.makedirs(os.path.join(self.repo, "guest", "tests"))
+
+    def tearDown(self):
+        zr.REPO = self.old_repo
+        shutil.rmtree(self.repo)
+
+    def script(self, name, directive=None):
+        with open(os.path.join(self.repo, "guest", "tests",
+                               name + ".sh"), "w") as f:
+            f.write("# SPDX-License-Identifier: GPL-2.0\n")
+            if directive is not None:
+                f.write("# zsm-run:%s\n" % directive)
+            f.write(". /zsm/lib.sh\n")
+
+    def test_qemu_disk(self):
+        cmd = zr.qemu_cmd("/k", "/i", "x", 256, 2, "tcg", "/r/disk.img")
+        self.assertEqual(cmd[cmd.index("-m") + 1], "256")
+        self.assertIn("file=/r/disk.img,if=virtio,format=raw,cache=unsafe",
+                      cmd)
+        self.assertNotIn("-drive", zr.qemu_cmd("/k", "/i", "x", 1024, 2,
+                                               "tcg"))
+
+    def test_make_disk_sparse(self):
+        p = zr.make_disk(os.path.join(self.repo, "d.img"), 64)
+        st = os.stat(p)
+        self.assertEqual(st.st_size, 64 << 20)
+        self.assertLess(st.st_blocks * 512, 1 << 20)
+
+    def test_directives(self):
+        self.script("core")
+        self.script("ext4", " --mem 256 --data")
+        self.script("swap", " --mem 256")
+        self.script("zswap", " --disk 128")
+        self.script("big", " --mem 512 --disk 64")
+        self.assertEqual(zr.default_tests("check"), ["core"])
+        self.assertEqual(zr.guest_needs("check", ["core"]),
+                         (None, 0, False))
+        self.assertEqual(zr.guest_needs("check", ["ext4", "swap", "zswap"]),
+                         (256, 128, True))
+        self.assertEqual(zr.guest_needs("check", ["zswap", "big"]),
+                         (512, 128, False))
+        with self.assertRaises(ValueError):
+            zr.guest_needs("check", ["swap", "big"])
+        self.script("bad", " --mem lots")
+        with self.assertRaises(ValueError):
+            zr.guest_needs("check", ["bad"])
+
+    def test_part_summary_line(self):
+        p = parse(guest_log("zsm-test-begin a\nzsm-test-end a pass 1s",
+                            tests="a"))
+        out = io.StringIO()
+        self.assertEqual(zr.report(p, out, part="6_1_stock"), 0)
+        self.assertEqual(out.getvalue().splitlines()[-1],
+                         "6_1_stock: 2 passed, 0 failed")
+
+    def boot_json(self, label, results):
+        path = os.path.join(self.repo, label + ".json")
+        with open(path, "w") as f:
+            json.dump({"label": label, "seconds": 5, "log": "l",
+                       "results": [{"name": n, "status": s, "reasons": []}
+                                   for n, s in results]}, f)
+        return path
+
+    def test_summary_of_boots(self):
+        a = self.boot_json("6_12_guest", [("kunit.s.c", "PASS"),
+                                          ("guest.core", "PASS"),
+                                          ("guest.completed", "PASS")])
+        b = self.boot_json("6_1_stock", [("guest.zram_ext4", "PASS"),
+                                         ("guest.zswap", "FAIL"),
+                                         ("guest.completed", "PASS")])
+        out = io.StringIO()
+        rc = zs.summarize([zs.load(a), zs.load(b)], out)
+        lines = out.getvalue().splitlines()
+        self.assertEqual(rc, 1)
+        self.assertEqual(lines[-1], "5 passed, 1 failed")
+        self.assertIn("zsm-metric kernel.6_1_stock.zswap=fail", lines)
+        self.assertIn("zsm-metric kernel.6_12_guest.core=pass", lines)
+        self.assertFalse(any("kernel.6_12_guest.completed" in x
+                             for x in lines))
+        out = io.StringIO()
+        self.assertEqual(zs.summarize([zs.load(a)], out), 0)
+        self.assertEqual(out.getvalue().splitlines()[-1], "3 passed, 0 failed")
+
+    def test_summary_missing_boot_fails(self):
+        a = self.boot_json("6_12_guest", [("guest.core", "PASS")])
+        out = io.StringIO()
+        boots = [zs.load(a), zs.load(os.path.join(self.repo, "6_1_stock.json"))]
+        self.assertEqual(zs.summarize(boots, out), 1)
+        self.assertEqual(out.getvalue().splitlines()[-1], "1 passed, 1 failed")
+        self.assertIn("FAIL 6_1_stock: boot.6_1_stock", out.getvalue())
+
+    def test_summary_boot_without_tests_fails(self):
+        a = self.boot_json("6_12_stock", [("guest.completed", "PASS")])
+        self.assertEqual(zs.summarize([zs.load(a)], io.StringIO()), 1)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ BEGIN_RE = re.compile(r"zsm-test-begin (\S+)")
 END_RE = re.compile(r"zsm-test-end (\S+) (pass|fail|skip)\b")
 FENCE_BEGIN_RE = re.compile(r"zsm-expect-warn-begin (\S+)")
 FENCE_END_RE = re.compile(r"zsm-expect-warn-end (\S+)")
+OOM_BEGIN_RE = re.compile(r"zsm-expect-oom-begin (\S+)")
+OOM_END_RE = re.compile(r"zsm-expect-oom-end (\S+)")
 METRIC_RE = re.compile(r"zsm-metric ([^\s=]+)=(\S+)")
 START_RE = re.compile(r"zsm-guest-start mode=(\S*) tests=(\S*)")
 DONE_RE = re.compile(r"zsm-guest-done")
@@ -67,6 +69,11 @@ SKIP_RE = re.compile(r"#\s*SKIP\b", re.IGNORECASE)
 # tolerates, from this line to "---[ end trace".
 WARN_RE = re.compile(r"WARNING: CPU: \d+ PID: \d+ at ")
 END_TRACE_RE = re.compile(r"---\[ end trace")
+
+# Reports that an expected-OOM fence tolerates (with the stack dump that
+# follows them): the OOM killer's and the page allocator's. Outside such a
+# fence they are splats ("oom", "alloc-failure" below).
+OOM_REPORT_RE = re.compile(r"invoked oom-killer:|page allocation failure")
 
 # Every other report fails the test it occurs in. Checked in order; the
 # first match names the splat. Lockdep reports also begin with "WARNING:",
@@ -91,6 +98,7 @@ SPLAT_RULES = [
                              r"detected stalls on CPUs")),
     ("soft-lockup", re.compile(r"soft lockup")),
     ("hung-task", re.compile(r"hung task|blocked for more than \d+ second")),
+    ("oom", re.compile(r"invoked oom-killer:")),
     ("alloc-failure", re.compile(r"page allocation failure")),
     ("call-trace", re.compile(r"Call Trace:")),
 ]
@@ -132,6 +140,7 @@ class GuestTest:
         self.begin = line
         self.reasons = []
         self.fences = []                # [tag, warnings seen]
+        self.oom_fences = []            # tags of open expected-OOM fences
 
 
 class Suite:
@@ -259,6 +268,8 @@ class LogParser:
             self.end_suite()
         for tag, count in t.fences:
             t.reasons.append("expected-warning fence %s not closed" % tag)
+        for tag in t.oom_fences:
+            t.reasons.append("expected-OOM fence %s not closed" % tag)
         if status == "fail":
             t.reasons.insert(0, "test reported fail")
         if status is None:
@@ -288,6 +299,20 @@ class LogParser:
                 return
         self.test.reasons.append("fence end %s without begin" % tag)
 
+    def oom_fence_begin(self, tag):
+        if not self.test:
+            self.outside.append("expected-OOM fence %s outside a test" % tag)
+            return
+        self.test.oom_fences.append(tag)
+
+    def oom_fence_end(self, tag):
+        if not self.test:
+            return
+        if tag in self.test.oom_fences:
+            self.test.oom_fences.remove(tag)
+        else:
+            self.test.reasons.append("OOM fence end %s without begin" % tag)
+
     # --- Splats -------------------------------------------------------
 
     def splat(self, text):
@@ -296,6 +321,12 @@ class LogParser:
             self.fault_injected = self.lineno
             return
         if END_TRACE_RE.search(text):
+            self.in_warn = False
+            return
+        if (self.test and self.test.oom_fences and
+                OOM_REPORT_RE.search(text)):
+            # Tolerated; its "Call Trace:" follows within TRACE_WINDOW.
+            self.last_header = self.lineno
             self.in_warn = False
             return
         if WARN_RE.search(text):
@@ -361,6 +392,14 @@ class LogParser:
         m = FENCE_END_RE.search(text)
         if m:
             self.fence_end(m.group(1))
+            return
+        m = OOM_BEGIN_RE.search(text)
+        if m:
+            self.oom_fence_begin(m.group(1))
+            return
+        m = OOM_END_RE.search(text)
+        if m:
+            self.oom_fence_end(m.group(1))
             return
         if DONE_RE.search(text):
             self.done = True
@@ -449,8 +488,10 @@ def ran_something(results):
                for r in results)
 
 
-def report(parser, out=sys.stdout):
-    """Print the results; return the exit status."""
+def report(parser, out=sys.stdout, part=None):
+    """Print the results; return the exit status. With part (a label), the
+    run is one of several that scripts/zsm-summary.py adds up: the last line
+    is then "<part>: N passed, N failed", not the overall summary."""
     results = parser.results
     if parser.metrics:
         print("--- metrics ---", file=out)
@@ -465,7 +506,7 @@ def report(parser, out=sys.stdout):
                 line += "; (+%d more)" % (len(r.reasons) - 4)
         print(line, file=out)
     n, s = summary(results)
-    print(s, file=out)
+    print("%s: %s" % (part, s) if part else s, file=out)
     out.flush()
     return 0 if n["FAIL"] == 0 and ran_something(results) else 1
 
@@ -502,6 +543,64 @@ def guest_tests(mode):
     return sorted(f[:-3] for f in os.listdir(d) if f.endswith(".sh"))
 
 
+# A test script may name the guest it needs in a line
+#     # zsm-run: --mem 256 --disk 256 --data
+# (only these options; see directive_parser). Such a test runs in a boot of
+# its own: it is left out of the default test list and must be named with
+# --tests (guest/stock-kernel.sh does, for the consumer tests). The boot
+# gets the largest --disk, and --data, that any named test asks for; tests
+# that state --mem must agree. Options given on the command line win.
+DIRECTIVE_RE = re.compile(r"^#\s*zsm-run:(.*)$", re.MULTILINE)
+
+
+def directive_parser():
+    ap = argparse.ArgumentParser(prog="# zsm-run:", add_help=False)
+    ap.add_argument("--mem", type=int, help="guest MiB")
+    ap.add_argument("--disk", type=int, default=0,
+                    help="MiB of an empty virtio disk (/dev/vda)")
+    ap.add_argument("--data", action="store_true",
+                    help="mke2fs and the test data tree in the initramfs")
+    return ap
+
+
+def test_directive(path):
+    """The options of a script's `# zsm-run:` line, or None."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        m = DIRECTIVE_RE.search(f.read())
+    if not m:
+        return None
+    try:
+        return directive_parser().parse_args(m.group(1).split())
+    except SystemExit:
+        raise ValueError("%s: bad line: # zsm-run:%s" % (path, m.group(1)))
+
+
+def guest_needs(mode, tests):
+    """(mem, disk, data) that the named tests' directives ask for; mem is
+    None when none states it. ValueError when they disagree on mem."""
+    d = os.path.join(REPO, "guest", MODE_DIRS[mode])
+    mem, disk, data, who = None, 0, False, None
+    for t in tests:
+        o = test_directive(os.path.join(d, t + ".sh"))
+        if o is None:
+            continue
+        if o.mem is not None:
+            if mem is not None and o.mem != mem:
+                raise ValueError("tests %s and %s want --mem %d and %d: "
+                                 "boot them separately" % (who, t, mem, o.mem))
+            mem, who = o.mem, t
+        disk = max(disk, o.disk)
+        data = data or o.data
+    return mem, disk, data
+
+
+def default_tests(mode):
+    """Every test of the mode's directory without a `# zsm-run:` line."""
+    d = os.path.join(REPO, "guest", MODE_DIRS[mode])
+    return [t for t in guest_tests(mode)
+            if test_directive(os.path.join(d, t + ".sh")) is None]
+
+
 def make_run_dir(mode):
     runs = os.path.join(cache_dir(), "runs")
     os.makedirs(runs, exist_ok=True)
@@ -515,19 +614,29 @@ def make_run_dir(mode):
     return d
 
 
-def build_initramfs(kernel_dir, out, demo):
+def build_initramfs(kernel_dir, out, data):
     cmd = [os.path.join(REPO, "guest", "mkinitramfs.sh"),
            "--kernel-dir", kernel_dir, "--out", out]
-    if demo:
-        cmd.append("--demo")
+    if data:
+        cmd.append("--data")
     subprocess.run(cmd, check=True)
 
 
-def qemu_cmd(kernel_dir, initrd, append, mem, smp, accel):
+def make_disk(path, mib):
+    """An empty sparse raw image of mib MiB."""
+    with open(path, "wb") as f:
+        f.truncate(mib << 20)
+    return path
+
+
+def qemu_cmd(kernel_dir, initrd, append, mem, smp, accel, disk=None):
     cmd = ["qemu-system-x86_64", "-m", str(mem), "-smp", str(smp),
            "-nographic", "-no-reboot", "-nic", "none",
            "-kernel", os.path.join(kernel_dir, "bzImage"),
            "-initrd", initrd, "-append", append]
+    if disk:
+        # /dev/vda in the guest; its contents do not matter after the run.
+        cmd += ["-drive", "file=%s,if=virtio,format=raw,cache=unsafe" % disk]
     if accel == "kvm":
         cmd += ["-accel", "kvm", "-cpu", "host"]
     else:
@@ -645,17 +754,26 @@ def boot(args):
     if not os.path.isfile(os.path.join(kdir, "bzImage")):
         sys.exit("zsm-run: %s/bzImage missing" % kdir)
     known = guest_tests(args.mode)
-    tests = args.tests.split(",") if args.tests else known
+    tests = args.tests.split(",") if args.tests else default_tests(args.mode)
     for t in tests:
         if t not in known:
             sys.exit("zsm-run: no test guest/%s/%s.sh" %
                      (MODE_DIRS[args.mode], t))
         if t in ("completed", "kmemleak"):
             sys.exit("zsm-run: test name %s is reserved" % t)
+    try:
+        mem, disk_mib, data = guest_needs(args.mode, tests)
+    except ValueError as e:
+        sys.exit("zsm-run: %s" % e)
+    mem = args.mem or mem or 1024
+    disk_mib = args.disk if args.disk is not None else disk_mib
+    data = data or args.data or args.mode == "demo"
 
     run = make_run_dir(args.mode)
     initrd = os.path.join(run, "initramfs.cpio.gz")
-    build_initramfs(kdir, initrd, args.mode == "demo")
+    build_initramfs(kdir, initrd, data)
+    disk = make_disk(os.path.join(run, "disk.img"), disk_mib) \
+        if disk_mib else None
 
     accel = args.accel
     if accel == "auto":
@@ -670,11 +788,12 @@ def boot(args):
               "pci=noacpi pti=on "
               "zsm.mode=%s zsm.tests=%s zsm.cpus=%d %s"
               % (args.mode, ",".join(tests), args.smp, args.append)).strip()
-    cmd = qemu_cmd(kdir, initrd, append, args.mem, args.smp, accel)
+    cmd = qemu_cmd(kdir, initrd, append, mem, args.smp, accel, disk)
     logpath = os.path.join(run, "console.log")
     log("console log: %s" % logpath)
-    log("booting %s guest (%s, %d MiB, %d CPUs, timeout %d s): %s"
-        % (args.mode, accel, args.mem, args.smp, args.timeout,
+    log("booting %s guest (%s, %d MiB, %d CPUs%s, timeout %d s): %s"
+        % (args.mode, accel, mem, args.smp,
+           ", %d MiB disk" % disk_mib if disk else "", args.timeout,
            ", ".join(tests)))
     t0 = time.monotonic()
     g = Guest(cmd, logpath, args.echo)
@@ -684,15 +803,23 @@ def boot(args):
                                    "exited", secs))
     if not args.keep_initramfs:
         os.unlink(initrd)
+    if disk:
+        os.unlink(disk)
 
     parser = parse_file(logpath, tests)
     print_failure_context(parser, logpath)
     jpath = os.path.join(run, "results.json")
     write_json(parser, jpath, {"log": logpath, "accel": accel,
-                               "seconds": round(secs), "mode": args.mode})
+                               "seconds": round(secs), "mode": args.mode,
+                               "label": args.label, "kernel_dir": kdir,
+                               "tests": tests, "mem": mem,
+                               "disk": disk_mib or 0})
+    if args.results:
+        shutil.copyfile(jpath, args.results)
     print("console log: %s" % logpath)
     print("results: %s" % jpath)
-    return report(parser)
+    return report(parser, part=args.label or "boot" if args.results
+                  else None)
 
 
 def print_failure_context(parser, logpath, lines=40):
@@ -728,7 +855,15 @@ def main():
                     "(default: every script of the mode's directory)")
     ap.add_argument("--timeout", type=int, default=1800,
                     help="hard timeout in seconds (default 1800)")
-    ap.add_argument("--mem", type=int, default=1024, help="guest MiB")
+    ap.add_argument("--mem", type=int,
+                    help="guest MiB (default: what the tests' `# zsm-run:` "
+                    "lines ask for, else 1024)")
+    ap.add_argument("--disk", type=int, metavar="MIB",
+                    help="attach an empty sparse virtio disk of MIB MiB "
+                    "(/dev/vda; default: what the tests ask for, else none)")
+    ap.add_argument("--data", action="store_true",
+                    help="put mke2fs and the test data tree (kernel sources, "
+                    "checksums) in the initramfs, as --mode demo does")
     ap.add_argument("--smp", type=int, default=2, help="guest CPUs")
     ap.add_argument("--accel", default="auto", choices=["auto", "kvm", "tcg"])
     ap.add_argument("--append", default="", help="extra kernel parameters")
@@ -737,6 +872,14 @@ def main():
                     help="what of the console to show while running")
     ap.add_argument("--json", help="with --parse: write results here")
     ap.add_argument("--keep-initramfs", action="store_true")
+    ap.add_argument("--results", metavar="FILE",
+                    help="also write results.json to FILE, for "
+                    "scripts/zsm-summary.py, which prints the overall "
+                    "summary of several boots; this run's own summary line "
+                    "is then prefixed with its --label")
+    ap.add_argument("--label", default="",
+                    help="name of this boot in --results (e.g. the kernel: "
+                    "6_12_guest, 6_1_stock, 6_12_stock)")
     args = ap.parse_args()
 
     if args.parse:

@@ -271,14 +271,8 @@ static void zmt_poke_mapped(const struct zmt_obj *o, const void *buf)
  */
 static bool zmt_unlocked(const struct zmt_obj *o)
 {
-	struct zsm_zspage *zspage = zmt_zspage(o);
-	unsigned long flags;
-
-	/* With IRQs off, so BH too, as zsm's writers: see zsm_internal.h. */
-	if (!write_trylock_irqsave(&zspage->lock, flags))
-		return false;
-	write_unlock_irqrestore(&zspage->lock, flags);
-	return true;
+	/* A write trylock with BH off, as zsm's writers: zsm_internal.h. */
+	return !zsm_zspage_busy(zmt_zspage(o));
 }
 
 /* Give @o new pattern contents, written directly into its pages. */
