@@ -9,6 +9,11 @@
 #   make check            deps, debug kernel, modules (W=1), all tests
 #   make demo             zram + ext4 on zsm in a guest
 #   make check-runner     prove the test runner fails when it should
+#   make bench            zsm against upstream zsmalloc, perf guest, one boot
+#   make static-checks    lint, build matrix and DKMS (the first step of
+#                         make check); each also alone: make lint,
+#                         make matrix, make dkms-check
+#   make tools            tools/zsmstat for the host (make builds it too)
 #   make kernel           build (or reuse) the debug and perf guest kernels
 #   make clean
 #
@@ -30,9 +35,10 @@ RUN := scripts/zsm-run.py
 RUN_ARGS ?=
 CHECK_TIMEOUT ?= 3000
 
-.PHONY: all modules clean check demo check-runner kernel deps parser-tests
+.PHONY: all modules clean check demo check-runner kernel deps parser-tests bench \
+	tools lint matrix dkms-check static-checks
 
-all: modules
+all: modules tools
 
 modules:
 	@kdir='$(KDIR)'; \
@@ -41,7 +47,32 @@ modules:
 	fi; \
 	$(MAKE) -C "$$kdir" M=$(CURDIR) modules
 
+# Userspace tools, built with the host's compiler; the guest gets static
+# builds of the same sources (guest/mkinitramfs.sh).
+TOOLS := tools/zsmstat
+
+tools: $(TOOLS)
+
+tools/%: tools/%.c
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+# Host-side gates, before any guest boots (scripts/static-checks.sh):
+# checkpatch and kernel-doc; W=1 + sparse builds against the guest tree
+# and Debian's 6.12 and 6.1 headers; dkms builds against Debian's headers.
+lint:
+	@scripts/lint.sh
+
+matrix: deps
+	@$(call guest_kernel,debug) && scripts/build-matrix.sh "$$kout/build"
+
+dkms-check:
+	@scripts/dkms-check.sh
+
+static-checks: deps
+	@$(call guest_kernel,debug) && scripts/static-checks.sh "$$kout/build"
+
 clean:
+	rm -f $(TOOLS)
 	find . -path ./.git -prune -o -type f \( -name '*.o' -o -name '*.ko' \
 		-o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
 		-o -name '*.a' -o -name 'modules.order' -o -name 'Module.symvers' \
@@ -60,7 +91,7 @@ parser-tests:
 
 # Each step needs the previous one: packages, then the kernel, then the
 # modules built against it, then the guest.
-check: deps
+check: deps static-checks
 	@$(call guest_kernel,debug) && \
 	$(MAKE) --no-print-directory modules KDIR="$$kout/build" W=1 && \
 	python3 scripts/test_zsm_run.py && \
@@ -81,3 +112,10 @@ check-runner: deps
 	$(MAKE) --no-print-directory -C "$$kout/build" \
 		M=$(CURDIR)/tests/selftest modules && \
 	python3 scripts/check-runner.py --kernel-dir "$$kout"
+
+# Builds in a copy of the tree ($ZSM_CACHE/bench-tree), so the modules of a
+# make check running here stay as they are; see Documentation/benchmarks.rst.
+BENCH_ROUNDS ?= 5
+bench: deps
+	@$(call guest_kernel,perf) && \
+	scripts/bench-run.py --kernel-dir "$$kout" --rounds $(BENCH_ROUNDS)

@@ -15,7 +15,8 @@
 #   /zsm/selftest/*.sh    guest/selftest/ (zsm.mode=selftest)
 #   /zsm/demo/*.sh        guest/demo/     (zsm.mode=demo)
 #   /zsm/modules/...      every *.ko of the repository, same relative paths
-#   /zsm/bin/*            guest/progs/*.c, built with gcc -static -O2
+#   /zsm/bin/*            guest/progs/*.c and tools/*.c (zsmstat), built
+#                         with gcc -static -O2
 #   /lib/modules/<ver>/   the guest kernel's modules (zram.ko, zsmalloc.ko)
 #
 # With --demo, also mke2fs with its shared libraries, the kernel's mm/ and
@@ -103,7 +104,7 @@ add_kernel_modules() {
 
 add_progs() {
 	local c
-	for c in "$here"/progs/*.c; do
+	for c in "$here"/progs/*.c "$repo"/tools/*.c; do
 		[ -e "$c" ] || continue
 		gcc -static -O2 -Wall -o "$st/zsm/bin/$(basename "$c" .c)" "$c"
 	done

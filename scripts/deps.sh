@@ -24,10 +24,15 @@ PACKAGES=(
 	qemu-system-x86		# the guest
 	python3			# scripts/zsm-run.py
 	util-linux		# flock
+	sparse			# scripts/build-matrix.sh (make C=2)
+	dkms			# scripts/dkms-check.sh
+	linux-headers-6.1.0-56-amd64	# build matrix and DKMS: Debian 6.1
+	linux-headers-6.12.115+deb12-amd64	# ... and Debian 6.12
 )
 
+# Each package once, in the order first listed.
 pkgs() {
-	printf '%s\n' "${PACKAGES[@]}"
+	printf '%s\n' "${PACKAGES[@]}" | awk '!seen[$0]++'
 }
 
 missing() {

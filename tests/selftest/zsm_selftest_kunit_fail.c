@@ -52,6 +52,7 @@ static struct kunit_suite zsm_selftest_suite = {
 	.name = "zsm_selftest",
 	.test_cases = zsm_selftest_cases,
 };
+
 kunit_test_suite(zsm_selftest_suite);
 
 MODULE_DESCRIPTION("zsm runner self-test: a planted failing KUnit case");

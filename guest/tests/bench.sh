@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: GPL-2.0
+# zsm-run: --mem 2048 --data
+# make bench: every workload on upstream zsmalloc.ko and on zsm.ko, in one
+# boot, alternating the providers over several rounds (the order is
+# reversed every other round: A B, B A, A B, ...). The guest only prints raw
+# numbers; scripts/bench-run.py takes medians, spreads and ratios. Not part
+# of make check (the `zsm-run:` line above keeps it out of the default list);
+# meant for the perf kernel. Rounds: zsm.bench_rounds=N on the kernel command
+# line (default 5).
+#
+#   zsm-bench-raw <provider> r<round> <key>=<value>    one figure
+#   zsm-bench-hist <provider> r<round> ...              object sizes (hold)
+#   zsm-bench-dbg <provider> r<round> <line>            per-class statistics
+#
+# Data: zsm_bench_data.ko compresses, once, pages of three real inputs with
+# lz4 and zstd through the kernel crypto API: the guest's module files
+# (/lib/modules and /zsm/modules), a text corpus (kernel sources under
+# /zsm/data) and binaries (busybox, /zsm/bin/*, the shared libraries in the
+# initramfs).
+#
+# Per provider and round:
+#   zsm_bench_pool.ko    alloc_free, density, fragment; holds a mixed pool
+#                        whose per-class statistics (debugfs) are printed
+#   zsm_bench_map.ko     map: map + unmap RO/WO, in-page/cross-page
+#   zram.ko              zram0 with lz4: write the inputs, drop caches, read
+#                        them back and compare; times and mm_stat
+. /zsm/lib.sh
+
+ROUNDS=$(sed -n 's/.*zsm\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
+ROUNDS=${ROUNDS:-5}
+ZSMALLOC=$KMODS/kernel/mm/zsmalloc.ko
+D=/tmp/bench
+COMP=lz4
+
+[ -f "$ZSMALLOC" ] || { echo "no $ZSMALLOC"; exit 1; }
+mkdir -p $D
+trap 'zsm_rmmod zram zsm_bench_map zsm_bench_pool zsm zsmalloc zsm_bench_data' EXIT
+
+raw() {
+	zsm_kmsg "zsm-bench-raw $P r$R $1=$2"
+}
+
+# Seconds since boot, centisecond resolution, as an integer of 1/100 s.
+now_cs() {
+	local u
+	read -r u _ </proc/uptime
+	echo "${u%.*}${u#*.}"
+}
+
+load_provider() {
+	case $P in
+	upstream) insmod "$ZSMALLOC" ;;
+	zsm) zsm_insmod zsm.ko ;;
+	esac
+}
+
+debugfs_classes() {
+	case $P in
+	upstream) echo /sys/kernel/debug/zsmalloc/"$1"/classes ;;
+	zsm) echo /sys/kernel/debug/zsm/"$1"/classes ;;
+	esac
+}
+
+# --- inputs ---------------------------------------------------------------
+find /lib/modules /zsm/modules -name '*.ko' -type f | sort | xargs cat >$D/modules.bin
+find /zsm/data -type f | sort | xargs cat >$D/text.bin
+{ echo /bin/busybox; find /zsm/bin /lib /usr/lib -name '*.so*' -type f; find /zsm/bin -type f; } 2>/dev/null |
+	sort -u | xargs cat >$D/binary.bin
+cat $D/modules.bin $D/text.bin $D/binary.bin >$D/all.bin
+ls -l $D
+zsm_insmod tests/zsm_bench_data.ko \
+	files=modules=$D/modules.bin,text=$D/text.bin,binary=$D/binary.bin \
+	algs=lz4,zstd
+all_kb=$(($(wc -c <$D/all.bin) / 1024))
+
+# huge_limit: upstream's zs_huge_class_size, the same for both providers.
+insmod "$ZSMALLOC"
+zsm_insmod tests/zsm_bench_pool.ko provider=probe workloads=info
+HUGE=$(dmesg | sed -n 's/.*zsm-bench-raw probe r0 huge_class_size=//p' | tail -n 1)
+zsm_rmmod zsm_bench_pool zsmalloc
+echo "huge_limit=$HUGE (upstream zs_huge_class_size)"
+[ -n "$HUGE" ]
+
+# --- one provider, one round ---------------------------------------------
+bench_pool() {
+	local f l
+	zsm_insmod tests/zsm_bench_pool.ko provider="$P" round="$R" huge_limit="$HUGE"
+	f=$(debugfs_classes zsm_bench_hold)
+	# One write per line: /dev/kmsg takes each write as one record.
+	if [ -f "$f" ]; then
+		while IFS= read -r l; do
+			zsm_kmsg "zsm-bench-dbg $P r$R $l"
+		done <"$f"
+	fi
+	rmmod zsm_bench_pool
+}
+
+bench_map() {
+	local k
+	zsm_insmod tests/zsm_bench_map.ko provider="$P"
+	for k in cross_ro cross_wo inpage_ro inpage_wo; do
+		raw map.${k}_ns "$(cat /sys/module/zsm_bench_map/parameters/${k}_ns)"
+	done
+	rmmod zsm_bench_map
+}
+
+bench_zram() {
+	local z=/sys/block/zram0 t0 t1 t2
+	zsm_kmod zram num_devices=1
+	echo $COMP >$z/comp_algorithm
+	echo 256M >$z/disksize
+	t0=$(now_cs)
+	dd if=$D/all.bin of=/dev/zram0 bs=1M conv=fsync 2>/dev/null
+	t1=$(now_cs)
+	raw zram.write_cs $((t1 - t0))
+	# shellcheck disable=SC2046 # one positional parameter per field
+	set -- $(cat $z/mm_stat)
+	raw zram.orig_data_size "$1"
+	raw zram.compr_data_size "$2"
+	raw zram.mem_used_total "$3"
+	raw zram.huge_pages "$8"
+	echo 3 >/proc/sys/vm/drop_caches
+	t1=$(now_cs)
+	dd if=/dev/zram0 of=/dev/null bs=1M count=$((all_kb / 1024)) 2>/dev/null
+	t2=$(now_cs)
+	raw zram.read_cs $((t2 - t1))
+	raw zram.kb $all_kb
+	if ! head -c "$(wc -c <$D/all.bin)" /dev/zram0 | cmp -s - $D/all.bin; then
+		echo "zram0 on $P does not read back what was written"
+		return 1
+	fi
+	echo 1 >$z/reset
+	rmmod zram
+}
+
+run_one() {
+	echo "--- round $R: $P"
+	load_provider
+	bench_pool
+	bench_map
+	bench_zram
+	zsm_rmmod zsm zsmalloc
+}
+
+order="upstream zsm"
+R=1
+while [ $R -le "$ROUNDS" ]; do
+	for P in $order; do
+		run_one
+	done
+	order="${order#* } ${order%% *}"
+	R=$((R + 1))
+done
+zsm_metric bench.rounds "$ROUNDS"

@@ -1,0 +1,444 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""make bench: zsm against upstream zsmalloc, in one perf-guest boot.
+
+    bench-run.py --kernel-dir DIR [--rounds N] [--out bench]
+    bench-run.py --parse CONSOLE.LOG [--out bench]
+
+1. Copies the working tree to $ZSM_CACHE/bench-tree and builds there, against
+   DIR/build, only the modules the benchmark loads (zsm.ko and
+   tests/zsm_bench_{data,pool,map}.ko), so that a make check running in the
+   tree at the same time keeps its own modules.
+2. Boots the guest once with the copy's runner: guest/tests/bench.sh, which
+   alternates upstream zsmalloc.ko and zsm.ko over N rounds and prints raw
+   numbers (zsm-bench-raw / -hist / -dbg lines).
+3. Reads the console log: per workload and round the ratio zsm/upstream
+   (> 1: zsm better), their median and spread ((max - min) / median of the
+   per-round ratios); prints a table and one line per workload
+       zsm-bench <workload> ratio=<median> spread=<pct>
+   and writes OUT/results.json and OUT/density-per-class.svg.
+
+Python 3 standard library only. Methodology: Documentation/benchmarks.rst.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PAGE = 4096
+PROVIDERS = ("upstream", "zsm")
+MODULES = ["zsm.ko", "tests/zsm_bench_data.ko", "tests/zsm_bench_pool.ko",
+           "tests/zsm_bench_map.ko"]
+
+TS_RE = re.compile(r"^\[\s*\d+\.\d+\](?:\[\s*[CT]\d+\])? ?")
+RAW_RE = re.compile(r"zsm-bench-raw (\S+) r(\d+) (\S+)=(\d+)\s*$")
+HIST_RE = re.compile(r"zsm-bench-hist (\S+) r(\d+) (.*)$")
+DBG_RE = re.compile(r"zsm-bench-dbg (\S+) r(\d+) (.*)$")
+DATA_RE = re.compile(r"zsm-bench-data (\S+) (.*)$")
+MAP_KINDS = ("cross_ro", "cross_wo", "inpage_ro", "inpage_wo")
+
+
+# === Running ===============================================================
+
+def cache_dir():
+    c = os.environ.get("ZSM_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or
+        os.path.join(os.path.expanduser("~"), ".cache"), "zsm")
+    os.makedirs(c, exist_ok=True)
+    return c
+
+
+def snapshot():
+    """Copy the working tree, without build products, to the cache."""
+    dest = os.path.join(cache_dir(), "bench-tree")
+    shutil.rmtree(dest, ignore_errors=True)
+    ignore = shutil.ignore_patterns(
+        ".git", "*.o", "*.ko", "*.mod", "*.mod.c", ".*.cmd", "*.a",
+        "modules.order", "Module.symvers", "__pycache__", ".tmp_versions")
+    shutil.copytree(REPO, dest, ignore=ignore, symlinks=True)
+    return dest
+
+
+def build(tree, kdir):
+    cmd = ["make", "-s", "-C", os.path.join(kdir, "build"), "M=" + tree]
+    subprocess.run(cmd + MODULES, check=True)
+
+
+def boot(tree, kdir, rounds, timeout):
+    cmd = [os.path.join(tree, "scripts", "zsm-run.py"), "--kernel-dir", kdir,
+           "--mode", "check", "--tests", "bench", "--timeout", str(timeout),
+           "--append", "zsm.bench_rounds=%d" % rounds]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    sys.stdout.write(p.stdout)
+    m = re.search(r"^console log: (\S+)", p.stdout, re.MULTILINE)
+    if not m:
+        sys.exit("bench-run: no console log from the runner")
+    return m.group(1), p.returncode
+
+
+# === Parsing ===============================================================
+
+def parse_log(path):
+    raw = {}                    # (provider, round, key) -> int
+    hist = {}                   # upper bound of bucket -> [count, bytes]
+    dbg = {}                    # (provider, round) -> [line]
+    data = {}                   # set -> {field: int}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            text = TS_RE.sub("", line.rstrip("\r\n"))
+            m = RAW_RE.search(text)
+            if m:
+                raw[(m.group(1), int(m.group(2)), m.group(3))] = \
+                    int(m.group(4))
+                continue
+            m = HIST_RE.search(text)
+            if m and not hist_done(hist, m):
+                for item in m.group(3).split():
+                    u, c, b = (int(x) for x in item.split(":"))
+                    hist[u] = [c, b]
+                continue
+            m = DBG_RE.search(text)
+            if m:
+                dbg.setdefault((m.group(1), int(m.group(2))), []).append(
+                    m.group(3))
+                continue
+            m = DATA_RE.search(text)
+            if m:
+                data[m.group(1)] = {k: int(v) for k, v in
+                                    (kv.split("=") for kv in
+                                     m.group(2).split())}
+    return raw, hist, dbg, data
+
+
+_hist_owner = {}
+
+
+def hist_done(hist, m):
+    """Take the histogram of the first provider and round only (it is the
+    same data for every load)."""
+    who = (m.group(1), m.group(2))
+    owner = _hist_owner.setdefault("first", who)
+    return owner != who
+
+
+# === Figures ===============================================================
+
+def rounds_of(raw):
+    return sorted({r for (p, r, k) in raw if p in PROVIDERS})
+
+
+def get(raw, p, r, key):
+    return raw.get((p, r, key))
+
+
+def derived(raw, p, r, sets):
+    """Per provider and round: name -> (value, higher_is_better)."""
+    d = {}
+
+    def put(name, v, hib):
+        if v is not None:
+            d[name] = (v, hib)
+
+    for lab in ("1cpu", "2cpu"):
+        put("alloc_free." + lab,
+            get(raw, p, r, "alloc_free.%s.ops_per_s" % lab), True)
+    for k in MAP_KINDS:
+        put("map." + k, get(raw, p, r, "map.%s_ns" % k), False)
+    for step in ("fill", "over", "compact"):
+        pay = pages = 0
+        for s in sets:
+            a = get(raw, p, r, "density.%s.%s.payload" % (s, step))
+            b = get(raw, p, r, "density.%s.%s.pages" % (s, step))
+            if a is None or not b:
+                continue
+            pay += a
+            pages += b
+            put("density.%s.%s" % (s, step), a / (b * PAGE), True)
+        if pages:
+            put("density." + step, pay / (pages * PAGE), True)
+    full = get(raw, p, r, "fragment.full.pages")
+    half = get(raw, p, r, "fragment.half.pages")
+    comp = get(raw, p, r, "fragment.compact.pages")
+    if None not in (full, half, comp):
+        put("fragment.pages_after", comp, False)
+        put("fragment.freed", half - comp, True)
+        put("fragment.freed_total", full - comp, True)
+        put("fragment.compact_ns", get(raw, p, r, "fragment.compact.ns"),
+            False)
+        pay = get(raw, p, r, "fragment.half.payload")
+        if pay and comp:
+            put("fragment.density_after", pay / (comp * PAGE), True)
+    kb = get(raw, p, r, "zram.kb")
+    for op in ("write", "read"):
+        cs = get(raw, p, r, "zram.%s_cs" % op)
+        if kb and cs:
+            put("zram." + op, kb * 100.0 / cs, True)
+    put("zram.mem_used_total", get(raw, p, r, "zram.mem_used_total"), False)
+    pay = get(raw, p, r, "hold.payload")
+    pages = get(raw, p, r, "hold.pages")
+    if pay and pages:
+        put("hold.density", pay / (pages * PAGE), True)
+    return d
+
+
+# Workload -> the figure its headline ratio is taken from.
+HEADLINE = {
+    "alloc_free": "alloc_free.2cpu",
+    "map": "map",                       # geometric mean of the four kinds
+    "density": "density.fill",
+    "fragment": "fragment.pages_after",
+    "zram": "zram.mem_used_total",
+}
+
+
+def geomean(xs):
+    p = 1.0
+    for x in xs:
+        p *= x
+    return p ** (1.0 / len(xs))
+
+
+def summarize(vals):
+    med = statistics.median(vals)
+    spread = (max(vals) - min(vals)) / med * 100 if med else float("nan")
+    return {"values": vals, "median": med, "spread_pct": spread}
+
+
+def analyse(raw):
+    rounds = rounds_of(raw)
+    sets = sorted({k.split(".")[1] + "." + k.split(".")[2]
+                   for (p, r, k) in raw if k.startswith("density.") and
+                   k.endswith(".objects")})
+    per = {(p, r): derived(raw, p, r, sets) for p in PROVIDERS
+           for r in rounds}
+    names = sorted({n for d in per.values() for n in d})
+    figures = {}
+    for n in names:
+        f = {"higher_is_better": None, "providers": {}, "ratios": []}
+        for p in PROVIDERS:
+            vals = [per[(p, r)][n][0] for r in rounds if n in per[(p, r)]]
+            if vals:
+                f["providers"][p] = summarize(vals)
+        for r in rounds:
+            a, b = per[("upstream", r)].get(n), per[("zsm", r)].get(n)
+            if a and b and a[0] and b[0]:
+                f["higher_is_better"] = a[1]
+                f["ratios"].append(b[0] / a[0] if a[1] else a[0] / b[0])
+        if f["ratios"]:
+            f["ratio"] = summarize(f["ratios"])
+        figures[n] = f
+    # map: per round the geometric mean of the four kinds' ratios.
+    mr = []
+    for i in range(len(rounds)):
+        xs = [figures["map." + k]["ratios"][i] for k in MAP_KINDS
+              if "map." + k in figures and
+              len(figures["map." + k]["ratios"]) > i]
+        if len(xs) == len(MAP_KINDS):
+            mr.append(geomean(xs))
+    if mr:
+        figures["map"] = {"higher_is_better": True, "providers": {},
+                          "ratios": mr, "ratio": summarize(mr)}
+    return rounds, sets, figures
+
+
+# === Per-class density =====================================================
+
+def class_rows(lines):
+    """(size, objs_inuse, pages_used) of each class row of a provider's
+    debugfs classes file."""
+    head, rows = None, []
+    for ln in lines:
+        t = ln.split()
+        if not t:
+            continue
+        if "size" in t and "pages_used" in t:
+            head = t
+            continue
+        if head is None or not t[0].isdigit() or len(t) != len(head):
+            continue
+        col = dict(zip(head, t))
+        used = col.get("obj_used", col.get("objs_inuse"))
+        rows.append((int(col["size"]), int(used), int(col["pages_used"])))
+    return sorted(rows)
+
+
+def per_class(hist, dbg, provider, rnd):
+    """Payload, objects and pages of each of the provider's classes in the
+    hold pool: objects are put in the smallest class that fits size + the
+    provider's per-object header (zsmalloc: the 8-byte handle)."""
+    rows = class_rows(dbg.get((provider, rnd), []))
+    if not rows or not hist:
+        return [], []
+    hdr = 8 if provider == "upstream" else 0
+    acc = {size: [0, 0] for size, _, _ in rows}
+    for upper, (cnt, nbytes) in sorted(hist.items()):
+        fit = [size for size, _, _ in rows if size >= upper + hdr]
+        if not fit:
+            continue
+        acc[fit[0]][0] += cnt
+        acc[fit[0]][1] += nbytes
+    out, mismatch = [], []
+    for size, used, pages in rows:
+        cnt, nbytes = acc[size]
+        if cnt != used:
+            mismatch.append({"class_size": size, "debugfs_objs": used,
+                             "mapped_objs": cnt})
+        if not pages:
+            continue
+        out.append({"class_size": size, "objects": used, "pages": pages,
+                    "payload": nbytes,
+                    "density": nbytes / (pages * PAGE),
+                    "waste_bytes": pages * PAGE - nbytes})
+    return out, mismatch
+
+
+def svg_plot(classes, path):
+    """Density per size class, both providers; stdlib-only SVG."""
+    w, h, ml, mr, mt, mb = 900, 420, 60, 20, 30, 50
+    pw, ph = w - ml - mr, h - mt - mb
+    ymin, ymax = 0.5, 1.0
+
+    def x(size):
+        return ml + pw * size / PAGE
+
+    def y(v):
+        v = min(max(v, ymin), ymax)
+        return mt + ph * (ymax - v) / (ymax - ymin)
+
+    colour = {"upstream": "#d62728", "zsm": "#1f77b4"}
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+           'font-family="sans-serif" font-size="11">' % (w, h),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="%d" y="18" font-size="13">Density per size class '
+           '(payload / class pages x PAGE_SIZE), hold pool of all data sets'
+           '</text>' % ml]
+    for i in range(6):
+        v = ymin + (ymax - ymin) * i / 5
+        out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>'
+                   % (ml, ml + pw, y(v), y(v)))
+        out.append('<text x="%d" y="%.1f" text-anchor="end">%d%%</text>'
+                   % (ml - 5, y(v) + 4, round(v * 100)))
+    for s in range(0, PAGE + 1, 512):
+        out.append('<text x="%.1f" y="%d" text-anchor="middle">%d</text>'
+                   % (x(s), mt + ph + 15, s))
+    out.append('<text x="%d" y="%d" text-anchor="middle">class size '
+               '(bytes)</text>' % (ml + pw / 2, h - 10))
+    out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" '
+               'stroke="black"/>' % (ml, mt, pw, ph))
+    for k, p in enumerate(PROVIDERS):
+        rows = [c for c in classes.get(p, []) if c["objects"]]
+        pts = " ".join("%.1f,%.1f" % (x(c["class_size"]), y(c["density"]))
+                       for c in rows)
+        out.append('<polyline points="%s" fill="none" stroke="%s" '
+                   'stroke-width="1"/>' % (pts, colour[p]))
+        for c in rows:
+            out.append('<circle cx="%.1f" cy="%.1f" r="2" fill="%s"/>'
+                       % (x(c["class_size"]), y(c["density"]), colour[p]))
+        out.append('<text x="%d" y="%d" fill="%s">%s</text>'
+                   % (ml + 10, mt + 15 + 14 * k, colour[p], p))
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+# === Report ================================================================
+
+def fmt(v):
+    if isinstance(v, float) and v < 10:
+        return "%.4f" % v
+    return "%.0f" % v
+
+
+def report(logpath, outdir, meta):
+    raw, hist, dbg, data = parse_log(logpath)
+    rounds, sets, figures = analyse(raw)
+    if not rounds:
+        sys.exit("bench-run: no zsm-bench-raw lines in %s" % logpath)
+    classes, checks = {}, {}
+    for p in PROVIDERS:
+        classes[p], checks[p] = per_class(hist, dbg, p, rounds[0])
+    os.makedirs(outdir, exist_ok=True)
+    svg = os.path.join(outdir, "density-per-class.svg")
+    svg_plot(classes, svg)
+
+    print("%-28s %14s %14s %8s %8s" % ("figure", "upstream", "zsm",
+                                       "ratio", "spread"))
+    for n, f in sorted(figures.items()):
+        if "ratio" not in f:
+            continue
+        up = f["providers"].get("upstream", {}).get("median")
+        zs = f["providers"].get("zsm", {}).get("median")
+        print("%-28s %14s %14s %8.3f %7.1f%%" % (
+            n, fmt(up) if up is not None else "-",
+            fmt(zs) if zs is not None else "-",
+            f["ratio"]["median"], f["ratio"]["spread_pct"]))
+    pp = {}
+    for step in ("fill", "over", "compact"):
+        f = figures.get("density." + step)
+        if f and len(f["providers"]) == 2:
+            pp[step] = 100 * (f["providers"]["zsm"]["median"] -
+                              f["providers"]["upstream"]["median"])
+            print("density.%-8s zsm - upstream = %+.2f percentage points"
+                  % (step, pp[step]))
+    for w, n in HEADLINE.items():
+        f = figures.get(n)
+        if f and "ratio" in f:
+            print("zsm-bench %s ratio=%.3f spread=%.1f%%"
+                  % (w, f["ratio"]["median"], f["ratio"]["spread_pct"]))
+        else:
+            print("zsm-bench %s ratio=nan spread=nan (no data)" % w)
+    for p in PROVIDERS:
+        if checks[p]:
+            print("warning: %s per-class mapping differs from debugfs in "
+                  "%d classes" % (p, len(checks[p])))
+    res = dict(meta)
+    res.update({
+        "log": logpath, "rounds": rounds, "data_sets": data,
+        "headline": HEADLINE, "density_pp": pp, "figures": figures,
+        "raw": [{"provider": p, "round": r, "key": k, "value": v}
+                for (p, r, k), v in sorted(raw.items())],
+        "per_class": classes, "per_class_check": checks,
+        "size_histogram": {str(u): cb for u, cb in sorted(hist.items())},
+    })
+    jpath = os.path.join(outdir, "results.json")
+    with open(jpath, "w") as f:
+        json.dump(res, f, indent=1)
+        f.write("\n")
+    print("results: %s\nplot: %s" % (jpath, svg))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kernel-dir", help="perf guest kernel directory")
+    ap.add_argument("--parse", metavar="LOG", help="only read a console log")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--timeout", type=int, default=1140)
+    ap.add_argument("--out", default=os.path.join(REPO, "bench"))
+    args = ap.parse_args()
+    t0 = time.monotonic()
+    if args.parse:
+        report(args.parse, args.out, {"parsed_only": True})
+        return 0
+    if not args.kernel_dir:
+        ap.error("--kernel-dir or --parse is required")
+    kdir = os.path.abspath(args.kernel_dir)
+    tree = snapshot()
+    build(tree, kdir)
+    log, rc = boot(tree, kdir, args.rounds, args.timeout)
+    meta = {"kernel_dir": kdir, "kernel": os.path.basename(kdir),
+            "runner_status": rc}
+    meta["seconds"] = round(time.monotonic() - t0)
+    report(log, args.out, meta)
+    print("bench-run: %d s in all" % meta["seconds"])
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

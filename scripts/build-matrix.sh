@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build matrix of `make check`: zsm compiled with W=1 and sparse (C=2)
+# against every kernel it supports, with zero warnings.
+#
+#   scripts/build-matrix.sh GUEST_KDIR [NAME...]
+#
+#   guest     GUEST_KDIR (the 6.12 guest kernel's build tree): zsm.ko and
+#             the test modules
+#   deb6.12   Debian's 6.12 headers (linux-headers-6.12.115+deb12-amd64),
+#             ZSM_RENAME=1 (zsmalloc is built into that kernel): zsm.ko
+#   deb6.1    Debian's 6.1 headers (linux-headers-6.1.0-56-amd64): zsm.ko
+#
+# Each build runs from scratch in its own copy of the sources,
+# $ZSM_CACHE/matrix/<name>/, so the work tree's objects are left alone and
+# every file is compiled (and its warnings seen) every time. A build fails
+# the gate when make fails or its output has a compiler, sparse or modpost
+# warning or error; the log is $ZSM_CACHE/matrix/<name>.log.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
+jobs=$(nproc)
+
+DEB612=/usr/src/linux-headers-6.12.115+deb12-amd64
+DEB61=/usr/src/linux-headers-6.1.0-56-amd64
+
+die() {
+	echo "build-matrix: $*" >&2
+	exit 1
+}
+
+# kdir and extra make arguments of a matrix entry.
+entry() {
+	case $1 in
+	guest) echo "$guest_kdir" ;;
+	deb6.12) echo "$DEB612 ZSM_TESTS=0 ZSM_RENAME=1" ;;
+	deb6.1) echo "$DEB61 ZSM_TESTS=0" ;;
+	*) die "unknown build $1 (guest, deb6.12, deb6.1)" ;;
+	esac
+}
+
+# Copy what Kbuild needs (tracked and new files, not ignored ones).
+copy_sources() {
+	local dst=$1
+	rm -rf "$dst"
+	mkdir -p "$dst"
+	(cd "$repo" && git ls-files -co --exclude-standard -z -- \
+		Kbuild '*.c' '*.h' '*/Kbuild' |
+		grep -zvE '^(guest|tools|scripts)/' |
+		xargs -0 cp --parents -t "$dst")
+}
+
+# build NAME: print one result line; return non-zero on failure.
+build() {
+	local name=$1 kdir args dir log start rc=0 bad secs
+	read -r kdir args <<<"$(entry "$name")"
+	dir=$cache/matrix/$name
+	log=$cache/matrix/$name.log
+	if [ ! -f "$kdir/Makefile" ]; then
+		echo "build-matrix: $name: FAIL: no kernel tree at $kdir" \
+		     "(scripts/deps.sh installs the headers)"
+		return 1
+	fi
+	start=$(date +%s.%N)
+	copy_sources "$dir"
+	# shellcheck disable=SC2086 # args are words
+	make -C "$kdir" M="$dir" W=1 C=2 $args -j"$jobs" modules \
+		>"$log" 2>&1 || rc=$?
+	secs=$(echo "$(date +%s.%N) - $start" | bc)
+	bad=$(grep -ciE '(warning|error)[: ]' "$log" || true)
+	if [ "$rc" != 0 ] || [ "$bad" != 0 ]; then
+		grep -iE '(warning|error)[: ]' "$log" | sed "s|^|  $name: |" | head -n 40
+		printf 'build-matrix: %s: FAIL (make exit %s, %s warning/error lines; %s)\n' \
+			"$name" "$rc" "$bad" "$log"
+		return 1
+	fi
+	printf 'build-matrix: %s: OK: %s module(s), W=1 C=2 %s, 0 warnings, %.1f s (%s)\n' \
+		"$name" "$(find "$dir" -name '*.ko' | wc -l)" \
+		"${args:-(guest tree, with tests)}" "$secs" "$kdir"
+}
+
+main() {
+	local names n failed=0 start
+	[ $# -ge 1 ] || die "usage: $0 GUEST_KDIR [guest|deb6.12|deb6.1...]"
+	guest_kdir=$1
+	shift
+	names=${*:-guest deb6.12 deb6.1}
+	command -v sparse >/dev/null || die "sparse missing: scripts/deps.sh (apt-get install sparse)"
+	mkdir -p "$cache/matrix"
+	start=$(date +%s.%N)
+	for n in $names; do
+		build "$n" || failed=$((failed + 1))
+	done
+	if [ $failed != 0 ]; then
+		echo "build-matrix: FAIL: $failed of $(echo $names | wc -w) builds" >&2
+		return 1
+	fi
+	printf 'build-matrix: OK: %s in %.1f s\n' "$names" \
+		"$(echo "$(date +%s.%N) - $start" | bc)"
+}
+
+main "$@"
