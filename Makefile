@@ -6,7 +6,8 @@
 #   make                  build the modules against KDIR
 #   make KDIR=/lib/modules/$(uname -r)/build   ... against another kernel
 #   make W=1              extra compiler warnings (passed on to Kbuild)
-#   make check            deps, debug kernel, modules (W=1), all tests
+#   make check            deps, debug kernel, modules (W=1), all tests;
+#                         the consumer tests on three kernels
 #   make demo             zram + ext4 on zsm in a guest
 #   make check-runner     prove the test runner fails when it should
 #   make bench            zsm against upstream zsmalloc, perf guest, one boot
@@ -90,13 +91,28 @@ parser-tests:
 	python3 scripts/test_zsm_run.py
 
 # Each step needs the previous one: packages, then the kernel, then the
-# modules built against it, then the guest.
+# modules built against it, then the guests. The main guest (debug kernel)
+# runs every test of guest/tests/ without a `# zsm-run:` line; then
+# guest/stock-kernel.sh boots the consumer tests (zram, zswap) on each
+# kernel of CONSUMER_KERNELS: the debug guest, Debian's stock 6.1 and 6.12.
+# Every boot writes its results to a file; scripts/zsm-summary.py prints
+# the combined "N passed, N failed" last. With --tests in RUN_ARGS only the
+# main guest runs (e.g. make check RUN_ARGS="--tests core,kunit").
+CONSUMER_KERNELS ?= $(if $(findstring --tests,$(RUN_ARGS)),,guest 6.1 6.12)
+
 check: deps static-checks
 	@$(call guest_kernel,debug) && \
 	$(MAKE) --no-print-directory modules KDIR="$$kout/build" W=1 && \
 	python3 scripts/test_zsm_run.py && \
-	$(RUN) --kernel-dir "$$kout" --mode check --timeout $(CHECK_TIMEOUT) \
-		$(RUN_ARGS)
+	res=$$(mktemp -d) && files=$$res/main.json && \
+	{ $(RUN) --kernel-dir "$$kout" --mode check --timeout $(CHECK_TIMEOUT) \
+		--label 6_12_guest --results "$$res/main.json" $(RUN_ARGS); \
+	for k in $(CONSUMER_KERNELS); do \
+		files="$$files $$res/kernel-$$k.json"; \
+		guest/stock-kernel.sh --results "$$res/kernel-$$k.json" "$$k"; \
+	done; \
+	scripts/zsm-summary.py $$files; rc=$$?; rm -rf "$$res"; exit $$rc; }
+
 
 demo: deps
 	@$(call guest_kernel,debug) && \

@@ -7,6 +7,12 @@
  *
  * Each class row is read under that class's lock, so a row is consistent
  * with itself; rows are not a snapshot of the whole pool.
+ *
+ * Both formats are read by programs (tools/zsmstat.c finds the classes
+ * columns by their header names; tests read summary keys): add columns
+ * at the end of a row and keys at the end of summary, never rename or
+ * reorder. The columns are described in Documentation/zsm.rst,
+ * "Statistics".
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt

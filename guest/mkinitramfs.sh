@@ -3,7 +3,7 @@
 #
 # Build the zsm guest initramfs (gzip'd newc cpio).
 #
-#   guest/mkinitramfs.sh --kernel-dir DIR --out FILE [--demo]
+#   guest/mkinitramfs.sh --kernel-dir DIR --out FILE [--data]
 #
 # DIR is a guest kernel directory from guest/build-kernel.sh (bzImage,
 # build/, mods/). The archive holds:
@@ -11,6 +11,7 @@
 #   /bin/busybox          busybox-static; /init runs `busybox --install -s`
 #   /init                 guest/init (the test protocol)
 #   /zsm/lib.sh           guest/lib.sh, helpers for test scripts
+#   /zsm/consumer-lib.sh  guest/consumer-lib.sh, for the zram/zswap tests
 #   /zsm/tests/*.sh       guest/tests/    (zsm.mode=check)
 #   /zsm/selftest/*.sh    guest/selftest/ (zsm.mode=selftest)
 #   /zsm/demo/*.sh        guest/demo/     (zsm.mode=demo)
@@ -19,9 +20,11 @@
 #                         with gcc -static -O2
 #   /lib/modules/<ver>/   the guest kernel's modules (zram.ko, zsmalloc.ko)
 #
-# With --demo, also mke2fs with its shared libraries, the kernel's mm/ and
-# include/linux/*.h (about 20 MB) under /zsm/data, and /zsm/data.sha256: host-computed
-# checksums of /zsm/data and /lib/modules, paths relative to /.
+# With --data (the runner passes it for --mode demo and for tests whose
+# `# zsm-run:` line asks for it, e.g. zram_ext4), also mke2fs with its
+# shared libraries, the kernel's mm/ and include/linux/*.h (about 20 MB)
+# under /zsm/data, and /zsm/data.sha256: host-computed checksums of
+# /zsm/data and /lib/modules, paths relative to /. --demo is the old name.
 #
 # Nothing is written in the repository; staging happens in a temporary
 # directory next to FILE.
@@ -31,10 +34,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 kdir=
 out=
-demo=0
+data=0
 
 usage() {
-	echo "usage: $0 --kernel-dir DIR --out FILE [--demo]" >&2
+	echo "usage: $0 --kernel-dir DIR --out FILE [--data]" >&2
 	exit 2
 }
 
@@ -48,7 +51,7 @@ parse_args() {
 		case $1 in
 		--kernel-dir) kdir=$2; shift 2 ;;
 		--out) out=$2; shift 2 ;;
-		--demo) demo=1; shift ;;
+		--data|--demo) data=1; shift ;;
 		*) usage ;;
 		esac
 	done
@@ -67,6 +70,7 @@ add_base() {
 	cp /bin/busybox "$st/bin/busybox"
 	install -m 0755 "$here/init" "$st/init"
 	cp "$here/lib.sh" "$st/zsm/lib.sh"
+	cp "$here/consumer-lib.sh" "$st/zsm/consumer-lib.sh"
 	local d
 	for d in tests selftest demo; do
 		if compgen -G "$here/$d/*.sh" >/dev/null; then
@@ -120,7 +124,7 @@ add_dynamic() {
 	done
 }
 
-add_demo() {
+add_data() {
 	local src
 	command -v mke2fs >/dev/null || die "mke2fs missing: apt-get install e2fsprogs"
 	add_dynamic "$(command -v mke2fs)" zsm/bin/mke2fs
@@ -155,7 +159,7 @@ main() {
 	add_our_modules
 	add_kernel_modules
 	add_progs
-	[ $demo = 0 ] || add_demo
+	[ $data = 0 ] || add_data
 	pack
 }
 

@@ -90,6 +90,9 @@ main() {
 	names=${*:-guest deb6.12 deb6.1}
 	command -v sparse >/dev/null || die "sparse missing: scripts/deps.sh (apt-get install sparse)"
 	mkdir -p "$cache/matrix"
+	# One matrix at a time per cache (several checkouts may share it).
+	exec 9>"$cache/matrix/.lock"
+	flock 9
 	start=$(date +%s.%N)
 	for n in $names; do
 		build "$n" || failed=$((failed + 1))

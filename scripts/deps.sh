@@ -28,7 +28,12 @@ PACKAGES=(
 	dkms			# scripts/dkms-check.sh
 	linux-headers-6.1.0-56-amd64	# build matrix and DKMS: Debian 6.1
 	linux-headers-6.12.115+deb12-amd64	# ... and Debian 6.12
+	rsync			# guest/stock-kernel.sh: the build copy
 )
+# The headers of Debian's stock kernels that the consumer tests boot
+# (guest/stock-kernel.sh; the kernels themselves are fetched there).
+# shellcheck disable=SC2207 # one package per word
+PACKAGES+=($("$(dirname "$0")/../guest/stock-kernel.sh" --packages))
 
 # Each package once, in the order first listed.
 pkgs() {

@@ -108,6 +108,10 @@ main() {
 	kernels=("$@")
 	[ ${#kernels[@]} -gt 0 ] || kernels=("${KERNELS[@]}")
 	echo "dkms-check: $(dkms --version 2>&1 | head -n 1); tree $top"
+	# One dkms-check at a time per cache (several checkouts may share it).
+	mkdir -p "$top"
+	exec 9>"$top/.lock"
+	flock 9
 	rm -rf "$top/tree"
 	mkdir -p "$top/tree" "$top/source"
 	stage_sources "$top/source/zsm-$ver"
@@ -117,7 +121,7 @@ main() {
 	for k in "${kernels[@]}"; do
 		build_one "$k" "$ver" || failed=$((failed + 1))
 	done
-	dk status -m zsm | sed 's/^/dkms-check: status: /'
+	dk status -m zsm 2>/dev/null | sed 's/^/dkms-check: status: /'
 	if [ $failed != 0 ]; then
 		echo "dkms-check: FAIL: $failed of ${#kernels[@]} kernels" >&2
 		return 1

@@ -23,8 +23,8 @@
  *   4%   zero page          (zram same_pages, the swap layer's zero map)
  *   8%   same-filled page   (one non-zero 64-bit word repeated)
  *   5%   random page        (incompressible: zram stores it raw, huge class)
- *   70%  header + 0..767 random bytes, the rest one repeated word
- *   13%  header + 768..4063 random bytes, the rest one repeated word
+ *   70%  header + 0..761 random bytes, the rest one repeated word
+ *   13%  header + 762..4063 random bytes, the rest one repeated word
  *
  * mem: maps (-m) MiB or (-r) PCT percent of MemTotal of anonymous memory,
  * writes every page, then reads every page back in a scattered order
@@ -39,7 +39,7 @@
  * pages; vtree checks that every file exists, has its size and content.
  * thin deletes every other file; vtree -x then checks the files left.
  *
- * The last line is machine-readable:
+ * mem and vtree end with a machine-readable line:
  *   result pages=<n> verified=<n> corrupt=<n> misplaced=<n> [files=<n>]
  * Exit status: 0 if nothing is corrupt, 1 on corruption, 2 on other errors.
  */
@@ -59,6 +59,10 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The kernel's spellings of these attributes. */
+#define __noreturn	__attribute__((noreturn))
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
 
 /* === Data ================================================================ */
 
@@ -210,8 +214,7 @@ static void page_check(const void *p, const void *exp, enum page_kind kind,
 
 /* === Helpers ============================================================= */
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
+static void __noreturn __printf(1, 2) die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -550,7 +553,7 @@ static int cmd_thin(const char *dir, uint64_t bytes, uint64_t seed)
 
 /* === Main ================================================================ */
 
-static void __attribute__((noreturn)) usage(void)
+static void __noreturn usage(void)
 {
 	fprintf(stderr,
 		"usage: zsm_pattern mem (-m MIB | -r PCT) [-s SEED] [-w] [-P] [-c CGROUP]\n"

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# zsm-run: --data
 # zram_ext4: the kernel's own, unmodified zram.ko on zsm, with ext4 on it.
 #
 # Loads zsm.ko, then the guest kernel's zram.ko (its zs_* imports bind to
@@ -14,9 +15,13 @@
 # pages_compacted equal, and zsm's object count == pages zram stores less
 # its same-filled pages.
 #
+# The zsm-run line above puts mke2fs and the data tree in the initramfs.
 # Skips where zram cannot run on zsm: no zram.ko, or zsm built with
 # ZSM_RENAME=1 (Debian's 6.12, where zram uses the built-in zsmalloc).
 . /zsm/lib.sh
+# shellcheck disable=SC2034 # read by consumer-lib.sh
+TEST=zram_ext4
+. /zsm/consumer-lib.sh
 
 MNT=/mnt/zram_ext4
 GEN=$MNT/gen
@@ -34,85 +39,6 @@ cleanup() {
 	zsm_rmmod zram zsm
 }
 trap cleanup EXIT
-
-T0=$(date +%s)
-step() {
-	echo "=== zram_ext4 [$(($(date +%s) - T0))s]: $*"
-}
-
-# load_dep <module>: load a helper module of the kernel (ext4, crc32c, ...)
-# with its dependencies, unless it is built in or already loaded.
-load_dep() {
-	[ -n "$(find "$KMODS" -name "$1.ko*" 2>/dev/null | head -n 1)" ] ||
-		return 0
-	zsm_loaded "$1" || modprobe "$1"
-}
-
-# load_zram: zram.ko's dependencies except zsmalloc, then zram.ko itself
-# with insmod (modprobe would pull zsmalloc.ko in).
-load_zram() {
-	local dep
-	if [ -f "$KMODS/modules.dep" ]; then
-		# shellcheck disable=SC2013 # one word per dependency
-		for dep in $(grep '/zram\.ko[.a-z]*:' "$KMODS/modules.dep" |
-			     cut -d: -f2); do
-			dep=${dep##*/}
-			dep=${dep%%.ko*}
-			[ "$dep" = zsmalloc ] || load_dep "$dep"
-		done
-	fi
-	zsm_kmod zram num_devices=1
-}
-
-# summary <key>: a value from zsm's debugfs summary of the zram0 pool.
-summary() {
-	awk -v k="$1" '$1 == k { print $2 }' "$ZSMDBG/summary"
-}
-
-# check_accounting <label>: zram's mm_stat against zsm's summary. Both are
-# read until mm_stat is the same before and after (ext4 is idle by now:
-# noatime, no lazy init, everything synced).
-check_accounting() {
-	local label=$1 a b i=0 objs pages compacted stored same used zc
-	while :; do
-		a=$(cat /sys/block/zram0/mm_stat)
-		objs=$(summary objects)
-		pages=$(summary pages_total)
-		compacted=$(summary pages_compacted)
-		b=$(cat /sys/block/zram0/mm_stat)
-		[ "$a" != "$b" ] || break
-		i=$((i + 1))
-		[ $i -lt 10 ] || { echo "mm_stat does not settle"; return 1; }
-		sleep 1
-	done
-	# shellcheck disable=SC2086 # one positional parameter per field
-	set -- $a
-	stored=$(($1 / 4096))
-	used=$3
-	same=$6
-	zc=$7
-	echo "$label: mm_stat $a"
-	echo "$label: zsm pages_total $pages objects $objs pages_compacted $compacted"
-	zsm_metric "zram_ext4.$label.mem_used_total" "$used"
-	zsm_metric "zram_ext4.$label.orig_data_size" "$1"
-	zsm_metric "zram_ext4.$label.compr_data_size" "$2"
-	zsm_metric "zram_ext4.$label.same_pages" "$same"
-	zsm_metric "zram_ext4.$label.huge_pages" "${8:-0}"
-	zsm_metric "zram_ext4.$label.zsm_objects" "$objs"
-	zsm_metric "zram_ext4.$label.pages_compacted" "$zc"
-	if [ $((pages * 4096)) -ne "$used" ]; then
-		echo "FAIL: zsm pages_total*4096 $((pages * 4096)) != mem_used_total $used"
-		return 1
-	fi
-	if [ "$compacted" -ne "$zc" ]; then
-		echo "FAIL: zsm pages_compacted $compacted != mm_stat $zc"
-		return 1
-	fi
-	if [ "$objs" -ne $((stored - same)) ]; then
-		echo "FAIL: zsm objects $objs != zram pages stored $stored - same $same"
-		return 1
-	fi
-}
 
 # verify <label> <sha256 list> <zsm_pattern vtree options>: check every
 # copied file against its checksum and every generated page.
@@ -137,23 +63,11 @@ verify() {
 	files_verified=$((files_verified + n))
 }
 
-[ -n "$(find "$KMODS" -name 'zram.ko*' | head -n 1)" ] ||
-	zsm_skip "the kernel has no zram module"
-[ -x /zsm/bin/mke2fs ] || zsm_skip "no mke2fs in the initramfs"
+[ -x /zsm/bin/mke2fs ] ||
+	{ echo "FAIL: no mke2fs in the initramfs (zsm-run.py --data)"; exit 1; }
 
 step "load zsm.ko, then the kernel's zram.ko"
-zsm_insmod zsm.ko
-if ! grep -q ' zs_malloc[[:space:]]*\[zsm\]' /proc/kallsyms; then
-	zsm_skip "zsm exports zsm_* (ZSM_RENAME=1): zram uses the kernel's zsmalloc here"
-fi
-load_zram
-grep -E '^(zsm|zram|zsmalloc) ' /proc/modules
-if zsm_loaded zsmalloc; then
-	echo "FAIL: zsmalloc.ko is loaded"
-	exit 1
-fi
-[ -e /sys/module/zsm/holders/zram ] ||
-	{ echo "FAIL: zram is not a holder of zsm"; exit 1; }
+zram_on_zsm
 load_dep crc32c_generic
 load_dep ext4
 grep -qw ext4 /proc/filesystems || { echo "FAIL: no ext4"; exit 1; }
@@ -177,9 +91,9 @@ else
 		>/tmp/zram_ext4.sums
 fi
 real_mib=$(du -sm "$MNT" | cut -f1)
-gen_mib=48
-[ $((real_mib + gen_mib)) -ge $MIN_TOTAL_MIB ] ||
-	gen_mib=$((MIN_TOTAL_MIB - real_mib))
+# Generated files fill the tree up to a little over the minimum.
+gen_mib=$((MIN_TOTAL_MIB + 2 - real_mib))
+[ $gen_mib -ge 32 ] || gen_mib=32
 zsm_pattern tree "$GEN" -m $gen_mib -s $SEED
 sync
 echo 3 >/proc/sys/vm/drop_caches
@@ -187,7 +101,7 @@ total_mib=$(du -sm "$MNT" | cut -f1)
 echo "tree: $total_mib MiB ($real_mib MiB copied, $gen_mib MiB generated)"
 zsm_metric zram_ext4.tree_mib "$total_mib"
 [ "$total_mib" -ge $MIN_TOTAL_MIB ]
-check_accounting written
+zram_accounting written
 
 files_verified=0
 step "verify every file after dropping caches"
@@ -199,10 +113,10 @@ rm -rf "$MNT/zsm/data/include"
 grep -v ' zsm/data/include/' /tmp/zram_ext4.sums >/tmp/zram_ext4.rest
 sync
 fstrim "$MNT" 2>/dev/null || true
-check_accounting deleted
+zram_accounting deleted
 echo 1 >/sys/block/zram0/compact
 echo 3 >/proc/sys/vm/drop_caches
-check_accounting compacted
+zram_accounting compacted
 verify compacted /tmp/zram_ext4.rest -x
 
 zsm_metric zram_ext4.files_verified "$files_verified"

@@ -1,25 +1,31 @@
 # SPDX-License-Identifier: GPL-2.0
+# zsm-run: --disk 256
 # zswap: the kernel's zswap stores in zsm, through zpool type "zsm".
 #
-# Swap on the virtio disk the runner attaches (--disk), zswap enabled with
-# zpool zsm (and zswap's shrinker where the kernel has one), a cgroup v2
-# with memory.max 64M and memory.zswap.max 16M, and in it zsm_pattern
-# dirtying 192 MiB of pattern pages (zero, same-filled, random, partly
-# random), so reclaim pushes them to zswap (zsm) and from there, or past
-# it, to the disk. While the program is paused with everything written:
-# zswap's stored_pages > 0, zsm's zswap pool holds them (its object count
-# == stored_pages less zswap's same-filled pages, and zswap's
-# pool_total_size == zsm's pages_total * 4096). Then the program reads
-# every page back and compares it with the regenerated pattern, rewrites a
-# third of the pages and checks all of them again.
+# Swap on the virtio disk the runner attaches (the zsm-run line above),
+# zswap enabled with zpool zsm, a cgroup v2 with memory.max $MAX, and in
+# it zsm_pattern dirtying $WSET_MIB MiB of pattern pages (zero, same-filled,
+# random, partly random), so reclaim pushes most of them to zswap, which
+# stores them in zsm (pages that do not compress go on to the disk). While
+# the program is paused with everything written: zswap's stored_pages > 0,
+# and zsm's zswap pool holds them (its object count == stored_pages less
+# zswap's same-filled pages, and zswap's pool_total_size == zsm's
+# pages_total * 4096). Then the program reads every page back and compares
+# it with the regenerated pattern (zswap loads it from zsm and frees the
+# entry; reclaim stores other pages meanwhile). After swapoff zsm holds no
+# object.
 #
 # Metrics: zswap.stored_pages_max (sampled every second), zswap.corrupt,
-# zswap.pages_verified, zswap.written_back_pages, ...
-# Skips without zswap or without a virtio disk.
+# zswap.pages_verified, zswap.stored_pages_paused, zswap.zsm_objects_paused,
+# ... Skips without zswap; fails without the virtio disk.
 . /zsm/lib.sh
+# shellcheck disable=SC2034 # read by consumer-lib.sh
+TEST=zswap
+. /zsm/consumer-lib.sh
 
 SEED=777
-WSET_MIB=192
+WSET_MIB=64
+MAX=16M
 CG=/sys/fs/cgroup/zsm_zswap
 P=/sys/module/zswap/parameters
 DBG=/sys/kernel/debug/zswap
@@ -39,18 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-T0=$(date +%s)
-step() {
-	echo "=== zswap [$(($(date +%s) - T0))s]: $*"
-}
-
-load_dep() {
-	[ -n "$(find "$KMODS" -name "$1.ko*" 2>/dev/null | head -n 1)" ] ||
-		return 0
-	zsm_loaded "$1" || modprobe "$1"
-}
-
-# restore_params: zswap's zpool, enabled and shrinker_enabled as they were.
+# restore_params: zswap's zpool and enabled as they were.
 # Switching the zpool back retires zswap's zsm pool, which then goes away
 # (and drops its reference on zsm.ko) once it is empty.
 restore_params() {
@@ -138,7 +133,7 @@ while [ ! -b /dev/vda ] && [ $i -lt 10 ]; do
 	sleep 1
 	i=$((i + 1))
 done
-[ -b /dev/vda ] || zsm_skip "no virtio disk (scripts/zsm-run.py --disk MIB)"
+[ -b /dev/vda ] || { echo "FAIL: no virtio disk (scripts/zsm-run.py --disk MIB)"; exit 1; }
 DISK=/dev/vda
 swapoff -a 2>/dev/null || true
 mkswap $DISK >/dev/null
@@ -147,12 +142,11 @@ cat /proc/swaps
 
 step "zswap on zsm"
 zsm_insmod zsm.ko
-for k in zpool enabled shrinker_enabled; do
-	[ ! -e $P/$k ] || saved="$saved $k=$(cat $P/$k)"
+for k in zpool enabled; do
+	saved="$saved $k=$(cat $P/$k)"
 done
 echo zsm >$P/zpool
 echo Y >$P/enabled
-[ ! -e $P/shrinker_enabled ] || echo Y >$P/shrinker_enabled
 echo "zswap: zpool $(cat $P/zpool), compressor $(cat $P/compressor)," \
      "enabled $(cat $P/enabled)"
 [ "$(cat $P/zpool)" = zsm ]
@@ -160,31 +154,23 @@ grep '^zsm ' /proc/modules
 # zswap's debugfs appears when zswap is first enabled.
 [ -d $DBG ] || { echo "FAIL: no $DBG"; exit 1; }
 
-step "cgroup: memory.max 64M, memory.zswap.max 16M, $WSET_MIB MiB of pages"
+step "cgroup: memory.max $MAX, $WSET_MIB MiB of pages"
 [ -e /sys/fs/cgroup/cgroup.controllers ] ||
 	mount -t cgroup2 none /sys/fs/cgroup
 grep -qw memory /sys/fs/cgroup/cgroup.controllers ||
 	zsm_skip "no memory controller in cgroup v2"
 echo +memory >/sys/fs/cgroup/cgroup.subtree_control
 mkdir -p $CG
-echo 64M >$CG/memory.max
-[ ! -e $CG/memory.zswap.max ] || echo 16M >$CG/memory.zswap.max
+echo $MAX >$CG/memory.max
 wb0=$(dbg written_back_pages)
 rm -f /tmp/zswap.stop /tmp/zswap.max
 sampler &
 spid=$!
 t0=$(date +%s)
-zsm_pattern mem -m $WSET_MIB -s $SEED -w -P -c $CG >/tmp/zswap.out 2>&1 &
+: >/tmp/zswap.out
+zsm_pattern mem -m $WSET_MIB -s $SEED -P -c $CG >/tmp/zswap.out 2>&1 &
 pid=$!
-while ! grep -q '^zsm_pattern: filled' /tmp/zswap.out; do
-	if ! kill -0 "$pid" 2>/dev/null; then
-		cat /tmp/zswap.out
-		pid=
-		echo "FAIL: zsm_pattern ended before filling"
-		exit 1
-	fi
-	sleep 1
-done
+pattern_wait $pid /tmp/zswap.out || { pid=; exit 1; }
 t1=$(date +%s)
 check_pool
 for f in memory.current memory.swap.current memory.zswap.current; do
@@ -199,10 +185,9 @@ touch /tmp/zswap.stop
 wait "$spid" || true
 spid=
 cat /tmp/zswap.out
-res=$(grep '^result ' /tmp/zswap.out || true)
-[ -n "$res" ] || { echo "FAIL: no result from zsm_pattern (status $rc)"; exit 1; }
-verified=$(echo "$res" | sed 's/.* verified=\([0-9]*\).*/\1/')
-bad=$(echo "$res" | sed 's/.* corrupt=\([0-9]*\).*/\1/')
+verified=$(pattern_result /tmp/zswap.out verified)
+bad=$(pattern_result /tmp/zswap.out corrupt)
+[ -n "$verified" ] || { echo "FAIL: no result from zsm_pattern (status $rc)"; exit 1; }
 for f in pool_limit_hit reject_reclaim_fail reject_alloc_fail \
 	 reject_compress_poor reject_compress_fail; do
 	[ ! -e $DBG/$f ] || echo "zswap $f $(cat $DBG/$f)"
@@ -214,6 +199,8 @@ zsm_metric zswap.corrupt "$bad"
 zsm_metric zswap.write_s $((t1 - t0))
 zsm_metric zswap.verify_s $((t2 - t1))
 [ "$rc" -eq 0 ] && [ "$bad" -eq 0 ]
+[ "$verified" -eq $((WSET_MIB * 256)) ] ||
+	{ echo "FAIL: $verified pages verified of $((WSET_MIB * 256))"; exit 1; }
 [ "$(cat /tmp/zswap.max)" -gt 0 ]
 
 step "swapoff, zswap back to its zpool, unload zsm"

@@ -1,9 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Real consumers on Debian's unmodified kernels (and on the debug guest).
+# The consumer tests (zram_ext4, zram_swap, zswap: zram and zswap on zsm)
+# on Debian's unmodified kernels and on the debug guest kernel.
 #
-#   guest/stock-kernel.sh [--prepare] 6.1|6.12|guest [zsm-run.py options]
+#   guest/stock-kernel.sh [--prepare] [--results FILE] 6.1|6.12|guest \
+#       [zsm-run.py options]
+#   guest/stock-kernel.sh --packages
 #
 # 6.1    Debian's linux-image-<ABI>-unsigned, ABI $ZSM_STOCK_6_1
 #        (default 6.1.0-56-amd64). zsmalloc is a module there, so zsm.ko
@@ -13,8 +16,9 @@
 #        6.12.115+deb12-amd64). zsmalloc is built in, so zsm.ko is built
 #        with ZSM_RENAME=1 (exports zsm_*) and serves zswap through zpool
 #        "zsm"; zram keeps the built-in zsmalloc. Test: zswap.
-# guest  The debug guest kernel of guest/build-kernel.sh (KASAN, lockdep).
-#        Tests: zram_ext4, zram_swap, zswap.
+# guest  The debug guest kernel of guest/build-kernel.sh (KASAN, lockdep),
+#        with the modules of the work tree (built if needed). Tests:
+#        zram_ext4, zram_swap, zswap.
 #
 # For a stock kernel the script
 #   1. installs linux-headers-<ABI> if it is missing (as root);
@@ -28,14 +32,19 @@
 #      not a KDIR). Done once per package version.
 #   3. copies the work tree to $ZSM_CACHE/stock-build/<ABI>/ (an
 #      out-of-tree build writes into its source directory) and builds
-#      zsm.ko there against /usr/src/linux-headers-<ABI>;
-#   4. runs that copy's scripts/zsm-run.py with a 512 MiB virtio disk for
-#      zswap, and prints one line per test:
-#        zsm-metric kernel.<6_1_stock|6_12_stock|6_12_guest>.<test>=pass|fail|skip
+#      zsm.ko there against /usr/src/linux-headers-<ABI>.
+# Then it boots the kernel with the tests (scripts/zsm-run.py; the tests'
+# `# zsm-run:` lines give the guest 256 MiB, a 256 MiB virtio disk and the
+# ext4 data), labelled 6_1_stock, 6_12_stock or 6_12_guest.
 #
-# --prepare stops after step 3 and prints the kernel directory. Extra
-# arguments go to zsm-run.py (e.g. --tests zswap --echo user). The exit
-# status is the runner's. Nothing is loaded into the host kernel.
+# With --results FILE the runner's results go to FILE and its summary line
+# is prefixed with the label: `make check` adds several kernels up with
+# scripts/zsm-summary.py. Without it, zsm-summary.py runs here and prints
+#   zsm-metric kernel.<6_1_stock|6_12_stock|6_12_guest>.<test>=pass|fail|skip
+# and the summary line. --prepare stops after step 3 and prints the kernel
+# directory. --packages prints the header packages (for scripts/deps.sh).
+# Extra arguments go to zsm-run.py (e.g. --echo user). The exit status is
+# non-zero when a test failed. Nothing is loaded into the host kernel.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -60,7 +69,8 @@ log() {
 }
 
 usage() {
-	echo "usage: $0 [--prepare] 6.1|6.12|guest [zsm-run.py options]" >&2
+	echo "usage: $0 [--prepare] [--results FILE] 6.1|6.12|guest [zsm-run.py options]" >&2
+	echo "       $0 --packages" >&2
 	exit 2
 }
 
@@ -198,11 +208,19 @@ build_zsm() {
 	make -s -C "$kdir" M="$b" "$@" zsm.ko >&2
 }
 
+ABI_6_1=${ZSM_STOCK_6_1:-6.1.0-56-amd64}
+ABI_6_12=${ZSM_STOCK_6_12:-6.12.115+deb12-amd64}
+
 main() {
-	local abi tag tests kout bdir hdr rel vm rc=0 out results
+	local abi tag tests kout bdir hdr rel vm rc=0 results=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--prepare) prepare=1; shift ;;
+		--results) results=$2; shift 2 ;;
+		--packages)
+			echo "linux-headers-$ABI_6_1 linux-headers-$ABI_6_12"
+			return 0
+			;;
 		6.1|6.12|guest) kernel=$1; shift; break ;;
 		*) usage ;;
 		esac
@@ -211,12 +229,12 @@ main() {
 
 	case $kernel in
 	6.1)
-		abi=${ZSM_STOCK_6_1:-6.1.0-56-amd64}
+		abi=$ABI_6_1
 		tag=6_1_stock
 		tests=zram_ext4,zram_swap,zswap
 		;;
 	6.12)
-		abi=${ZSM_STOCK_6_12:-6.12.115+deb12-amd64}
+		abi=$ABI_6_12
 		tag=6_12_stock
 		tests=zswap
 		;;
@@ -230,8 +248,9 @@ main() {
 		kout=$("$here/build-kernel.sh" debug | tail -n 1)
 		hdr=$kout/build
 		rel=$(cat "$hdr/include/config/kernel.release")
-		bdir=$cache/stock-build/guest-$rel
-		build_zsm "$hdr" "$bdir"
+		bdir=$repo
+		log "building the work tree's modules against $hdr"
+		make -s -C "$repo" --no-print-directory modules KDIR="$hdr" >&2
 	else
 		need_headers "$abi"
 		hdr=/usr/src/linux-headers-$abi
@@ -251,31 +270,19 @@ main() {
 		return 0
 	fi
 
-	local disk=()
-	if python3 "$bdir/scripts/zsm-run.py" --help | grep -q -- '--disk'; then
-		disk=(--disk 512)
-	else
-		log "the runner has no --disk: zswap will skip"
+	local own=
+	if [ -z "$results" ]; then
+		own=$(mktemp "${TMPDIR:-/tmp}/zsm-$tag.XXXXXX.json")
+		results=$own
 	fi
-	out=$(mktemp)
 	log "booting $kernel ($kout): $tests"
 	python3 "$bdir/scripts/zsm-run.py" --kernel-dir "$kout" --mode check \
-		--tests "$tests" "${disk[@]}" --timeout 3600 "$@" | tee "$out" ||
-		rc=$?
-	results=$(sed -n 's/^results: //p' "$out" | tail -n 1)
-	rm -f "$out"
-	if [ -z "$results" ] || [ ! -f "$results" ]; then
-		echo "zsm-metric kernel.$tag.boot=fail"
-		return 1
+		--tests "$tests" --timeout 1200 --label "$tag" \
+		--results "$results" "$@" || rc=$?
+	if [ -n "$own" ]; then
+		python3 "$repo/scripts/zsm-summary.py" "$results" || rc=$?
+		rm -f "$own"
 	fi
-	python3 - "$results" "$tag" "$tests" <<'EOF'
-import json, sys
-path, tag, tests = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
-res = {r["name"]: r["status"] for r in json.load(open(path))["results"]}
-for t in tests + ["completed"]:
-    st = res.get("guest." + t, "FAIL")
-    print("zsm-metric kernel.%s.%s=%s" % (tag, t, st.lower()))
-EOF
 	return $rc
 }
 
