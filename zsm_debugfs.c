@@ -54,7 +54,7 @@ static int zsm_classes_show(struct seq_file *s, void *v)
 		memcpy(cnt, class->fg_count, sizeof(cnt));
 		objs = class->nr_zspages * class->geom.objs;
 		inuse = class->objs_inuse;
-		pages = class->nr_zspages * class->geom.pages;
+		pages = class->nr_pages;
 		hp = class->nr_hpages;
 		spin_unlock(&class->lock);
 		freeable = zsm_class_freeable_pages(class);

@@ -221,9 +221,64 @@ static inline gfp_t zsm_meta_gfp(gfp_t gfp)
 	return gfp & ~(__GFP_HIGHMEM | __GFP_MOVABLE);
 }
 
+/**
+ * zsm_page_alloc() - allocate one object page.
+ * @gfp: zs_malloc()'s flags (see zsm_page_gfp()).
+ *
+ * The page counts in zsm_pages_held from here until zsm_page_unused() or
+ * the release of its zspage.
+ *
+ * Return: the page or NULL.
+ */
+struct page *zsm_page_alloc(gfp_t gfp)
+{
+	struct page *page = alloc_page(zsm_page_gfp(gfp));
+
+	if (page)
+		atomic_long_inc(&zsm_pages_held);
+	return page;
+}
+
+/**
+ * zsm_page_unused() - give back a page from zsm_page_alloc() never added.
+ * @page: the page.
+ */
+void zsm_page_unused(struct page *page)
+{
+	__free_page(page);
+	atomic_long_dec(&zsm_pages_held);
+}
+
+/**
+ * __zsm_zspage_add_page() - add the next page of a zspage's chain.
+ * @class: owning class, locked.
+ * @zspage: a zspage with fewer than class->geom.pages pages present.
+ * @page: a page from zsm_page_alloc().
+ *
+ * The page is registered movable before it is published in @zspage->pages;
+ * mappers only look at pages of live objects, and no object lives in it
+ * until the caller places one, under @class->lock.
+ */
+void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
+			   struct page *page)
+{
+	unsigned int i = zspage->nr_pages;
+
+	lockdep_assert_held(&class->lock);
+	set_page_private(page, (unsigned long)zspage);
+	page->index = i;
+	zsm_page_make_movable(page);
+	WRITE_ONCE(zspage->pages[i], page);
+	zspage->nr_pages = i + 1;
+	class->nr_pages++;
+	atomic_long_inc(&class->pool->pages_total);
+}
+
 /*
- * Object pages: the caller's flags, less __GFP_MOVABLE until the pages are
- * registered movable (zsm_migrate.c decides; see zsm_page_gfp()).
+ * A new zspage with only its first page (enough for slot 0); the rest of
+ * the chain is added as objects reach into it (see struct zsm_zspage).
+ * Installed by the caller under the class lock, with
+ * __zsm_zspage_add_page() for @first.
  */
 static struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class,
 					   gfp_t gfp)
@@ -247,32 +302,15 @@ static struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class,
 	zspage->dead = 0;
 	zspage->evicting = 0;
 	zspage->evict_gen = 0;
-	zspage->nr_pages = g->pages;
+	zspage->nr_pages = 0;
 	INIT_LIST_HEAD(&zspage->lru);
 	zspage->last_alloc = jiffies;
-
-	for (i = 0; i < g->pages; i++) {
-		struct page *page = alloc_page(zsm_page_gfp(gfp));
-
-		if (!page) {
-			while (i--)
-				__free_page(zspage->pages[i]);
-			kfree(zspage);
-			return NULL;
-		}
-		set_page_private(page, (unsigned long)zspage);
-		page->index = i;
-		zspage->pages[i] = page;
-	}
+	memset(zspage->pages, 0, g->pages * sizeof(zspage->pages[0]));
 
 	slots = zsm_zspage_slots(zspage);
 	for (i = 0; i < g->objs - 1; i++)
 		slots[i] = (unsigned long)(i + 1) << 1 | ZSM_SLOT_FREE_TAG;
 	slots[i] = (unsigned long)ZSM_SLOT_END << 1 | ZSM_SLOT_FREE_TAG;
-
-	zsm_zspage_set_movable(zspage);
-	atomic_long_add(g->pages, &class->pool->pages_total);
-	atomic_long_add(g->pages, &zsm_pages_held);
 	return zspage;
 }
 
@@ -364,6 +402,7 @@ void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage)
 	WRITE_ONCE(zspage->dead, 1);
 	list_del_init(&zspage->lru);
 	class->nr_zspages--;
+	class->nr_pages -= zspage->nr_pages;
 	if (zsm_zspage_trylock_pages(zspage)) {
 		zsm_zspage_release(pool, zspage);
 		return;
@@ -714,6 +753,8 @@ unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp)
 {
 	struct zsm_pool *pool = zsm_pool(zpool);
 	struct zsm_zspage *zspage, *fresh = NULL;
+	struct page *spare[2] = { NULL, NULL };
+	unsigned int nspare = 0, need_p;
 	struct page *hpage = NULL;
 	struct zsm_class *class;
 	bool need_h, need_z;
@@ -740,7 +781,10 @@ unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp)
 		} else {
 			zspage = __zsm_zspage_fullest(class);
 		}
-		hp = zspage ? __zsm_handle_get(class) : NULL;
+		hp = NULL;
+		need_p = zspage ? __zsm_pages_missing(class, zspage) : 1;
+		if (zspage && need_p <= nspare)
+			hp = __zsm_handle_get(class);
 		if (likely(hp))
 			break;
 		need_h = list_empty(&class->hpages);
@@ -760,14 +804,27 @@ unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp)
 			if (!fresh)
 				goto nomem;
 		}
+		while (nspare < need_p && nspare < ARRAY_SIZE(spare)) {
+			spare[nspare] = zsm_page_alloc(gfp);
+			if (!spare[nspare])
+				goto nomem;
+			nspare++;
+		}
 	}
+	while (__zsm_pages_missing(class, zspage))
+		__zsm_zspage_add_page(class, zspage, spare[--nspare]);
 	__zsm_slot_take(class, zspage, hp);
 	spin_unlock(&class->lock);
+	while (nspare)
+		zsm_page_unused(spare[--nspare]);
 	return (unsigned long)hp;
 
 nomem:
 	if (hpage)
 		zsm_hpage_release(hpage);
+	kfree(fresh);
+	while (nspare)
+		zsm_page_unused(spare[--nspare]);
 	/* A handle page installed on an earlier round may now be unused. */
 	spin_lock(&class->lock);
 	__zsm_class_trim(pool, class);

@@ -130,8 +130,8 @@ struct zsm_map_slot {
 
 /**
  * struct zsm_map_area - per-CPU mapping state.
- * @depth: slots in use; changed only by this CPU, with interrupts disabled
- *	around the check-and-push, so interrupt-context maps nest cleanly.
+ * @depth: slots in use; changed only by this CPU, by single this_cpu
+ *	operations, so interrupt-context maps nest cleanly (zsm_slot_push()).
  * @slot: the mapping stack.
  * @buf: copy mode: one PAGE_SIZE buffer per slot.
  * @va: pte mode: one two-page virtual area per slot.
@@ -226,17 +226,20 @@ void zsm_obj_copy(struct zsm_zspage *dst, unsigned int didx,
 	}
 }
 
-/* Push a mapping slot for this CPU, or NULL if the stack is full. */
+/*
+ * Push a mapping slot for this CPU, or NULL if the stack is full. One
+ * this_cpu add, which an interrupt cannot split: an interrupt-context map
+ * arriving after it pushes above us and pops back before we continue.
+ */
 static struct zsm_map_slot *zsm_slot_push(struct zsm_map_area *area)
 {
-	struct zsm_map_slot *slot = NULL;
-	unsigned long flags;
+	unsigned int d = this_cpu_inc_return(zsm_map_areas.depth) - 1;
 
-	local_irq_save(flags);
-	if (area->depth < ZSM_MAP_DEPTH)
-		slot = &area->slot[area->depth++];
-	local_irq_restore(flags);
-	return slot;
+	if (unlikely(d >= ZSM_MAP_DEPTH)) {
+		this_cpu_dec(zsm_map_areas.depth);
+		return NULL;
+	}
+	return &area->slot[d];
 }
 
 #if ZSM_HAVE_PTE_MAP

@@ -128,26 +128,20 @@ gfp_t zsm_page_gfp(gfp_t gfp)
 }
 
 /**
- * zsm_zspage_set_movable() - register a new zspage's pages with migration.
- * @zspage: a zspage whose pages nobody else references yet.
+ * zsm_page_make_movable() - register a new zspage page with migration.
+ * @page: a page nobody else references yet, about to join a zspage.
  *
- * Also accounts the pages in the zone's NR_ZSPAGES (/proc/vmstat
+ * Also accounts the page in the zone's NR_ZSPAGES (/proc/vmstat
  * nr_zspages), as zsmalloc does.
  */
-void zsm_zspage_set_movable(struct zsm_zspage *zspage)
+void zsm_page_make_movable(struct page *page)
 {
-	unsigned int i;
-
-	for (i = 0; i < zspage->nr_pages; i++) {
-		struct page *page = zspage->pages[i];
-
-		inc_zone_page_state(page, NR_ZSPAGES);
-		/* A fresh page: no one else can hold its lock. */
-		if (WARN_ON_ONCE(!trylock_page(page)))
-			continue;
-		zsm_page_set_movable(page, &zsm_mops);
-		unlock_page(page);
-	}
+	inc_zone_page_state(page, NR_ZSPAGES);
+	/* A fresh page: no one else can hold its lock. */
+	if (WARN_ON_ONCE(!trylock_page(page)))
+		return;
+	zsm_page_set_movable(page, &zsm_mops);
+	unlock_page(page);
 }
 
 /**
@@ -211,15 +205,39 @@ static bool zsm_should_yield(struct zsm_class *class)
 	return need_resched() || spin_is_contended(&class->lock);
 }
 
+/* Pages compaction adds to target zspages: never sleeps, never warns. */
+#define ZSM_COMPACT_GFP	(GFP_NOWAIT | __GFP_NOWARN | __GFP_HIGHMEM | \
+			 __GFP_MOVABLE)
+
+/*
+ * Make @dst's first free slot usable: add the page it reaches into, if
+ * missing. Return: false if that page could not be had (without sleeping).
+ */
+static bool __zsm_target_ready(struct zsm_class *class, struct zsm_zspage *dst,
+			       unsigned long *added)
+{
+	while (__zsm_pages_missing(class, dst)) {
+		struct page *page = zsm_page_alloc(ZSM_COMPACT_GFP);
+
+		if (!page)
+			return false;
+		__zsm_zspage_add_page(class, dst, page);
+		(*added)++;
+	}
+	return true;
+}
+
 /*
  * Move every object of @src, write-locked by the caller, to other zspages of
- * its class, and write-unlock @src. Return: true if @src was emptied (and is
- * off every list), false if we stopped early to give up the CPU.
+ * its class, and write-unlock @src. Pages added to targets on the way are
+ * counted in @added. Return: true if @src was emptied (and is off every
+ * list), false if we stopped early to give up the CPU or for want of a page.
  *
  * Context: class->lock held (throughout); @src write-locked on entry,
  * unlocked on return.
  */
-static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src)
+static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src,
+			       unsigned long *added)
 	__must_hold(&class->lock) __releases(&src->lock)
 {
 	unsigned long *slots = zsm_zspage_slots(src);
@@ -233,7 +251,7 @@ static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src)
 		if (slots[i] & ZSM_SLOT_FREE_TAG)
 			continue;
 		dst = __zsm_zspage_target(class, src);
-		if (WARN_ON_ONCE(!dst))
+		if (WARN_ON_ONCE(!dst) || !__zsm_target_ready(class, dst, added))
 			break;
 		zsm_obj_copy(dst, dst->free_head, src, i, size);
 		/* Mappers of this object wait on src->lock, then re-read *hp. */
@@ -252,8 +270,8 @@ static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src)
 static unsigned long zsm_class_compact(struct zsm_pool *pool,
 				       struct zsm_class *class)
 {
+	unsigned long freed = 0, added = 0;
 	unsigned int busy = 0;
-	unsigned long freed = 0;
 	struct zsm_zspage *src;
 
 	if (class->geom.objs == 1)
@@ -272,9 +290,11 @@ static unsigned long zsm_class_compact(struct zsm_pool *pool,
 			list_move_tail(&src->list, &class->fg_list[src->fg]);
 			continue;
 		}
-		if (__zsm_zspage_drain(class, src)) {
-			freed += class->geom.pages;
+		if (__zsm_zspage_drain(class, src, &added)) {
+			freed += src->nr_pages;
 			__zsm_zspage_free(pool, src);
+		} else if (!zsm_should_yield(class)) {
+			break;	/* no page for a target */
 		}
 		if (zsm_should_yield(class)) {
 			spin_unlock(&class->lock);
@@ -283,7 +303,8 @@ static unsigned long zsm_class_compact(struct zsm_pool *pool,
 		}
 	}
 	spin_unlock(&class->lock);
-	return freed;
+	/* Net: a moved object can open a page in its target. */
+	return freed > added ? freed - added : 0;
 }
 
 /**
@@ -319,17 +340,21 @@ EXPORT_SYMBOL_GPL(zs_compact);
  * zsm_class_freeable_pages() - pages compaction could free in a class now.
  * @class: the class; read without its lock, so an estimate.
  *
- * Return: (zspages - zspages the live objects need) * pages per zspage.
+ * Return: 0 when the live objects need every zspage; otherwise the pages
+ * present less the pages the live objects fill when packed.
  */
 unsigned long zsm_class_freeable_pages(struct zsm_class *class)
 {
 	unsigned long zspages = READ_ONCE(class->nr_zspages);
-	unsigned long need = DIV_ROUND_UP(READ_ONCE(class->objs_inuse),
-					  class->geom.objs);
+	unsigned long inuse = READ_ONCE(class->objs_inuse);
+	unsigned long pages = READ_ONCE(class->nr_pages);
+	unsigned long need;
 
-	if (class->geom.objs == 1 || zspages <= need)
+	if (class->geom.objs == 1 ||
+	    zspages <= DIV_ROUND_UP(inuse, class->geom.objs))
 		return 0;
-	return (zspages - need) * class->geom.pages;
+	need = DIV_ROUND_UP(inuse * class->geom.size, PAGE_SIZE);
+	return pages > need ? pages - need : 0;
 }
 
 /* === Shrinker ============================================================ */

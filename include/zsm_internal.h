@@ -148,16 +148,23 @@ struct zsm_class;
  *	under class->lock.
  * @dead: set (under class->lock) when the zspage left its class for
  *	freeing; a stale reader that sees it retries.
- * @nr_pages: pages in the chain; constant.
+ * @nr_pages: pages present. A zspage is populated lazily, from page 0 up:
+ *	a page is added when the first object that reaches into it is placed
+ *	(zs_malloc(), compaction), so a zspage holds only the pages its
+ *	objects have touched and a class's partly used zspage costs at most
+ *	one partly used page. Grows under class->lock; read without it only
+ *	once the zspage is dead.
  * @rcu: descriptor freed after an RCU grace period (lockless map lookup).
  * @deferred: node in pool->deferred_free when page locks were busy; under
  *	pool->deferred_lock.
- * @pages: the chain, @nr_pages entries; written under @lock (write side)
- *	and the page lock of the page being replaced.
+ * @pages: the chain, class->geom.pages entries of which the first
+ *	@nr_pages are present (the rest NULL). An entry is replaced under
+ *	@lock (write side) and the page lock of the page being replaced;
+ *	a NULL entry is filled under class->lock.
  *
- * After @pages[@nr_pages] come the slots (zsm_zspage_slots()): one word per
- * object slot. Allocated slot: the handle's address (8-aligned, bit 0
- * clear). Free slot: next free index << 1 | 1. Under class->lock.
+ * After @pages[class->geom.pages] come the slots (zsm_zspage_slots()): one
+ * word per object slot. Allocated slot: the handle's address (8-aligned,
+ * bit 0 clear). Free slot: next free index << 1 | 1. Under class->lock.
  */
 struct zsm_zspage {
 	struct list_head list;
@@ -177,7 +184,7 @@ struct zsm_zspage {
 		struct list_head deferred;
 	};
 	struct page *pages[];
-	/* unsigned long slots[objs] follows pages[nr_pages] */
+	/* unsigned long slots[objs] follows pages[class->geom.pages] */
 };
 
 /*
@@ -264,11 +271,6 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
 #define ZSM_SLOT_END		0xffffU
 #define ZSM_SLOT_FREE_TAG	1UL
 
-static inline unsigned long *zsm_zspage_slots(struct zsm_zspage *zspage)
-{
-	return (unsigned long *)&zspage->pages[zspage->nr_pages];
-}
-
 /**
  * struct zsm_class - per-pool state of one canonical size class.
  * @lock: protects everything below but the constants, the handle words of
@@ -283,6 +285,7 @@ static inline unsigned long *zsm_zspage_slots(struct zsm_zspage *zspage)
  * @hpage_full: handle pages with no free handle.
  * @lru: zspages by last allocation, most recent first (eviction order).
  * @nr_zspages: zspages of the class.
+ * @nr_pages: pages present in the class's zspages.
  * @objs_inuse: live objects.
  * @nr_hpages: handle pages.
  */
@@ -298,9 +301,39 @@ struct zsm_class {
 	struct list_head hpage_full;
 	struct list_head lru;
 	unsigned long nr_zspages;
+	unsigned long nr_pages;
 	unsigned long objs_inuse;
 	unsigned long nr_hpages;
 };
+
+static inline unsigned long *zsm_zspage_slots(struct zsm_zspage *zspage)
+{
+	return (unsigned long *)&zspage->pages[zspage->class->geom.pages];
+}
+
+/*
+ * Pages slot @idx of @class reaches into (the object's last page + 1): a
+ * zspage must have this many pages present before the slot is used.
+ */
+static inline unsigned int zsm_slot_pages(const struct zsm_class *class,
+					  unsigned int idx)
+{
+	unsigned int size = class->geom.size;
+
+	return ((idx + 1) * size - 1) / PAGE_SIZE + 1;
+}
+
+/* Pages @zspage lacks before its first free slot can take an object. */
+static inline unsigned int __zsm_pages_missing(const struct zsm_class *class,
+					       const struct zsm_zspage *zspage)
+{
+	unsigned int want;
+
+	if (zspage->free_head == ZSM_SLOT_END)
+		return 0;
+	want = zsm_slot_pages(class, zspage->free_head);
+	return want > zspage->nr_pages ? want - zspage->nr_pages : 0;
+}
 
 /**
  * struct zsm_hpage - header at the start of a handle page.
@@ -447,6 +480,10 @@ unsigned int __zsm_zspage_refile(struct zsm_class *class,
 				 struct zsm_zspage *zspage);
 struct zsm_zspage *__zsm_zspage_fullest(struct zsm_class *class);
 void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage);
+void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
+			   struct page *page);
+struct page *zsm_page_alloc(gfp_t gfp);
+void zsm_page_unused(struct page *page);
 unsigned int __zsm_slot_move(struct zsm_class *class, struct zsm_zspage *dst,
 			     unsigned long *hp);
 bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
@@ -464,7 +501,7 @@ void zsm_obj_copy(struct zsm_zspage *dst, unsigned int didx,
 extern const struct movable_operations zsm_mops;
 extern atomic_long_t zsm_pages_migrated;
 gfp_t zsm_page_gfp(gfp_t gfp);
-void zsm_zspage_set_movable(struct zsm_zspage *zspage);
+void zsm_page_make_movable(struct page *page);
 void zsm_page_clear_movable(struct page *page);
 int zsm_pool_shrinker_init(struct zsm_pool *pool);
 void zsm_pool_shrinker_exit(struct zsm_pool *pool);

@@ -672,14 +672,23 @@ static void zsm_check_accounting(struct kunit *test, struct zs_pool *pool,
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
 		struct zsm_class *class = zsm_pool(pool)->classes[i];
-		unsigned long zspages, inuse;
+		unsigned long zspages, inuse, pages;
 
 		if (!class)
 			continue;
 		zsm_class_counts(class, &zspages, &inuse);
-		sum += zspages * class->geom.pages;
+		spin_lock(&class->lock);
+		pages = class->nr_pages;
+		spin_unlock(&class->lock);
+		sum += pages;
 		KUNIT_EXPECT_LE_MSG(test, inuse, zspages * class->geom.objs,
 				    "class %u", i);
+		/* Lazily populated: no more than the chains, no less than packed. */
+		KUNIT_EXPECT_LE_MSG(test, pages, zspages * class->geom.pages,
+				    "class %u", i);
+		KUNIT_EXPECT_GE_MSG(test, pages,
+				    DIV_ROUND_UP(inuse * class->geom.size,
+						 PAGE_SIZE), "class %u", i);
 		if (packed)
 			KUNIT_EXPECT_EQ_MSG(test, zspages,
 					    DIV_ROUND_UP(inuse, class->geom.objs),
@@ -752,6 +761,44 @@ static void total_pages_match_classes(struct kunit *test)
 	zsm_fx_release(fx);
 	KUNIT_EXPECT_EQ_MSG(test, atomic_long_read(&zsm_pages_held), held0,
 			    "pages not returned after zs_destroy_pool()");
+}
+
+/*
+ * A zspage holds only the pages its objects reach into: filling a class
+ * object by object, the pool grows by one page exactly when the next
+ * object is the first to reach into a new page, and a partly used zspage
+ * costs only its touched pages. Freeing an object returns no page (the
+ * zspage keeps its chain) until the zspage empties.
+ */
+static void zspages_populate_lazily(struct kunit *test)
+{
+	unsigned int ci = zsm_crossing_class(0, 1024), k;
+	const struct zsm_geom *g;
+	struct zsm_fx *fx;
+
+	if (ci == ZSM_NR_CLASSES)
+		kunit_skip(test, "no class with objects crossing pages");
+	g = &zsm_classes.geom[ci];
+	fx = zsm_fx_create(test, "zsm_kunit_lazy", 2 * g->objs);
+	for (k = 1; k <= 2 * g->objs; k++) {
+		unsigned int in_zspage = (k - 1) % g->objs + 1;
+		unsigned long want = (k - 1) / g->objs * g->pages +
+			DIV_ROUND_UP(in_zspage * g->size, PAGE_SIZE);
+
+		KUNIT_ASSERT_GE(test, zsm_fx_alloc(fx, g->size, GFP_KERNEL), 0);
+		KUNIT_ASSERT_EQ_MSG(test, zs_get_total_pages(fx->pool), want,
+				    "class size %u, %u objects of %u per zspage",
+				    g->size, k, g->objs);
+	}
+	/* Emptying the first zspage frees its chain, whole. */
+	for (k = 0; k < g->objs; k++)
+		zsm_fx_free(fx, k);
+	flush_work(&zsm_pool(fx->pool)->free_work);
+	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool),
+			(unsigned long)g->pages);
+	for (k = g->objs; k < 2 * g->objs; k++)
+		KUNIT_EXPECT_TRUE(test, zsm_fx_check(fx, k));
+	zsm_check_accounting(test, fx->pool, true);
 }
 
 /* === Errors ============================================================== */
@@ -965,6 +1012,7 @@ static struct kunit_case zsm_pool_cases[] = {
 	KUNIT_CASE(ro_map_is_not_written_back),
 	KUNIT_CASE_PARAM(nested_maps_in_softirq, zsm_map_mode_gen_params),
 	KUNIT_CASE(total_pages_match_classes),
+	KUNIT_CASE(zspages_populate_lazily),
 	KUNIT_CASE(malloc_error_codes),
 	KUNIT_CASE_PARAM(atomic_context_alloc_and_map, zsm_map_mode_gen_params),
 	KUNIT_CASE(pools_are_independent),
