@@ -42,9 +42,9 @@
  * A Fletcher-style sum over 64-bit words (then tail bytes): @a is the sum
  * of the words, @b the sum of the running @a, so any one changed word and
  * any reordering of words changes the result. It costs two additions per
- * word, which matters: the stress test checksums every object at every
- * map, and under TCG a multiply-and-shift hash per word made that the
- * largest part of the test's time.
+ * word (natively about 3.4 times cheaper than a multiply-and-shift hash;
+ * in the debug guest under TCG the stress test ran no faster with it,
+ * measured side by side: the time goes into zsm and the kernel's checks).
  */
 struct zsm_tu_sum {
 	u64 a;
