@@ -639,6 +639,12 @@ def qemu_cmd(kernel_dir, initrd, append, mem, smp, accel, disk=None):
         cmd += ["-drive", "file=%s,if=virtio,format=raw,cache=unsafe" % disk]
     if accel == "kvm":
         cmd += ["-accel", "kvm", "-cpu", "host"]
+    elif accel == "icount":
+        # Guest time counts guest instructions (1 ns each), so that timings
+        # inside the guest do not depend on the host's load; vCPUs take
+        # turns on one host thread.
+        cmd += ["-accel", "tcg", "-icount", "shift=0,sleep=off",
+                "-cpu", "max"]
     else:
         cmd += ["-accel", "tcg,thread=multi", "-cpu", "max"]
     return cmd
@@ -865,7 +871,10 @@ def main():
                     help="put mke2fs and the test data tree (kernel sources, "
                     "checksums) in the initramfs, as --mode demo does")
     ap.add_argument("--smp", type=int, default=2, help="guest CPUs")
-    ap.add_argument("--accel", default="auto", choices=["auto", "kvm", "tcg"])
+    ap.add_argument("--accel", default="auto",
+                    choices=["auto", "kvm", "tcg", "icount"],
+                    help="icount: TCG with instruction-counted guest time "
+                    "(benchmarks)")
     ap.add_argument("--append", default="", help="extra kernel parameters")
     ap.add_argument("--echo", default="progress",
                     choices=["none", "progress", "user", "all"],
