@@ -100,9 +100,11 @@ parser-tests:
 
 # Each step needs the previous one: packages, then the kernel, then the
 # modules built against it, then the guests. The main guest (debug kernel)
-# runs every test of guest/tests/ without a `# zsm-run:` line; then
-# guest/stock-kernel.sh boots the consumer tests (zram, zswap) on each
-# kernel of CONSUMER_KERNELS: the debug guest, Debian's stock 6.1 and 6.12.
+# runs every test of guest/tests/ without a `# zsm-run:` line; alongside it
+# (most tests keep one vCPU busy, so two guests share the two host cores
+# well), guest/stock-kernel.sh boots the consumer tests (zram, zswap) on
+# each kernel of CONSUMER_KERNELS in turn: the debug guest, Debian's stock
+# 6.1 and 6.12; their output is printed when the main guest is done.
 # Every boot writes its results to a file; scripts/zsm-summary.py prints
 # the combined "N passed, N failed" last. With --tests in RUN_ARGS only the
 # main guest runs (e.g. make check RUN_ARGS="--tests core,kunit").
@@ -113,11 +115,20 @@ check: deps static-checks
 	$(MAKE) --no-print-directory modules KDIR="$$kout/build" W=1 && \
 	python3 scripts/test_zsm_run.py && \
 	res=$$(mktemp -d) && files=$$res/main.json && \
-	{ $(RUN) --kernel-dir "$$kout" --mode check --timeout $(CHECK_TIMEOUT) \
-		--label 6_12_guest --results "$$res/main.json" $(RUN_ARGS); \
 	for k in $(CONSUMER_KERNELS); do \
 		files="$$files $$res/kernel-$$k.json"; \
-		guest/stock-kernel.sh --results "$$res/kernel-$$k.json" "$$k"; \
+	done && \
+	{ ( for k in $(CONSUMER_KERNELS); do \
+		guest/stock-kernel.sh --results "$$res/kernel-$$k.json" "$$k" \
+			>"$$res/kernel-$$k.log" 2>&1; \
+	    done ) & cpid=$$!; \
+	$(RUN) --kernel-dir "$$kout" --mode check --timeout $(CHECK_TIMEOUT) \
+		--label 6_12_guest --results "$$res/main.json" $(RUN_ARGS); \
+	[ -z "$(CONSUMER_KERNELS)" ] || \
+		echo "make: waiting for the consumer boots ($(CONSUMER_KERNELS))"; \
+	wait $$cpid; \
+	for k in $(CONSUMER_KERNELS); do \
+		echo "=== consumer boot: $$k"; cat "$$res/kernel-$$k.log"; \
 	done; \
 	scripts/zsm-summary.py $$files; rc=$$?; rm -rf "$$res"; exit $$rc; }
 
@@ -145,6 +156,9 @@ check-runner: deps
 # Builds in a copy of the tree ($ZSM_CACHE/bench-tree), so the modules of a
 # make check running here stay as they are; see Documentation/benchmarks.rst.
 BENCH_ROUNDS ?= 5
+# icount: times are guest instruction counts (repeatable); tcg: wall clock.
+BENCH_ACCEL ?= icount
 bench: deps
 	@$(call guest_kernel,perf) && \
-	scripts/bench-run.py --kernel-dir "$$kout" --rounds $(BENCH_ROUNDS)
+	scripts/bench-run.py --kernel-dir "$$kout" --rounds $(BENCH_ROUNDS) \
+		--accel $(BENCH_ACCEL)

@@ -71,10 +71,10 @@ def build(tree, kdir):
     subprocess.run(cmd + MODULES, check=True)
 
 
-def boot(tree, kdir, rounds, timeout):
+def boot(tree, kdir, rounds, timeout, accel):
     cmd = [os.path.join(tree, "scripts", "zsm-run.py"), "--kernel-dir", kdir,
            "--mode", "check", "--tests", "bench", "--timeout", str(timeout),
-           "--append", "zsm.bench_rounds=%d" % rounds]
+           "--accel", accel, "--append", "zsm.bench_rounds=%d" % rounds]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     sys.stdout.write(p.stdout)
     m = re.search(r"^console log: (\S+)", p.stdout, re.MULTILINE)
@@ -421,6 +421,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--timeout", type=int, default=1140)
     ap.add_argument("--out", default=os.path.join(REPO, "bench"))
+    ap.add_argument("--accel", default="icount",
+                    choices=["icount", "tcg", "kvm", "auto"],
+                    help="icount (default): guest time counts guest "
+                    "instructions, repeatable on a loaded host; tcg: "
+                    "wall-clock time under multi-threaded TCG")
     args = ap.parse_args()
     t0 = time.monotonic()
     if args.parse:
@@ -431,9 +436,9 @@ def main():
     kdir = os.path.abspath(args.kernel_dir)
     tree = snapshot()
     build(tree, kdir)
-    log, rc = boot(tree, kdir, args.rounds, args.timeout)
+    log, rc = boot(tree, kdir, args.rounds, args.timeout, args.accel)
     meta = {"kernel_dir": kdir, "kernel": os.path.basename(kdir),
-            "runner_status": rc}
+            "runner_status": rc, "accel": args.accel}
     meta["seconds"] = round(time.monotonic() - t0)
     report(log, args.out, meta)
     print("bench-run: %d s in all" % meta["seconds"])
