@@ -62,11 +62,6 @@ EXPORT_SYMBOL_IF_KUNIT(zsm_pages_held);
 
 /* === Internals: handle pages ============================================= */
 
-static inline unsigned long zsm_hpage_cookie(struct zsm_pool *pool)
-{
-	return ZSM_HPAGE_MAGIC ^ (unsigned long)pool;
-}
-
 static inline struct zsm_hpage *zsm_hpage_of(unsigned long *hp)
 {
 	return (struct zsm_hpage *)((unsigned long)hp & PAGE_MASK);
@@ -80,6 +75,7 @@ static void zsm_hpage_init(struct zsm_class *class, struct page *page)
 
 	set_page_private(page, (unsigned long)class);
 	page->index = zsm_hpage_cookie(class->pool);
+	h->cookie = page->index;
 	for (i = 0; i < ZSM_HANDLES_PER_PAGE - 1; i++)
 		words[i] = (unsigned long)&words[i + 1] | ZSM_HANDLE_FREE;
 	words[i] = ZSM_HANDLE_FREE;
@@ -116,6 +112,9 @@ static unsigned long *__zsm_handle_get(struct zsm_class *class)
 
 static void zsm_hpage_release(struct page *page)
 {
+	struct zsm_hpage *h = page_address(page);
+
+	WRITE_ONCE(h->cookie, 0);
 	set_page_private(page, 0);
 	page->index = 0;
 	__free_page(page);
@@ -141,7 +140,8 @@ static void __zsm_handle_put(struct zsm_class *class, unsigned long *hp)
 /*
  * Check that @handle is a handle word of @pool, without trusting it: its
  * struct page must carry @pool's cookie before page->private is believed.
- * Returns the owning class or NULL.
+ * Returns the owning class or NULL. Used where a bad handle would do harm:
+ * zs_free().
  */
 static struct zsm_class *zsm_handle_class(struct zsm_pool *pool,
 					  unsigned long handle)
@@ -364,9 +364,12 @@ static void zsm_deferred_free_work(struct work_struct *work)
 		if (!zspage)
 			break;
 		/*
-		 * The zspage is dead: no object, no list. Its pages can still
-		 * be under migration, which swaps pages[i] with the page lock
-		 * held: lock, then check that the locked page is still ours.
+		 * The zspage is dead: no object, no list, and migration no
+		 * longer swaps its pages (zsm_migrate_page() refuses a dead
+		 * zspage), so pages[i] stays ours while we sleep on its lock;
+		 * a migration that was in flight when it died finished its
+		 * swap under class->lock before the zspage was marked dead.
+		 * The re-check after the lock is a second guard.
 		 */
 		for (i = 0; i < zspage->nr_pages; i++) {
 			struct page *page;
@@ -497,61 +500,6 @@ bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
 	/* Only its evictor frees an evicting zspage. */
 	return __zsm_zspage_refile(class, zspage) == ZSM_FG_EMPTY &&
 	       !zspage->evicting;
-}
-
-/* === Internals: lookup for mappers ======================================= */
-
-/**
- * __zsm_obj_lock_read() - find and pin the zspage of a live object.
- * @pool: the pool.
- * @handle: a handle of @pool.
- * @idx: set to the object's slot index.
- *
- * The handle word can change under us (compaction moves objects with the
- * source zspage write-locked); the descriptor read from it is kept alive by
- * RCU until we hold its lock and have seen the handle word unchanged, after
- * which compaction and migration of that zspage wait for us.
- *
- * Callers use the zsm_obj_lock_read() wrapper, which tells sparse that the
- * lock is held exactly when a zspage is returned.
- *
- * Context: Any but hard IRQ. Does not sleep.
- * Return: the zspage, read-locked, or NULL for a handle that is not a live
- * handle of @pool (warned once).
- */
-struct zsm_zspage *__zsm_obj_lock_read(struct zsm_pool *pool,
-				       unsigned long handle, unsigned int *idx)
-{
-	unsigned long *hp = (unsigned long *)handle;
-	struct zsm_zspage *zspage;
-	unsigned long obj;
-
-	if (WARN_ONCE(!zsm_handle_class(pool, handle),
-		      "zsm: map of handle %lx not from pool %s\n", handle,
-		      pool->name))
-		return NULL;
-
-	rcu_read_lock();
-	for (;;) {
-		obj = READ_ONCE(*hp);
-		if (WARN_ONCE(obj & ZSM_HANDLE_FREE,
-			      "zsm: map of free handle %lx\n", handle)) {
-			zspage = NULL;
-			break;
-		}
-		zspage = zsm_obj_zspage(obj);
-		zsm_zspage_read_lock(zspage);
-		/* Pairs with the write_unlock() after compaction moved it. */
-		if (READ_ONCE(*hp) == obj) {
-			/* Held on return: zsm_obj_lock_read() */
-			zsm_zspage_lock_to_caller(zspage);
-			break;
-		}
-		zsm_zspage_read_unlock(zspage);
-	}
-	rcu_read_unlock();
-	*idx = zsm_obj_idx(obj);
-	return zspage;
 }
 
 /* === Public interface ==================================================== */

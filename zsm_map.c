@@ -153,6 +153,97 @@ static enum cpuhp_state zsm_cpuhp_state;
 
 /* === Internals =========================================================== */
 
+/*
+ * The map path's check of @handle, at the cost of one load from the page
+ * the handle word is in (which the map reads next anyway): an aligned word
+ * of the direct map, past the header of a page whose header carries
+ * @pool's cookie. A handle of another pool, a freed handle page, an error
+ * value, NULL, or a pointer into other memory of the direct map (a slab
+ * object, say) is refused; like zsmalloc, the map path does not guard
+ * against a pointer into an unmapped hole of the direct map. zs_free() and
+ * the KUnit/badinput tests use the full check (zsm_handle_class()).
+ */
+static __always_inline bool
+zsm_handle_mapcheck(struct zsm_pool *pool, unsigned long handle)
+{
+	const struct zsm_hpage *h = (const void *)(handle & PAGE_MASK);
+
+	if (!IS_ALIGNED(handle, sizeof(unsigned long)) ||
+	    offset_in_page(handle) < sizeof(struct zsm_hpage) ||
+	    handle < PAGE_OFFSET || handle >= (unsigned long)high_memory)
+		return false;
+	/* Not KASAN-checked: for a bad handle this page is someone else's. */
+	return READ_ONCE_NOCHECK(h->cookie) == zsm_hpage_cookie(pool);
+}
+
+/*
+ * __zsm_obj_lock_read() - find and pin the zspage of a live object.
+ * @pool: the pool.
+ * @handle: a handle of @pool.
+ * @idx: set to the object's slot index.
+ *
+ * The handle word can change under us (compaction moves objects with the
+ * source zspage write-locked); the descriptor read from it is kept alive by
+ * RCU until we hold its lock and have seen the handle word unchanged, after
+ * which compaction and migration of that zspage wait for us.
+ *
+ * Callers use the zsm_obj_lock_read() wrapper, which tells sparse that the
+ * lock is held exactly when a zspage is returned.
+ *
+ * Context: Any but hard IRQ. Does not sleep.
+ * Return: the zspage, read-locked, or NULL for a handle that is not a live
+ * handle of @pool (warned once).
+ */
+static __always_inline struct zsm_zspage *
+__zsm_obj_lock_read(struct zsm_pool *pool, unsigned long handle,
+		    unsigned int *idx)
+{
+	unsigned long *hp = (unsigned long *)handle;
+	struct zsm_zspage *zspage;
+	unsigned long obj;
+
+	if (WARN_ONCE(!zsm_handle_mapcheck(pool, handle),
+		      "zsm: map of handle %lx not from pool %s\n", handle,
+		      pool->name))
+		return NULL;
+
+	rcu_read_lock();
+	for (;;) {
+		obj = READ_ONCE(*hp);
+		if (WARN_ONCE(obj & ZSM_HANDLE_FREE,
+			      "zsm: map of free handle %lx\n", handle)) {
+			zspage = NULL;
+			break;
+		}
+		zspage = zsm_obj_zspage(obj);
+		zsm_zspage_read_lock(zspage);
+		/* Pairs with the write_unlock() after compaction moved it. */
+		if (READ_ONCE(*hp) == obj) {
+			/* Held on return: zsm_obj_lock_read() */
+			zsm_zspage_lock_to_caller(zspage);
+			break;
+		}
+		zsm_zspage_read_unlock(zspage);
+	}
+	rcu_read_unlock();
+	*idx = zsm_obj_idx(obj);
+	return zspage;
+}
+
+/*
+ * zsm_obj_lock_read() - __zsm_obj_lock_read(), which returns its zspage
+ * read-locked exactly when it returns one: this tells sparse so.
+ */
+static __always_inline struct zsm_zspage *
+zsm_obj_lock_read(struct zsm_pool *pool, unsigned long handle,
+		  unsigned int *idx)
+{
+	struct zsm_zspage *zspage = __zsm_obj_lock_read(pool, handle, idx);
+
+	(void)__cond_lock(&zspage->lock, zspage);
+	return zspage;
+}
+
 /* Page index and in-page offset of byte @off of a zspage. */
 static inline struct page *zsm_span_page(struct zsm_zspage *zspage,
 					 unsigned long off)
@@ -227,19 +318,20 @@ void zsm_obj_copy(struct zsm_zspage *dst, unsigned int didx,
 }
 
 /*
- * Push a mapping slot for this CPU, or NULL if the stack is full. One
- * this_cpu add, which an interrupt cannot split: an interrupt-context map
- * arriving after it pushes above us and pops back before we continue.
+ * Push a mapping slot for this CPU: its depth, or ZSM_MAP_DEPTH if the
+ * stack is full. One this_cpu add, which an interrupt cannot split: an
+ * interrupt-context map arriving after it pushes above us and pops back
+ * before we continue.
  */
-static struct zsm_map_slot *zsm_slot_push(struct zsm_map_area *area)
+static __always_inline unsigned int zsm_slot_push(void)
 {
 	unsigned int d = this_cpu_inc_return(zsm_map_areas.depth) - 1;
 
 	if (unlikely(d >= ZSM_MAP_DEPTH)) {
 		this_cpu_dec(zsm_map_areas.depth);
-		return NULL;
+		return ZSM_MAP_DEPTH;
 	}
-	return &area->slot[d];
+	return d;
 }
 
 #if ZSM_HAVE_PTE_MAP
@@ -426,25 +518,23 @@ void *zs_map_object(struct zs_pool *zpool, unsigned long handle,
 {
 	struct zsm_pool *pool = zsm_pool(zpool);
 	struct zsm_zspage *zspage;
-	struct zsm_map_area *area;
-	struct zsm_map_slot *slot;
-	unsigned int idx;
+	unsigned int idx, d;
 
 	zspage = zsm_obj_lock_read(pool, handle, &idx);
 	if (!zspage)
 		return NULL;
 	/* Preemption is off from here: the read lock disables it. */
-	area = this_cpu_ptr(&zsm_map_areas);
-	slot = zsm_slot_push(area);
-	if (WARN_ONCE(!slot, "zsm: more than %d nested maps on a CPU\n",
+	d = zsm_slot_push();
+	if (WARN_ONCE(d == ZSM_MAP_DEPTH,
+		      "zsm: more than %d nested maps on a CPU\n",
 		      ZSM_MAP_DEPTH)) {
 		zsm_zspage_read_unlock(zspage);
 		return NULL;
 	}
 	/* The mapping owns the read lock until zs_unmap_object(). */
 	zsm_zspage_lock_to_caller(zspage);
-	return zsm_map_locked(zspage, idx, handle, mm, area,
-			      slot - area->slot);
+	return zsm_map_locked(zspage, idx, handle, mm,
+			      this_cpu_ptr(&zsm_map_areas), d);
 }
 EXPORT_SYMBOL_GPL(zs_map_object);
 

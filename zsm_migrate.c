@@ -72,6 +72,16 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 	unsigned int i = src->index;
 
 	spin_lock(&class->lock);
+	/*
+	 * A dead zspage's pages[] must not change: its deferred free reads
+	 * pages[i] and sleeps on that page's lock, which would be a freed
+	 * page if we swapped it. Refuse; it is freed soon, and core mm
+	 * drops a page that stopped being movable.
+	 */
+	if (zspage->dead) {
+		spin_unlock(&class->lock);
+		return -EAGAIN;
+	}
 	/* Mapped right now: let core mm retry later. */
 	if (!zsm_zspage_write_trylock(zspage)) {
 		spin_unlock(&class->lock);

@@ -347,17 +347,31 @@ static inline unsigned int __zsm_pages_missing(const struct zsm_class *class,
  * A handle word holds an encoded object location (bit 0 clear) while its
  * handle is live, and the next free word | ZSM_HANDLE_FREE while it is free.
  *
+ * @cookie: ZSM_HPAGE_MAGIC ^ (unsigned long)pool, the same as page->index;
+ *	constant while the page is owned, cleared when it is released. Lets
+ *	the map path check a handle with one load from the handle's own page
+ *	(zsm_handle_mapcheck()).
  * @list: node in class->hpages or class->hpage_full; under class->lock.
  * @free: first free handle word or NULL; under class->lock.
  * @inuse: handles given out from this page; under class->lock.
  */
 struct zsm_hpage {
+	unsigned long cookie;
 	struct list_head list;
 	unsigned long *free;
 	unsigned int inuse;
 };
 
 #define ZSM_HPAGE_MAGIC		0x7a736d68616e646cUL	/* "zsmhandl" */
+
+struct zsm_pool;
+
+/* Owner mark of @pool's handle pages: in page->index and their header. */
+static inline unsigned long zsm_hpage_cookie(struct zsm_pool *pool)
+{
+	return ZSM_HPAGE_MAGIC ^ (unsigned long)pool;
+}
+
 #define ZSM_HANDLE_FREE		1UL
 #define ZSM_HANDLES_PER_PAGE \
 	((PAGE_SIZE - sizeof(struct zsm_hpage)) / sizeof(unsigned long))
@@ -459,23 +473,6 @@ static inline unsigned int zsm_fg_of(unsigned int inuse, unsigned int objs)
 void __zsm_fg_del(struct zsm_class *class, struct zsm_zspage *zspage);
 void __zsm_fg_add(struct zsm_class *class, struct zsm_zspage *zspage,
 		  unsigned int fg);
-struct zsm_zspage *__zsm_obj_lock_read(struct zsm_pool *pool,
-				       unsigned long handle, unsigned int *idx);
-
-/*
- * zsm_obj_lock_read() - __zsm_obj_lock_read(), which returns its zspage
- * read-locked exactly when it returns one: this tells sparse so.
- */
-static __always_inline struct zsm_zspage *
-zsm_obj_lock_read(struct zsm_pool *pool, unsigned long handle,
-		  unsigned int *idx)
-{
-	struct zsm_zspage *zspage = __zsm_obj_lock_read(pool, handle, idx);
-
-	(void)__cond_lock(&zspage->lock, zspage);
-	return zspage;
-}
-
 unsigned int __zsm_zspage_refile(struct zsm_class *class,
 				 struct zsm_zspage *zspage);
 struct zsm_zspage *__zsm_zspage_fullest(struct zsm_class *class);
