@@ -76,16 +76,27 @@ static void fill(uint8_t *buf, uint32_t blk, uint32_t seed)
 	memcpy(buf + 12, &seed, 4);
 }
 
+/*
+ * /proc/self/make-it-fail, opened once before faults are turned on: with
+ * them on, opening it again can itself fail (its struct file comes from
+ * the slab), which would leave faults on for the rest of this task.
+ */
+static int make_it_fail_fd = -1;
+
 static int set_make_it_fail(int on)
 {
-	int fd = open("/proc/self/make-it-fail", O_WRONLY);
-	int ok;
+	int tries;
 
-	if (fd < 0)
+	if (make_it_fail_fd < 0)
+		make_it_fail_fd = open("/proc/self/make-it-fail", O_WRONLY);
+	if (make_it_fail_fd < 0)
 		return -1;
-	ok = write(fd, on ? "1" : "0", 1) == 1;
-	close(fd);
-	return ok ? 0 : -1;
+	/* Turning faults off may meet an injected failure: retry. */
+	for (tries = 0; tries < 1000; tries++) {
+		if (pwrite(make_it_fail_fd, on ? "1" : "0", 1, 0) == 1)
+			return 0;
+	}
+	return -1;
 }
 
 static uint32_t *load_state(const char *path, uint32_t n)
@@ -157,8 +168,10 @@ static int do_write(const char *dev, uint32_t n, uint32_t seed,
 		else if (!other++)
 			first_other = errno;
 	}
-	if (faults)
-		set_make_it_fail(0);
+	if (faults && set_make_it_fail(0)) {
+		perror("/proc/self/make-it-fail (off)");
+		return 2;
+	}
 	close(fd);
 	if (save_state(state, st, n)) {
 		perror(state);

@@ -73,20 +73,27 @@ BEGIN {
 	}
 	for (c = 0; c < nslots; c++) {
 		if (!(c in used_class)) continue
-		objs = O[c]; zsp = 0; live = 0
+		objs = O[c]; zsp = 0; live = 0; pages = 0
 		for (g = 1; g <= 11; g++) FG[g] = 0
 		for (z = 0; z * objs < N[c]; z++) {
-			inuse = 0
-			for (k = z * objs; k < (z + 1) * objs && k < N[c]; k++)
-				inuse += L[c, k]
+			inuse = 0; placed = 0
+			for (k = z * objs; k < (z + 1) * objs && k < N[c]; k++) {
+				inuse += L[c, k]; placed++
+			}
 			if (!inuse) continue	# an emptied zspage is freed
 			zsp++; live += inuse
+			# Pages are added as objects reach into them: a
+			# zspage holds the pages its placed objects touch.
+			pages += ceil(placed * S[c] / page)
 			g = inuse >= objs ? 11 : 1 + int(inuse * 10 / objs)
 			FG[g]++
 		}
-		pages = zsp * P[c]
 		need = ceil(live / objs)
-		free = (objs == 1 || zsp <= need) ? 0 : (zsp - need) * P[c]
+		# Freeable: pages present less the pages the live objects
+		# fill when packed (0 when they need every zspage).
+		free = (objs == 1 || zsp <= need) ? 0 : \
+		       pages - ceil(live * S[c] / page)
+		if (free < 0) free = 0
 		line = sprintf("%d %d %d %d %d %d %d %.1f %d %.1f %d", c, S[c],
 			       objs, P[c], zsp, zsp * objs, live,
 			       100 * live / (zsp * objs), pages,
