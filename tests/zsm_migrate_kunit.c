@@ -675,6 +675,58 @@ static void free_while_locked_is_deferred(struct kunit *test)
 	put_page(page);
 }
 
+/*
+ *   core: get_page, lock, isolate, unlock   (page k isolated)
+ *   core: lock page k                       (migrate_folio_unmap())
+ *   zsm:  zs_free() x objs                  -> trylock of page k fails:
+ *                                              zspage dead, deferred
+ *   core: ->migrate_page(dst, page k)       -> -EAGAIN: a dead zspage's
+ *                                              pages[] must not change, the
+ *                                              worker sleeps on pages[k]
+ *   core: unlock, putback                   -> the worker frees the zspage
+ */
+static void migrate_of_dying_zspage_is_refused(struct kunit *test)
+{
+	struct zsm_mig_fx *fx = zsm_mig_fx_create(test);
+	unsigned int k = fx->geom->pages / 2;
+	struct zsm_zspage *zspage = fx->zspage;
+	LIST_HEAD(isolated);
+	struct page *page, *dst;
+	int rc = -EINVAL;
+
+	dst = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+	if (!dst)
+		kunit_skip(test, "cannot allocate a destination page");
+	page = zsm_mig_isolate_k(fx, k, &isolated);
+	lock_page(page);
+	if (!trylock_page(dst)) {
+		unlock_page(page);
+		zsm_mig_putback(page);
+		put_page(dst);
+		KUNIT_FAIL(test, "a fresh page is locked");
+		return;
+	}
+	zsm_mig_free_all(fx);
+	/* Deferred: the descriptor lives until the worker has run. */
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(zspage->dead));
+	if (zsm_mig_page_movable(page))
+		rc = page_movable_ops(page)->migrate_page(dst, page,
+							  MIGRATE_SYNC);
+	KUNIT_EXPECT_EQ_MSG(test, rc, -EAGAIN,
+			    "migrate_page() of a dead zspage's page");
+	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(zspage->pages[k]), page);
+	KUNIT_EXPECT_EQ(test, page_private(dst), 0UL);
+	unlock_page(dst);
+	put_page(dst);
+	unlock_page(page);
+	zsm_mig_putback(page);
+
+	flush_work(&zsm_pool(fx->pool)->free_work);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held),
+			fx->held_before);
+	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
+}
+
 static int zsm_migrate_suite_init(struct kunit_suite *suite)
 {
 	const struct zsm_geom *g = zsm_mig_pick_class();
@@ -691,6 +743,7 @@ static struct kunit_case zsm_migrate_cases[] = {
 	KUNIT_CASE(migrate_every_page),
 	KUNIT_CASE(free_while_isolated),
 	KUNIT_CASE(free_while_locked_is_deferred),
+	KUNIT_CASE(migrate_of_dying_zspage_is_refused),
 	{}
 };
 
