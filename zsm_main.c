@@ -29,6 +29,12 @@
  *                              migration; writers disable BH)
  *         -> zs_pool.deferred_lock (spinlock)
  *
+ * Page locks are also taken under zsm_class.lock, against the order above,
+ * but only with trylock_page(), never waited for: when a zspage is freed
+ * (all its pages, else the free is deferred to a worker that sleeps on
+ * them with no zsm lock held) and when a fresh page joins a zspage
+ * (zsm_page_make_movable(); nobody else can hold its lock).
+ *
  * Mappers take only zsm_zspage.lock (read), from any context but hard IRQ,
  * and find the zspage under RCU (descriptors are freed with kfree_rcu()).
  * No lock is pool-wide on the malloc, free or map paths.
