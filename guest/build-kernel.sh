@@ -3,23 +3,37 @@
 #
 # Build (or reuse) a zsm guest kernel from Debian's linux-source-6.12.
 #
-#   guest/build-kernel.sh debug|perf
+#   guest/build-kernel.sh debug|kasan|perf
+#
+# Flavours and the config fragments they merge, in order, onto tinyconfig:
+#   debug  base debug        make check: lockdep, DEBUG_VM, kmemleak, faults
+#   kasan  base debug kasan  make check-kasan, make soak: debug plus KASAN
+#   perf   base perf         make bench: no checkers
 #
 # The tree is cached outside the repository, under $ZSM_CACHE (default
-# ~/.cache/zsm), keyed by the Debian source version and a hash of the config
-# fragments and of this script. A cached build is reused as it is; a changed
-# fragment gives a new key and a new build. The last line printed on stdout
-# is the build directory: it holds build/ (the O= tree, usable as KDIR for
-# external modules) and mods/ (modules_install output).
+# ~/.cache/zsm), keyed by the Debian source version, a hash of the
+# flavour's fragments and RECIPE below. A cached build is reused as it is;
+# a changed fragment gives a new key and a new build. The last line printed
+# on stdout is the build directory: it holds build/ (the O= tree, usable as
+# KDIR for external modules) and mods/ (modules_install output).
 set -euo pipefail
 
 flavor=${1:-debug}
 here=$(cd "$(dirname "$0")" && pwd)
 cfgdir=$here/config
 case $flavor in
-debug|perf) ;;
-*) echo "usage: $0 debug|perf" >&2; exit 2 ;;
+debug) frags="base debug" ;;
+kasan) frags="base debug kasan" ;;
+perf) frags="base perf" ;;
+*) echo "usage: $0 debug|kasan|perf" >&2; exit 2 ;;
 esac
+# Bump RECIPE when a change below changes what a build produces; other
+# edits of this script keep every cached kernel valid.
+RECIPE=2
+fragfiles=()
+for f in $frags; do
+	fragfiles+=("$cfgdir/$f.config")
+done
 
 cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
 tarball=/usr/src/linux-source-6.12.tar.xz
@@ -30,8 +44,8 @@ fi
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true)
 [ -n "$srcver" ] || srcver=$(stat -c %s-%Y "$tarball")
 
-key=$(cat "$cfgdir/base.config" "$cfgdir/$flavor.config" "$0" |
-      { cat; echo "$srcver"; } | sha256sum | cut -c1-12)
+key=$(cat "${fragfiles[@]}" | { cat; echo "recipe $RECIPE $srcver"; } |
+      sha256sum | cut -c1-12)
 out=$cache/kernel-6.12-$flavor-$key
 srcroot=$cache/src/$srcver
 src=$srcroot/linux-source-6.12
@@ -60,7 +74,7 @@ mkdir -p "$out/build"
 mk() { make -s -C "$src" O="$out/build" ARCH=x86_64 "$@"; }
 mk tinyconfig >/dev/null
 "$src/scripts/kconfig/merge_config.sh" -m -O "$out/build" "$out/build/.config" \
-	"$cfgdir/base.config" "$cfgdir/$flavor.config" >/dev/null
+	"${fragfiles[@]}" >/dev/null
 mk olddefconfig >/dev/null
 
 # Every option the fragments ask for must have survived olddefconfig;
@@ -78,7 +92,7 @@ while IFS= read -r line; do
 			bad=1
 		fi ;;
 	esac
-done < <(cat "$cfgdir/base.config" "$cfgdir/$flavor.config")
+done < <(cat "${fragfiles[@]}")
 # The perf fragment turns DEBUG_KERNEL off, which olddefconfig can undo for
 # options that select it; the list above is authoritative either way.
 [ $bad = 0 ] || { echo "build-kernel: config check failed" >&2; exit 1; }

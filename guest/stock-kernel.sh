@@ -16,9 +16,10 @@
 #        6.12.115+deb12-amd64). zsmalloc is built in, so zsm.ko is built
 #        with ZSM_RENAME=1 (exports zsm_*) and serves zswap through zpool
 #        "zsm"; zram keeps the built-in zsmalloc. Test: zswap.
-# guest  The debug guest kernel of guest/build-kernel.sh (KASAN, lockdep),
-#        with the modules of the work tree (built if needed). Tests:
-#        zram_ext4, zram_swap, zswap.
+# guest  The guest kernel of guest/build-kernel.sh, flavour
+#        $ZSM_GUEST_FLAVOR (default debug: lockdep, DEBUG_VM, kmemleak;
+#        kasan adds KASAN), with the modules of the work tree (built if
+#        needed). Tests: zram_ext4, zram_swap, zswap.
 #
 # For a stock kernel the script
 #   1. installs linux-headers-<ABI> if it is missing (as root);
@@ -245,7 +246,8 @@ main() {
 	esac
 
 	if [ "$kernel" = guest ]; then
-		kout=$("$here/build-kernel.sh" debug | tail -n 1)
+		kout=$("$here/build-kernel.sh" "${ZSM_GUEST_FLAVOR:-debug}" |
+		       tail -n 1)
 		hdr=$kout/build
 		rel=$(cat "$hdr/include/config/kernel.release")
 		bdir=$repo

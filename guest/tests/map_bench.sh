@@ -5,7 +5,7 @@
 # order rotated each round. Per kind (cross/inpage x ro/wo) the median of
 # the rounds is taken and the ratio upstream_ns / zsm_ns reported (> 1: zsm
 # is faster) as zsm-metric map.<kind>.<pte|copy>_vs_upstream, with the
-# medians as map.bench.<provider>.<kind>_ns. Under the debug kernel (KASAN,
+# medians as map.bench.<provider>.<kind>_ns. Under the debug kernel (kmemleak,
 # lockdep, TCG) the numbers only say that the code runs; `make bench` on the
 # perf kernel gives the ones that count. Skipped without zsmalloc.ko.
 . /zsm/lib.sh
