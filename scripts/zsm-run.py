@@ -640,7 +640,8 @@ def make_disk(path, mib):
     return path
 
 
-def qemu_cmd(kernel_dir, initrd, append, mem, smp, accel, disk=None):
+def qemu_cmd(kernel_dir, initrd, append, mem, smp, accel, disk=None,
+             tcg_thread="multi"):
     cmd = ["qemu-system-x86_64", "-m", str(mem), "-smp", str(smp),
            "-nographic", "-no-reboot", "-nic", "none",
            "-kernel", os.path.join(kernel_dir, "bzImage"),
@@ -657,7 +658,10 @@ def qemu_cmd(kernel_dir, initrd, append, mem, smp, accel, disk=None):
         cmd += ["-accel", "tcg", "-icount", "shift=0,sleep=off",
                 "-cpu", "max"]
     else:
-        cmd += ["-accel", "tcg,thread=multi", "-cpu", "max"]
+        # multi: one host thread per vCPU. single: the vCPUs take turns on
+        # one host thread, so this guest never needs more than one host
+        # core (make check's side boots, beside the main guest).
+        cmd += ["-accel", "tcg,thread=%s" % tcg_thread, "-cpu", "max"]
     return cmd
 
 
@@ -805,7 +809,10 @@ def boot(args):
               "pci=noacpi pti=on "
               "zsm.mode=%s zsm.tests=%s zsm.cpus=%d %s"
               % (args.mode, ",".join(tests), args.smp, args.append)).strip()
-    cmd = qemu_cmd(kdir, initrd, append, mem, args.smp, accel, disk)
+    cmd = qemu_cmd(kdir, initrd, append, mem, args.smp, accel, disk,
+                   args.tcg_thread)
+    if accel == "tcg" and args.tcg_thread == "single":
+        accel = "tcg-single"
     logpath = os.path.join(run, "console.log")
     log("console log: %s" % logpath)
     log("booting %s guest (%s, %d MiB, %d CPUs%s, timeout %d s): %s"
@@ -886,6 +893,11 @@ def main():
                     choices=["auto", "kvm", "tcg", "icount"],
                     help="icount: TCG with instruction-counted guest time "
                     "(benchmarks)")
+    ap.add_argument("--tcg-thread", default="multi",
+                    choices=["multi", "single"],
+                    help="TCG: one host thread per vCPU (multi) or one for "
+                    "all vCPUs (single: the guest uses at most one host "
+                    "core)")
     ap.add_argument("--append", default="", help="extra kernel parameters")
     ap.add_argument("--echo", default="progress",
                     choices=["none", "progress", "user", "all"],
