@@ -374,6 +374,24 @@ static void zsm_mig_putback(struct page *page)
 }
 
 /* Isolate pages[k] of the fixture's zspage (it must say yes). */
+/*
+ * Lock @src and the fresh page @dst as migration does (source first). On
+ * failure both are released (@src put back, @dst freed), the case fails
+ * and false is returned.
+ */
+static bool zsm_mig_lock_pair(struct kunit *test, struct page *src,
+			      struct page *dst)
+{
+	lock_page(src);
+	if (trylock_page(dst))
+		return true;
+	unlock_page(src);
+	zsm_mig_putback(src);
+	put_page(dst);
+	KUNIT_FAIL(test, "a fresh page is locked");
+	return false;
+}
+
 static struct page *zsm_mig_isolate_k(struct zsm_mig_fx *fx, unsigned int k,
 				      struct list_head *list)
 {
@@ -434,14 +452,8 @@ static void zsm_mig_migrate_k(struct zsm_mig_fx *fx, unsigned int k,
 	}
 	set_page_private(dst, 0);
 	zspages_before = zsm_mig_nr_zspages(src, dst);
-	lock_page(src);
-	if (!trylock_page(dst)) {
-		unlock_page(src);
-		put_page(dst);
-		zsm_mig_putback(src);
-		KUNIT_FAIL(test, "a fresh page is locked");
+	if (!zsm_mig_lock_pair(test, src, dst))
 		return;
-	}
 
 	/* migrate_folio_move() -> migrate_movable_ops_page() */
 	KUNIT_EXPECT_TRUE(test, PageIsolated(src));
@@ -698,14 +710,8 @@ static void migrate_of_dying_zspage_is_refused(struct kunit *test)
 	if (!dst)
 		kunit_skip(test, "cannot allocate a destination page");
 	page = zsm_mig_isolate_k(fx, k, &isolated);
-	lock_page(page);
-	if (!trylock_page(dst)) {
-		unlock_page(page);
-		zsm_mig_putback(page);
-		put_page(dst);
-		KUNIT_FAIL(test, "a fresh page is locked");
+	if (!zsm_mig_lock_pair(test, page, dst))
 		return;
-	}
 	zsm_mig_free_all(fx);
 	/* Deferred: the descriptor lives until the worker has run. */
 	KUNIT_EXPECT_TRUE(test, READ_ONCE(zspage->dead));
