@@ -6,7 +6,7 @@
 #
 #   guest/stock-kernel.sh [--prepare] [--results FILE] 6.1|6.12|guest \
 #       [zsm-run.py options]
-#   guest/stock-kernel.sh --packages
+#   guest/stock-kernel.sh --abis
 #
 # 6.1    Debian's linux-image-<ABI>-unsigned, ABI $ZSM_STOCK_6_1
 #        (default 6.1.0-56-amd64). zsmalloc is a module there, so zsm.ko
@@ -22,7 +22,8 @@
 #        needed). Tests: zram_ext4, zram_swap, zswap.
 #
 # For a stock kernel the script
-#   1. installs linux-headers-<ABI> if it is missing (as root);
+#   1. fetches linux-headers-<ABI> into the cache
+#      (scripts/fetch-headers.sh; nothing is installed on the host);
 #   2. fetches linux-image-<ABI>-unsigned with `apt-get download` and
 #      unpacks it into $ZSM_CACHE/stock-<ABI>-<package version>/, in the
 #      layout scripts/zsm-run.py --kernel-dir expects: bzImage (the
@@ -33,7 +34,7 @@
 #      not a KDIR). Done once per package version.
 #   3. copies the work tree to $ZSM_CACHE/stock-build/<ABI>/ (an
 #      out-of-tree build writes into its source directory) and builds
-#      zsm.ko there against /usr/src/linux-headers-<ABI>.
+#      zsm.ko there against those headers.
 # Then it boots the kernel with the tests (scripts/zsm-run.py; the tests'
 # `# zsm-run:` lines give the guest 256 MiB, a 256 MiB virtio disk and the
 # ext4 data), labelled 6_1_stock, 6_12_stock or 6_12_guest.
@@ -43,7 +44,8 @@
 # scripts/zsm-summary.py. Without it, zsm-summary.py runs here and prints
 #   zsm-metric kernel.<6_1_stock|6_12_stock|6_12_guest>.<test>=pass|fail|skip
 # and the summary line. --prepare stops after step 3 and prints the kernel
-# directory. --packages prints the header packages (for scripts/deps.sh).
+# directory. --abis prints the stock kernels' ABIs (for the build matrix
+# and the DKMS check).
 # Extra arguments go to zsm-run.py (e.g. --echo user). The exit status is
 # non-zero when a test failed. Nothing is loaded into the host kernel.
 set -euo pipefail
@@ -71,19 +73,14 @@ log() {
 
 usage() {
 	echo "usage: $0 [--prepare] [--results FILE] 6.1|6.12|guest [zsm-run.py options]" >&2
-	echo "       $0 --packages" >&2
+	echo "       $0 --abis" >&2
 	exit 2
 }
 
-# need_headers <abi>: the headers the modules are built against.
-need_headers() {
-	local pkg=linux-headers-$1
-	[ -f "/usr/src/$pkg/Makefile" ] && return 0
-	if [ "$(id -u)" != 0 ]; then
-		die "/usr/src/$pkg missing; as root: apt-get install -y $pkg"
-	fi
-	log "installing $pkg"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$pkg"
+# headers <abi>: the Debian headers the modules are built against, fetched
+# into the cache (scripts/fetch-headers.sh: never installed on the host).
+headers() {
+	"$repo/scripts/fetch-headers.sh" "$1" | tail -n 1
 }
 
 # candidate_version <package>: the version apt would fetch.
@@ -218,8 +215,8 @@ main() {
 		case $1 in
 		--prepare) prepare=1; shift ;;
 		--results) results=$2; shift 2 ;;
-		--packages)
-			echo "linux-headers-$ABI_6_1 linux-headers-$ABI_6_12"
+		--abis)
+			echo "$ABI_6_1 $ABI_6_12"
 			return 0
 			;;
 		6.1|6.12|guest) kernel=$1; shift; break ;;
@@ -257,8 +254,8 @@ main() {
 		make -s -C "$repo" --no-print-directory modules KDIR="$hdr" \
 			W=1 >&2
 	else
-		need_headers "$abi"
-		hdr=/usr/src/linux-headers-$abi
+		hdr=$(headers "$abi")
+		[ -f "$hdr/Makefile" ] || die "no headers for $abi"
 		kout=$(fetch_kernel "$abi")
 		rel=$abi
 		bdir=$cache/stock-build/$abi

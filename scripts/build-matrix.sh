@@ -11,6 +11,8 @@
 #   deb6.12   Debian's 6.12 headers (linux-headers-6.12.115+deb12-amd64),
 #             ZSM_RENAME=1 (zsmalloc is built into that kernel): zsm.ko
 #   deb6.1    Debian's 6.1 headers (linux-headers-6.1.0-56-amd64): zsm.ko
+# (the ABIs are guest/stock-kernel.sh's; scripts/fetch-headers.sh unpacks
+# the header packages into the cache)
 #
 # Every build compiles every file (so its warnings are seen) every time.
 # The Debian header builds run in their own copy of the sources,
@@ -28,8 +30,8 @@ repo=$(cd "$here/.." && pwd)
 cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
 jobs=$(nproc)
 
-DEB612=/usr/src/linux-headers-6.12.115+deb12-amd64
-DEB61=/usr/src/linux-headers-6.1.0-56-amd64
+# Debian's header packages, fetched into the cache (never installed).
+read -r ABI61 ABI612 <<<"$("$repo/guest/stock-kernel.sh" --abis)"
 
 die() {
 	echo "build-matrix: $*" >&2
@@ -40,8 +42,8 @@ die() {
 entry() {
 	case $1 in
 	guest) echo "$guest_kdir" ;;
-	deb6.12) echo "$DEB612 ZSM_TESTS=0 ZSM_RENAME=1" ;;
-	deb6.1) echo "$DEB61 ZSM_TESTS=0" ;;
+	deb6.12) echo "$("$repo/scripts/fetch-headers.sh" "$ABI612" | tail -n 1) ZSM_TESTS=0 ZSM_RENAME=1" ;;
+	deb6.1) echo "$("$repo/scripts/fetch-headers.sh" "$ABI61" | tail -n 1) ZSM_TESTS=0" ;;
 	*) die "unknown build $1 (guest, deb6.12, deb6.1)" ;;
 	esac
 }
@@ -65,7 +67,7 @@ build() {
 	log=$cache/matrix/$name.log
 	if [ ! -f "$kdir/Makefile" ]; then
 		echo "build-matrix: $name: FAIL: no kernel tree at $kdir" \
-		     "(scripts/deps.sh installs the headers)"
+		     "(scripts/fetch-headers.sh)"
 		return 1
 	fi
 	start=$(date +%s.%N)

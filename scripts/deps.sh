@@ -26,14 +26,12 @@ PACKAGES=(
 	util-linux		# flock
 	sparse			# scripts/build-matrix.sh (make C=2)
 	dkms			# scripts/dkms-check.sh
-	linux-headers-6.1.0-56-amd64	# build matrix and DKMS: Debian 6.1
-	linux-headers-6.12.115+deb12-amd64	# ... and Debian 6.12
 	rsync			# guest/stock-kernel.sh: the build copy
 )
-# The headers of Debian's stock kernels that the consumer tests boot
-# (guest/stock-kernel.sh; the kernels themselves are fetched there).
-# shellcheck disable=SC2207 # one package per word
-PACKAGES+=($("$(dirname "$0")/../guest/stock-kernel.sh" --packages))
+# Never a kernel package: Debian's kernel headers (build matrix, DKMS
+# check, consumer boots) and images are fetched with `apt-get download`
+# into the cache (scripts/fetch-headers.sh, guest/stock-kernel.sh), since
+# installing a header package may install a kernel into the host's /boot.
 
 # Each package once, in the order first listed.
 pkgs() {

@@ -6,8 +6,8 @@
 #
 #   scripts/dkms-check.sh [KERNELRELEASE...]
 #
-# Default kernels: 6.1.0-56-amd64 and 6.12.115+deb12-amd64 (headers from
-# linux-headers-<release>, see scripts/deps.sh). dkms itself is installed
+# Default kernels: those of guest/stock-kernel.sh --abis (headers fetched
+# into the cache by scripts/fetch-headers.sh, never installed). dkms itself is installed
 # when missing (as root; otherwise the apt-get line is printed).
 #
 # Everything happens in a private DKMS tree, $ZSM_CACHE/dkms/: the sources
@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
 top=$cache/dkms
-KERNELS=(6.1.0-56-amd64 6.12.115+deb12-amd64)
+read -r -a KERNELS <<<"$("$repo/guest/stock-kernel.sh" --abis)"
 
 die() {
 	echo "dkms-check: $*" >&2
@@ -66,10 +66,11 @@ dk() {
 }
 
 build_one() {
-	local k=$1 ver=$2 kdir=/usr/src/linux-headers-$1 ko log vm exports
+	local k=$1 ver=$2 kdir ko log vm exports
+	kdir=$("$repo/scripts/fetch-headers.sh" "$k" | tail -n 1)
 	log=$top/tree/zsm/$ver/build/make.log
 	if [ ! -f "$kdir/Makefile" ]; then
-		echo "dkms-check: $k: FAIL: $kdir missing (apt-get install linux-headers-$k)"
+		echo "dkms-check: $k: FAIL: no headers (scripts/fetch-headers.sh $k)"
 		return 1
 	fi
 	if ! dk build -m zsm -v "$ver" -k "$k" --kernelsourcedir "$kdir" \
