@@ -22,7 +22,7 @@
 #                         kernels
 #   make clean
 #
-# KDIR defaults to the cached debug guest kernel (guest/build-kernel.sh),
+# KDIR defaults to the cached debug guest kernel (scripts/build-kernel.sh),
 # computed (and built, the first time) only when KDIR is not given.
 # Runner options can be passed as RUN_ARGS="--timeout 3600 --echo all".
 
@@ -31,10 +31,10 @@ export ZSM_CACHE
 
 # Shell snippet: set $kout to the guest kernel directory (bzImage, build/,
 # mods/), the last line printed by the script; fail if there is none.
-guest_kernel = kout=$$(guest/build-kernel.sh $(1) | tail -n 1) && \
+guest_kernel = kout=$$(scripts/build-kernel.sh $(1) | tail -n 1) && \
 	{ test -f "$$kout/bzImage" || \
 	  { echo "make: guest kernel build failed" >&2; exit 1; }; }
-KDIR ?= $(shell guest/build-kernel.sh debug | tail -n 1)/build
+KDIR ?= $(shell scripts/build-kernel.sh debug | tail -n 1)/build
 
 RUN := scripts/zsm-run.py
 RUN_ARGS ?=
@@ -60,7 +60,7 @@ modules:
 	$(MAKE) -C "$$kdir" M=$(CURDIR) modules
 
 # Userspace tools, built with the host's compiler; the guest gets static
-# builds of the same sources (guest/mkinitramfs.sh).
+# builds of the same sources (scripts/mkinitramfs.sh).
 TOOLS := tools/zsmstat
 
 tools: $(TOOLS)
@@ -95,58 +95,27 @@ deps:
 	@scripts/deps.sh
 
 kernel: deps
-	guest/build-kernel.sh debug
-	guest/build-kernel.sh kasan
-	guest/build-kernel.sh perf
+	scripts/build-kernel.sh debug
+	scripts/build-kernel.sh kasan
+	scripts/build-kernel.sh perf
 
 parser-tests:
 	python3 scripts/test_zsm_run.py
 
-# Each step needs the previous one: packages, then the kernel, then the
-# modules built against it, then the guests. The main guest (debug kernel)
-# runs every test of guest/tests/ without a `# zsm-run:` line; alongside it
-# guest/stock-kernel.sh boots the consumer tests (zram, zswap) on each
-# kernel of CONSUMER_KERNELS in turn: the debug guest, Debian's stock 6.1
-# and 6.12; their output is printed when the main guest is done. The main
-# guest has a host thread per vCPU (multi-threaded TCG, where SMP races
-# show); the consumer boots' two vCPUs take turns on one host thread
-# (--tcg-thread single), so the two guests need three host threads, not
-# four, on a 2-core host. Measured on a quiet 2-core host (whole make
-# check): 7m37s this way; 8m43s with both guests multi-threaded (each one
-# slowed to about half, their vCPUs spinning on locks whose holder's
-# thread was preempted), 8m24s with the consumer boots at nice 19.
-# Every boot writes its results to a file; scripts/zsm-summary.py prints
-# the combined "N passed, N failed" last. With --tests in RUN_ARGS only the
-# main guest runs (e.g. make check RUN_ARGS="--tests core,kunit").
-CONSUMER_KERNELS ?= $(if $(findstring --tests,$(RUN_ARGS)),,guest 6.1 6.12)
-# The guest kernel flavour of the main guest and of the "guest" consumer
-# boot (guest/build-kernel.sh): debug for make check, kasan for
-# make check-kasan.
+# Packages, the static checks, the guest kernel; then scripts/check.sh
+# builds the modules and boots the main guest with the consumer boots
+# alongside (CONSUMER_KERNELS, default "guest 6.1 6.12"; none when
+# RUN_ARGS has --tests). CHECK_FLAVOR: the guest kernel flavour (debug
+# for make check, kasan for make check-kasan).
 CHECK_FLAVOR ?= debug
+export CHECK_TIMEOUT
+ifdef CONSUMER_KERNELS
+export CONSUMER_KERNELS
+endif
 
 check: deps static-checks
 	@$(call guest_kernel,$(CHECK_FLAVOR)) && \
-	$(MAKE) --no-print-directory modules KDIR="$$kout/build" W=1 && \
-	python3 scripts/test_zsm_run.py && \
-	res=$$(mktemp -d) && files=$$res/main.json && \
-	for k in $(CONSUMER_KERNELS); do \
-		files="$$files $$res/kernel-$$k.json"; \
-	done && \
-	{ ( for k in $(CONSUMER_KERNELS); do \
-		ZSM_GUEST_FLAVOR=$(CHECK_FLAVOR) guest/stock-kernel.sh \
-			--results "$$res/kernel-$$k.json" "$$k" \
-			--tcg-thread single \
-			>"$$res/kernel-$$k.log" 2>&1; \
-	    done ) & cpid=$$!; \
-	$(RUN) --kernel-dir "$$kout" --mode check --timeout $(CHECK_TIMEOUT) \
-		--label 6_12_guest --results "$$res/main.json" $(RUN_ARGS); \
-	[ -z "$(CONSUMER_KERNELS)" ] || \
-		echo "make: waiting for the consumer boots ($(CONSUMER_KERNELS))"; \
-	wait $$cpid; \
-	for k in $(CONSUMER_KERNELS); do \
-		echo "=== consumer boot: $$k"; cat "$$res/kernel-$$k.log"; \
-	done; \
-	scripts/zsm-summary.py $$files; rc=$$?; rm -rf "$$res"; exit $$rc; }
+	scripts/check.sh $(CHECK_FLAVOR) "$$kout" $(RUN_ARGS)
 
 # KASAN finds what the other checkers cannot (use after free, out of
 # bounds); it makes the guests about 2.3 times slower (make check 16.5-18

@@ -11,7 +11,7 @@
 #   deb6.12   Debian's 6.12 headers (linux-headers-6.12.115+deb12-amd64),
 #             ZSM_RENAME=1 (zsmalloc is built into that kernel): zsm.ko
 #   deb6.1    Debian's 6.1 headers (linux-headers-6.1.0-56-amd64): zsm.ko
-# (the ABIs are guest/stock-kernel.sh's; scripts/fetch-headers.sh unpacks
+# (the ABIs are scripts/stock-kernel.sh's; scripts/fetch-headers.sh unpacks
 # the header packages into the cache)
 #
 # Every build compiles every file (so its warnings are seen) every time.
@@ -31,7 +31,7 @@ cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
 jobs=$(nproc)
 
 # Debian's header packages, fetched into the cache (never installed).
-read -r ABI61 ABI612 <<<"$("$repo/guest/stock-kernel.sh" --abis)"
+read -r ABI61 ABI612 <<<"$("$repo/scripts/stock-kernel.sh" --abis)"
 
 die() {
 	echo "build-matrix: $*" >&2

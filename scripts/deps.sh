@@ -11,7 +11,7 @@
 set -euo pipefail
 
 PACKAGES=(
-	linux-source-6.12	# guest kernel sources (guest/build-kernel.sh)
+	linux-source-6.12	# guest kernel sources (scripts/build-kernel.sh)
 	build-essential		# gcc, make, libc6-dev (static helpers)
 	bc flex bison		# kernel build
 	libelf-dev libssl-dev	# kernel build (objtool, certs)
@@ -26,11 +26,11 @@ PACKAGES=(
 	util-linux		# flock
 	sparse			# scripts/build-matrix.sh (make C=2)
 	dkms			# scripts/dkms-check.sh
-	rsync			# guest/stock-kernel.sh: the build copy
+	rsync			# scripts/stock-kernel.sh: the build copy
 )
 # Never a kernel package: Debian's kernel headers (build matrix, DKMS
 # check, consumer boots) and images are fetched with `apt-get download`
-# into the cache (scripts/fetch-headers.sh, guest/stock-kernel.sh), since
+# into the cache (scripts/fetch-headers.sh, scripts/stock-kernel.sh), since
 # installing a header package may install a kernel into the host's /boot.
 
 # Each package once, in the order first listed.

@@ -6,7 +6,7 @@
 #
 #   scripts/dkms-check.sh [KERNELRELEASE...]
 #
-# Default kernels: those of guest/stock-kernel.sh --abis (headers fetched
+# Default kernels: those of scripts/stock-kernel.sh --abis (headers fetched
 # into the cache by scripts/fetch-headers.sh, never installed). dkms itself is installed
 # when missing (as root; otherwise the apt-get line is printed).
 #
@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
 top=$cache/dkms
-read -r -a KERNELS <<<"$("$repo/guest/stock-kernel.sh" --abis)"
+read -r -a KERNELS <<<"$("$repo/scripts/stock-kernel.sh" --abis)"
 
 die() {
 	echo "dkms-check: $*" >&2

@@ -15,7 +15,7 @@
 # in that file is not counted. Any other CamelCase fails as usual.
 #
 # The scripts come from $ZSM_CACHE/src/*/linux-source-6.12 (unpacked by
-# guest/build-kernel.sh), else /usr/src/linux-source-6.12, else they are
+# scripts/build-kernel.sh), else /usr/src/linux-source-6.12, else they are
 # taken out of /usr/src/linux-source-6.12.tar.xz into $ZSM_CACHE/lint.
 set -euo pipefail
 

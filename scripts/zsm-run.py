@@ -547,7 +547,7 @@ def guest_tests(mode):
 #     # zsm-run: --mem 256 --disk 256 --data
 # (only these options; see directive_parser). Such a test runs in a boot of
 # its own: it is left out of the default test list and must be named with
-# --tests (guest/stock-kernel.sh does, for the consumer tests). The boot
+# --tests (scripts/stock-kernel.sh does, for the consumer tests). The boot
 # gets the largest --disk, and --data, that any named test asks for; tests
 # that state --mem must agree. Options given on the command line win.
 DIRECTIVE_RE = re.compile(r"^#\s*zsm-run:(.*)$", re.MULTILINE)
@@ -626,7 +626,7 @@ def make_run_dir(mode):
 
 
 def build_initramfs(kernel_dir, out, data):
-    cmd = [os.path.join(REPO, "guest", "mkinitramfs.sh"),
+    cmd = [os.path.join(REPO, "scripts", "mkinitramfs.sh"),
            "--kernel-dir", kernel_dir, "--out", out]
     if data:
         cmd.append("--data")
@@ -873,7 +873,7 @@ def main():
     ap.add_argument("--parse", metavar="LOG",
                     help="parse an existing console log, do not boot")
     ap.add_argument("--kernel-dir",
-                    help="guest kernel dir from guest/build-kernel.sh")
+                    help="guest kernel dir from scripts/build-kernel.sh")
     ap.add_argument("--mode", default="check", choices=sorted(MODE_DIRS))
     ap.add_argument("--tests", help="comma-separated test names "
                     "(default: every script of the mode's directory)")

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * zsm_pattern: checksummed page patterns for the consumer tests (zram swap,
- * zswap, ext4 on zram). Built static by guest/mkinitramfs.sh into /zsm/bin.
+ * zswap, ext4 on zram). Built static by scripts/mkinitramfs.sh into /zsm/bin.
  *
  *   zsm_pattern mem  (-m MIB | -r PCT) [-s SEED] [-w] [-P] [-c CGROUP]
  *   zsm_pattern tree DIR -m MIB [-s SEED]

@@ -4,9 +4,9 @@
 # The consumer tests (zram_ext4, zram_swap, zswap: zram and zswap on zsm)
 # on Debian's unmodified kernels and on the debug guest kernel.
 #
-#   guest/stock-kernel.sh [--prepare] [--results FILE] 6.1|6.12|guest \
+#   scripts/stock-kernel.sh [--prepare] [--results FILE] 6.1|6.12|guest \
 #       [zsm-run.py options]
-#   guest/stock-kernel.sh --abis
+#   scripts/stock-kernel.sh --abis
 #
 # 6.1    Debian's linux-image-<ABI>-unsigned, ABI $ZSM_STOCK_6_1
 #        (default 6.1.0-56-amd64). zsmalloc is a module there, so zsm.ko
@@ -16,7 +16,7 @@
 #        6.12.115+deb12-amd64). zsmalloc is built in, so zsm.ko is built
 #        with ZSM_RENAME=1 (exports zsm_*) and serves zswap through zpool
 #        "zsm"; zram keeps the built-in zsmalloc. Test: zswap.
-# guest  The guest kernel of guest/build-kernel.sh, flavour
+# guest  The guest kernel of scripts/build-kernel.sh, flavour
 #        $ZSM_GUEST_FLAVOR (default debug: lockdep, DEBUG_VM, kmemleak;
 #        kasan adds KASAN), with the modules of the work tree (built if
 #        needed). Tests: zram_ext4, zram_swap, zswap.
@@ -90,7 +90,7 @@ candidate_version() {
 }
 
 # source_tree: a kernel source tree for the test data (mm/, include/linux/),
-# preferably the one guest/build-kernel.sh extracted.
+# preferably the one scripts/build-kernel.sh extracted.
 source_tree() {
 	local d tarball=/usr/src/linux-source-6.12.tar.xz
 	for d in "$cache"/src/*/linux-source-6.12; do
@@ -178,7 +178,7 @@ fetch_kernel() {
 			cp "$tmp/x/lib/modules/$abi/$m" "$out/mods/lib/modules/$abi/"
 	done
 	depmod -b "$out/mods" "$abi"
-	# For guest/mkinitramfs.sh: the release our modules must match, and
+	# For scripts/mkinitramfs.sh: the release our modules must match, and
 	# the source tree of the test data.
 	echo "$abi" >"$out/build/include/config/kernel.release"
 	ln -s "$(source_tree)" "$out/build/source"

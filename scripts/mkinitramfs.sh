@@ -3,9 +3,9 @@
 #
 # Build the zsm guest initramfs (gzip'd newc cpio).
 #
-#   guest/mkinitramfs.sh --kernel-dir DIR --out FILE [--data]
+#   scripts/mkinitramfs.sh --kernel-dir DIR --out FILE [--data]
 #
-# DIR is a guest kernel directory from guest/build-kernel.sh (bzImage,
+# DIR is a guest kernel directory from scripts/build-kernel.sh (bzImage,
 # build/, mods/). The archive holds:
 #
 #   /bin/busybox          busybox-static; /init runs `busybox --install -s`
@@ -30,8 +30,8 @@
 # directory next to FILE.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/.." && pwd)
+repo=$(cd "$(dirname "$0")/.." && pwd)
+here=$repo/guest
 kdir=
 out=
 data=0
@@ -56,7 +56,7 @@ parse_args() {
 		esac
 	done
 	if [ -z "$kdir" ] || [ -z "$out" ]; then usage; fi
-	[ -f "$kdir/bzImage" ] || die "$kdir/bzImage missing (guest/build-kernel.sh)"
+	[ -f "$kdir/bzImage" ] || die "$kdir/bzImage missing (scripts/build-kernel.sh)"
 	[ -x /bin/busybox ] || die "/bin/busybox missing: apt-get install busybox-static"
 }
 

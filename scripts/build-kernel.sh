@@ -3,7 +3,7 @@
 #
 # Build (or reuse) a zsm guest kernel from Debian's linux-source-6.12.
 #
-#   guest/build-kernel.sh debug|kasan|perf
+#   scripts/build-kernel.sh debug|kasan|perf
 #
 # Flavours and the config fragments they merge, in order, onto tinyconfig:
 #   debug  base debug        make check: lockdep, DEBUG_VM, kmemleak, faults
@@ -11,16 +11,17 @@
 #   perf   base perf         make bench: no checkers
 #
 # The tree is cached outside the repository, under $ZSM_CACHE (default
-# ~/.cache/zsm), keyed by the Debian source version, a hash of the
-# flavour's fragments and RECIPE below. A cached build is reused as it is;
-# a changed fragment gives a new key and a new build. The last line printed
-# on stdout is the build directory: it holds build/ (the O= tree, usable as
-# KDIR for external modules) and mods/ (modules_install output).
+# ~/.cache/zsm), keyed by the Debian source version, a hash of the options
+# in the flavour's fragments (not their comments) and RECIPE below. A
+# cached build is reused as it is; a changed option gives a new key and a
+# new build. The last line printed on stdout is the build directory: it
+# holds build/ (the O= tree, usable as KDIR for external modules) and
+# mods/ (modules_install output).
 set -euo pipefail
 
 flavor=${1:-debug}
 here=$(cd "$(dirname "$0")" && pwd)
-cfgdir=$here/config
+cfgdir=$here/kconfig
 case $flavor in
 debug) frags="base debug" ;;
 kasan) frags="base debug kasan" ;;
@@ -44,8 +45,9 @@ fi
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true)
 [ -n "$srcver" ] || srcver=$(stat -c %s-%Y "$tarball")
 
-key=$(cat "${fragfiles[@]}" | { cat; echo "recipe $RECIPE $srcver"; } |
-      sha256sum | cut -c1-12)
+# Only the fragments' options count: comments may change freely.
+key=$(cat "${fragfiles[@]}" | grep -v -e '^#' -e '^[[:space:]]*$' |
+      { cat; echo "recipe $RECIPE $srcver"; } | sha256sum | cut -c1-12)
 out=$cache/kernel-6.12-$flavor-$key
 srcroot=$cache/src/$srcver
 src=$srcroot/linux-source-6.12
