@@ -36,43 +36,43 @@ static int zsm_classes_show(struct seq_file *s, void *v)
 {
 	struct zsm_pool *pool = s->private;
 	unsigned long t_objs = 0, t_inuse = 0, t_pages = 0, t_free = 0;
-	unsigned long t_hpages = 0;
-	unsigned int i, fg;
+	unsigned long t_handle_pages = 0;
+	unsigned int i, grp;
 
 	seq_puts(s, "class  size");
-	for (fg = 1; fg < ZSM_FG_FULL; fg++)
-		seq_printf(s, " %3u%%", fg * 10 - 10);
+	for (grp = 1; grp < ZSM_FULLNESS_FULL; grp++)
+		seq_printf(s, " %3u%%", grp * 10 - 10);
 	seq_puts(s, " full   objs_alloc   objs_inuse pages_used pages_per_zspage freeable hpages\n");
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
 		struct zsm_class *class = pool->classes[i];
-		unsigned long cnt[ZSM_NR_FG], objs, inuse, pages, freeable, hp;
+		unsigned long cnt[ZSM_NR_FULLNESS], objs, inuse, pages, freeable, hp;
 
 		if (!class)
 			continue;
 		spin_lock(&class->lock);
-		memcpy(cnt, class->fg_count, sizeof(cnt));
+		memcpy(cnt, class->fullness_count, sizeof(cnt));
 		objs = class->nr_zspages * class->geom.objs;
 		inuse = class->objs_inuse;
 		pages = class->nr_pages;
-		hp = class->nr_hpages;
+		hp = class->nr_handle_pages;
 		spin_unlock(&class->lock);
 		freeable = zsm_class_freeable_pages(class);
 
 		seq_printf(s, "%5u %5u", i, class->geom.size);
-		for (fg = 1; fg <= ZSM_FG_FULL; fg++)
-			seq_printf(s, " %4lu", cnt[fg]);
+		for (grp = 1; grp <= ZSM_FULLNESS_FULL; grp++)
+			seq_printf(s, " %4lu", cnt[grp]);
 		seq_printf(s, " %12lu %12lu %10lu %16u %8lu %6lu\n", objs, inuse,
 			   pages, class->geom.pages, freeable, hp);
 		t_objs += objs;
 		t_inuse += inuse;
 		t_pages += pages;
 		t_free += freeable;
-		t_hpages += hp;
+		t_handle_pages += hp;
 	}
 	seq_printf(s, "Total      %*s %12lu %12lu %10lu %16s %8lu %6lu\n",
-		   5 * ZSM_FG_FULL, "", t_objs, t_inuse, t_pages, "", t_free,
-		   t_hpages);
+		   5 * ZSM_FULLNESS_FULL, "", t_objs, t_inuse, t_pages, "", t_free,
+		   t_handle_pages);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(zsm_classes);
@@ -80,7 +80,7 @@ DEFINE_SHOW_ATTRIBUTE(zsm_classes);
 static int zsm_summary_show(struct seq_file *s, void *v)
 {
 	struct zsm_pool *pool = s->private;
-	unsigned long objs = 0, hpages = 0, zspages = 0, freeable = 0;
+	unsigned long objs = 0, handle_pages = 0, zspages = 0, freeable = 0;
 	unsigned int i;
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
@@ -90,7 +90,7 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 			continue;
 		spin_lock(&class->lock);
 		objs += class->objs_inuse;
-		hpages += class->nr_hpages;
+		handle_pages += class->nr_handle_pages;
 		zspages += class->nr_zspages;
 		spin_unlock(&class->lock);
 		freeable += zsm_class_freeable_pages(class);
@@ -99,7 +99,7 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 	seq_printf(s, "pages_total %lu\n", atomic_long_read(&pool->pages_total));
 	seq_printf(s, "zspages %lu\n", zspages);
 	seq_printf(s, "objects %lu\n", objs);
-	seq_printf(s, "handle_pages %lu\n", hpages);
+	seq_printf(s, "handle_pages %lu\n", handle_pages);
 	seq_printf(s, "pages_freeable %lu\n", freeable);
 	seq_printf(s, "pages_compacted %lu\n",
 		   atomic_long_read(&pool->stats.pages_compacted));

@@ -91,7 +91,7 @@ static struct zsm_zspage *zsm_evict_claim(struct zsm_pool *pool,
 		return ERR_PTR(-EAGAIN);
 	}
 	list_del_init(&best->lru);
-	__zsm_fg_del(best_class, best);
+	__zsm_fullness_del(best_class, best);
 	best->evicting = 1;
 	best->evict_gen = gen;
 	spin_unlock(&best_class->lock);
@@ -132,8 +132,9 @@ static unsigned long zsm_evict_one(struct zsm_pool *pool,
 		__zsm_zspage_free(pool, zspage);
 	} else {
 		/* A handler failed: back, at the cold end of the LRU. */
-		__zsm_fg_add(class, zspage,
-			     zsm_fg_of(zspage->inuse, class->geom.objs));
+		__zsm_fullness_add(class, zspage,
+				   zsm_fullness_of(zspage->inuse,
+						   class->geom.objs));
 		list_add_tail(&zspage->lru, &class->lru);
 	}
 	spin_unlock(&class->lock);

@@ -6,38 +6,10 @@
  * zram and zswap run on it. Objects of 1..PAGE_SIZE bytes are packed into
  * zspages, chains of order-0 pages, by size class (zsm_class.c); an object
  * may straddle two pages of its chain and is then mapped through a per-CPU
- * area (zsm_map.c). Pages are movable and pools compact (zsm_migrate.c).
- *
- * Data layout
- *
- *   handle --> [handle word] --(zspage descriptor address, slot)--+
- *                  ^                                              |
- *                  |         zspage descriptor (slab)  <----------+
- *                  |         | pages[] | slots[]: handle or free link |
- *                  +-------------------------'
- *
- * The descriptor, not the pages, holds the free list and the reverse map
- * (slot -> handle): zs_malloc() and zs_free() never touch object memory.
- *
- * Lock ordering (outermost first):
- *
- *   page lock (core mm, migration only)
- *     -> zs_pool.compact_lock (mutex, one zs_compact() at a time)
- *       -> zsm_class.lock (spinlock; per class: lists, counters, slots,
- *                          handle words and handle pages of the class)
- *         -> zsm_zspage.lock (rwlock; read: mappers; write: compaction,
- *                              migration; writers disable BH)
- *         -> zs_pool.deferred_lock (spinlock)
- *
- * Page locks are also taken under zsm_class.lock, against the order above,
- * but only with trylock_page(), never waited for: when a zspage is freed
- * (all its pages, else the free is deferred to a worker that sleeps on
- * them with no zsm lock held) and when a fresh page joins a zspage
- * (zsm_page_make_movable(); nobody else can hold its lock).
- *
- * Mappers take only zsm_zspage.lock (read), from any context but hard IRQ,
- * and find the zspage under RCU (descriptors are freed with kfree_rcu()).
- * No lock is pool-wide on the malloc, free or map paths.
+ * area (zsm_map.c). This file holds pools and the allocation interface;
+ * zspages and page migration are in zsm_zspage.c, handles in zsm_handle.c,
+ * compaction in zsm_compact.c, eviction in zsm_evict.c. Locks and their
+ * order: include/zsm_internal.h.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -66,361 +38,7 @@ MODULE_PARM_DESC(chain_size,
 atomic_long_t zsm_pages_held;
 EXPORT_SYMBOL_IF_KUNIT(zsm_pages_held);
 
-/* === Internals: handle pages ============================================= */
-
-static inline struct zsm_hpage *zsm_hpage_of(unsigned long *hp)
-{
-	return (struct zsm_hpage *)((unsigned long)hp & PAGE_MASK);
-}
-
-static void zsm_hpage_init(struct zsm_class *class, struct page *page)
-{
-	struct zsm_hpage *h = page_address(page);
-	unsigned long *words = (unsigned long *)(h + 1);
-	unsigned int i;
-
-	set_page_private(page, (unsigned long)class);
-	page->index = zsm_hpage_cookie(class->pool);
-	h->cookie = page->index;
-	for (i = 0; i < ZSM_HANDLES_PER_PAGE - 1; i++)
-		words[i] = (unsigned long)&words[i + 1] | ZSM_HANDLE_FREE;
-	words[i] = ZSM_HANDLE_FREE;
-	h->free = words;
-	h->inuse = 0;
-}
-
-/* Install a fresh handle page. */
-static void __zsm_hpage_add(struct zsm_class *class, struct page *page)
-{
-	struct zsm_hpage *h = page_address(page);
-
-	lockdep_assert_held(&class->lock);
-	list_add(&h->list, &class->hpages);
-	class->nr_hpages++;
-}
-
-static unsigned long *__zsm_handle_get(struct zsm_class *class)
-{
-	struct zsm_hpage *h;
-	unsigned long *hp;
-
-	lockdep_assert_held(&class->lock);
-	h = list_first_entry_or_null(&class->hpages, struct zsm_hpage, list);
-	if (!h)
-		return NULL;
-	hp = h->free;
-	h->free = (unsigned long *)(*hp & ~ZSM_HANDLE_FREE);
-	h->inuse++;
-	if (!h->free)
-		list_move(&h->list, &class->hpage_full);
-	return hp;
-}
-
-static void zsm_hpage_release(struct page *page)
-{
-	struct zsm_hpage *h = page_address(page);
-
-	WRITE_ONCE(h->cookie, 0);
-	set_page_private(page, 0);
-	page->index = 0;
-	__free_page(page);
-	atomic_long_dec(&zsm_pages_held);
-}
-
-static void __zsm_handle_put(struct zsm_class *class, unsigned long *hp)
-{
-	struct zsm_hpage *h = zsm_hpage_of(hp);
-
-	lockdep_assert_held(&class->lock);
-	if (!h->free)
-		list_move(&h->list, &class->hpages);
-	*hp = (unsigned long)h->free | ZSM_HANDLE_FREE;
-	h->free = hp;
-	if (--h->inuse == 0) {
-		list_del(&h->list);
-		class->nr_hpages--;
-		zsm_hpage_release(virt_to_page(h));
-	}
-}
-
-/*
- * Check that @handle is a handle word of @pool, without trusting it: its
- * struct page must carry @pool's cookie before page->private is believed.
- * Returns the owning class or NULL. Used where a bad handle would do harm:
- * zs_free().
- */
-static struct zsm_class *zsm_handle_class(struct zsm_pool *pool,
-					  unsigned long handle)
-{
-	struct page *page;
-
-	if (!IS_ALIGNED(handle, sizeof(unsigned long)) ||
-	    offset_in_page(handle) < sizeof(struct zsm_hpage) ||
-	    !virt_addr_valid((void *)handle))
-		return NULL;
-	page = virt_to_page((void *)handle);
-	if (READ_ONCE(page->index) != zsm_hpage_cookie(pool))
-		return NULL;
-	return (struct zsm_class *)page_private(page);
-}
-
-/* === Internals: zspages ================================================== */
-
-/* Take @zspage off its fullness list; class->lock held. */
-void __zsm_fg_del(struct zsm_class *class, struct zsm_zspage *zspage)
-{
-	list_del_init(&zspage->list);
-	if (!--class->fg_count[zspage->fg])
-		class->fg_mask &= ~BIT(zspage->fg);
-}
-
-/* File @zspage in fullness group @fg; class->lock held. */
-void __zsm_fg_add(struct zsm_class *class, struct zsm_zspage *zspage,
-		  unsigned int fg)
-{
-	zspage->fg = fg;
-	list_add(&zspage->list, &class->fg_list[fg]);
-	class->fg_count[fg]++;
-	class->fg_mask |= BIT(fg);
-}
-
-/**
- * __zsm_zspage_refile() - move a zspage to the fullness group of its inuse.
- * @class: owning class, locked.
- * @zspage: a zspage on one of @class's lists.
- *
- * Return: the new group; ZSM_FG_EMPTY means the zspage is off every list and
- * the caller must free it.
- */
-unsigned int __zsm_zspage_refile(struct zsm_class *class,
-				 struct zsm_zspage *zspage)
-{
-	unsigned int fg = zsm_fg_of(zspage->inuse, class->geom.objs);
-
-	lockdep_assert_held(&class->lock);
-	/* An evicting zspage is on no list; its evictor refiles it. */
-	if (fg == zspage->fg || zspage->evicting)
-		return fg;
-	__zsm_fg_del(class, zspage);
-	if (fg == ZSM_FG_EMPTY) {
-		zspage->fg = ZSM_FG_EMPTY;
-		return fg;
-	}
-	__zsm_fg_add(class, zspage, fg);
-	return fg;
-}
-
-/* The fullest zspage that still has a free slot, or NULL. */
-struct zsm_zspage *__zsm_zspage_fullest(struct zsm_class *class)
-{
-	unsigned long mask = class->fg_mask & (BIT(ZSM_FG_FULL) - 1);
-
-	lockdep_assert_held(&class->lock);
-	if (!mask)
-		return NULL;
-	return list_first_entry(&class->fg_list[__fls(mask)],
-				struct zsm_zspage, list);
-}
-
-static inline gfp_t zsm_meta_gfp(gfp_t gfp)
-{
-	return gfp & ~(__GFP_HIGHMEM | __GFP_MOVABLE);
-}
-
-/**
- * zsm_page_alloc() - allocate one object page.
- * @gfp: zs_malloc()'s flags (see zsm_page_gfp()).
- *
- * The page counts in zsm_pages_held from here until zsm_page_unused() or
- * the release of its zspage.
- *
- * Return: the page or NULL.
- */
-struct page *zsm_page_alloc(gfp_t gfp)
-{
-	struct page *page = alloc_page(zsm_page_gfp(gfp));
-
-	if (page)
-		atomic_long_inc(&zsm_pages_held);
-	return page;
-}
-
-/**
- * zsm_page_unused() - give back a page from zsm_page_alloc() never added.
- * @page: the page.
- */
-void zsm_page_unused(struct page *page)
-{
-	__free_page(page);
-	atomic_long_dec(&zsm_pages_held);
-}
-
-/**
- * __zsm_zspage_add_page() - add the next page of a zspage's chain.
- * @class: owning class, locked.
- * @zspage: a zspage with fewer than class->geom.pages pages present.
- * @page: a page from zsm_page_alloc().
- *
- * The page is registered movable before it is published in @zspage->pages;
- * mappers only look at pages of live objects, and no object lives in it
- * until the caller places one, under @class->lock.
- */
-void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
-			   struct page *page)
-{
-	unsigned int i = zspage->nr_pages;
-
-	lockdep_assert_held(&class->lock);
-	set_page_private(page, (unsigned long)zspage);
-	page->index = i;
-	zsm_page_make_movable(page);
-	WRITE_ONCE(zspage->pages[i], page);
-	zspage->nr_pages = i + 1;
-	class->nr_pages++;
-	atomic_long_inc(&class->pool->pages_total);
-}
-
-/*
- * A new zspage with only its first page (enough for slot 0); the rest of
- * the chain is added as objects reach into it (see struct zsm_zspage).
- * Installed by the caller under the class lock, with
- * __zsm_zspage_add_page() for @first.
- */
-static struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class,
-					   gfp_t gfp)
-{
-	const struct zsm_geom *g = &class->geom;
-	struct zsm_zspage *zspage;
-	unsigned long *slots;
-	unsigned int i;
-
-	zspage = kmalloc(struct_size(zspage, pages, g->pages) +
-			 g->objs * sizeof(unsigned long), zsm_meta_gfp(gfp));
-	if (!zspage)
-		return NULL;
-
-	INIT_LIST_HEAD(&zspage->list);
-	zspage->class = class;
-	rwlock_init(&zspage->lock);
-	zspage->inuse = 0;
-	zspage->free_head = 0;
-	zspage->fg = ZSM_FG_EMPTY;
-	zspage->dead = 0;
-	zspage->evicting = 0;
-	zspage->evict_gen = 0;
-	zspage->nr_pages = 0;
-	INIT_LIST_HEAD(&zspage->lru);
-	zspage->last_alloc = jiffies;
-	memset(zspage->pages, 0, g->pages * sizeof(zspage->pages[0]));
-
-	slots = zsm_zspage_slots(zspage);
-	for (i = 0; i < g->objs - 1; i++)
-		slots[i] = (unsigned long)(i + 1) << 1 | ZSM_SLOT_FREE_TAG;
-	slots[i] = (unsigned long)ZSM_SLOT_END << 1 | ZSM_SLOT_FREE_TAG;
-	return zspage;
-}
-
-static void zsm_zspage_release(struct zsm_pool *pool, struct zsm_zspage *zspage)
-{
-	unsigned int i, n = zspage->nr_pages;
-
-	for (i = 0; i < n; i++) {
-		struct page *page = zspage->pages[i];
-
-		zsm_page_clear_movable(page);
-		set_page_private(page, 0);
-		page->index = 0;
-		unlock_page(page);
-		put_page(page);
-	}
-	atomic_long_sub(n, &pool->pages_total);
-	atomic_long_sub(n, &zsm_pages_held);
-	kfree_rcu(zspage, rcu);
-}
-
-/* Lock every page of @zspage without sleeping; all or nothing. */
-static bool zsm_zspage_trylock_pages(struct zsm_zspage *zspage)
-{
-	unsigned int i;
-
-	for (i = 0; i < zspage->nr_pages; i++) {
-		if (!trylock_page(zspage->pages[i])) {
-			while (i--)
-				unlock_page(zspage->pages[i]);
-			return false;
-		}
-	}
-	return true;
-}
-
-static void zsm_deferred_free_work(struct work_struct *work)
-{
-	struct zsm_pool *pool = container_of(work, struct zsm_pool, free_work);
-	struct zsm_zspage *zspage;
-
-	for (;;) {
-		unsigned int i;
-
-		spin_lock(&pool->deferred_lock);
-		zspage = list_first_entry_or_null(&pool->deferred_free,
-						  struct zsm_zspage, deferred);
-		if (zspage)
-			list_del(&zspage->deferred);
-		spin_unlock(&pool->deferred_lock);
-		if (!zspage)
-			break;
-		/*
-		 * The zspage is dead: no object, no list, and migration no
-		 * longer swaps its pages (zsm_migrate_page() refuses a dead
-		 * zspage), so pages[i] stays ours while we sleep on its lock;
-		 * a migration that was in flight when it died finished its
-		 * swap under class->lock before the zspage was marked dead.
-		 * The re-check after the lock is a second guard.
-		 */
-		for (i = 0; i < zspage->nr_pages; i++) {
-			struct page *page;
-
-			for (;;) {
-				page = READ_ONCE(zspage->pages[i]);
-				lock_page(page);
-				if (page == READ_ONCE(zspage->pages[i]))
-					break;
-				unlock_page(page);
-			}
-		}
-		zsm_zspage_release(pool, zspage);
-	}
-}
-
-/**
- * __zsm_zspage_free() - return an empty, unlisted zspage to the system.
- * @pool: owning pool.
- * @zspage: zspage with no object, already off its class's lists.
- *
- * Pages are released with their page lock held so that migration of any of
- * them is either finished or not yet started. If a page lock is busy (page
- * being migrated), the free is deferred to process context.
- *
- * Context: class->lock held; does not sleep.
- */
-void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage)
-{
-	struct zsm_class *class = zspage->class;
-
-	lockdep_assert_held(&class->lock);
-	WRITE_ONCE(zspage->dead, 1);
-	list_del_init(&zspage->lru);
-	class->nr_zspages--;
-	class->nr_pages -= zspage->nr_pages;
-	if (zsm_zspage_trylock_pages(zspage)) {
-		zsm_zspage_release(pool, zspage);
-		return;
-	}
-	spin_lock(&pool->deferred_lock);
-	list_add_tail(&zspage->deferred, &pool->deferred_free);
-	spin_unlock(&pool->deferred_lock);
-	schedule_work(&pool->free_work);
-}
+/* === Internals ============================================================ */
 
 /*
  * After a failed allocation: free the handle pages with no handle and the
@@ -429,83 +47,14 @@ void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage)
 static void __zsm_class_trim(struct zsm_pool *pool, struct zsm_class *class)
 {
 	struct zsm_zspage *zspage, *ztmp;
-	struct zsm_hpage *h, *tmp;
 
 	lockdep_assert_held(&class->lock);
-	list_for_each_entry_safe(h, tmp, &class->hpages, list) {
-		if (h->inuse)
-			continue;
-		list_del(&h->list);
-		class->nr_hpages--;
-		zsm_hpage_release(virt_to_page(h));
-	}
-	list_for_each_entry_safe(zspage, ztmp, &class->fg_list[ZSM_FG_EMPTY],
+	__zsm_handle_pages_trim(class);
+	list_for_each_entry_safe(zspage, ztmp, &class->fullness_list[ZSM_FULLNESS_EMPTY],
 				 list) {
-		__zsm_fg_del(class, zspage);
+		__zsm_fullness_del(class, zspage);
 		__zsm_zspage_free(pool, zspage);
 	}
-}
-
-/* Take a free slot of @zspage for handle @hp. */
-static unsigned int __zsm_slot_take(struct zsm_class *class,
-				    struct zsm_zspage *zspage,
-				    unsigned long *hp)
-{
-	unsigned long *slots = zsm_zspage_slots(zspage);
-	unsigned int idx = zspage->free_head;
-
-	lockdep_assert_held(&class->lock);
-	zspage->free_head = slots[idx] >> 1;
-	slots[idx] = (unsigned long)hp;
-	zspage->inuse++;
-	class->objs_inuse++;
-	__zsm_zspage_refile(class, zspage);
-	if (likely(!zspage->evicting)) {
-		list_move(&zspage->lru, &class->lru);
-		zspage->last_alloc = jiffies;
-	}
-	*hp = zsm_obj_encode(zspage, idx);
-	return idx;
-}
-
-/**
- * __zsm_slot_move() - point handle @hp at a free slot of @dst.
- * @class: owning class, locked.
- * @dst: destination zspage with a free slot.
- * @hp: the handle; its object is in a slot the caller releases.
- *
- * Used by compaction after copying the object's bytes.
- *
- * Return: the slot index taken in @dst.
- */
-unsigned int __zsm_slot_move(struct zsm_class *class, struct zsm_zspage *dst,
-			     unsigned long *hp)
-{
-	return __zsm_slot_take(class, dst, hp);
-}
-
-/**
- * __zsm_slot_release() - free slot @idx of @zspage.
- * @class: owning class, locked.
- * @zspage: the zspage.
- * @idx: an allocated slot.
- *
- * Return: true if the zspage became empty; it is then off every list and
- * the caller must free it with __zsm_zspage_free().
- */
-bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
-			unsigned int idx)
-{
-	unsigned long *slots = zsm_zspage_slots(zspage);
-
-	lockdep_assert_held(&class->lock);
-	slots[idx] = (unsigned long)zspage->free_head << 1 | ZSM_SLOT_FREE_TAG;
-	zspage->free_head = idx;
-	zspage->inuse--;
-	class->objs_inuse--;
-	/* Only its evictor frees an evicting zspage. */
-	return __zsm_zspage_refile(class, zspage) == ZSM_FG_EMPTY &&
-	       !zspage->evicting;
 }
 
 /* === Public interface ==================================================== */
@@ -541,7 +90,7 @@ struct zs_pool *zs_create_pool(const char *name)
 	for (i = ZSM_NR_CLASSES; i-- > 0;) {
 		const struct zsm_geom *g = &zsm_classes.geom[i];
 		struct zsm_class *class;
-		unsigned int fg;
+		unsigned int grp;
 
 		if (g->index != i) {
 			pool->class_of[i] = pool->classes[g->index];
@@ -554,10 +103,10 @@ struct zs_pool *zs_create_pool(const char *name)
 		class->pool = pool;
 		class->geom = *g;
 		class->index = i;
-		for (fg = 0; fg < ZSM_NR_FG; fg++)
-			INIT_LIST_HEAD(&class->fg_list[fg]);
-		INIT_LIST_HEAD(&class->hpages);
-		INIT_LIST_HEAD(&class->hpage_full);
+		for (grp = 0; grp < ZSM_NR_FULLNESS; grp++)
+			INIT_LIST_HEAD(&class->fullness_list[grp]);
+		INIT_LIST_HEAD(&class->handle_pages);
+		INIT_LIST_HEAD(&class->handle_pages_full);
 		INIT_LIST_HEAD(&class->lru);
 		pool->classes[i] = class;
 		pool->class_of[i] = class;
@@ -585,26 +134,20 @@ static unsigned long zsm_class_drain(struct zsm_pool *pool,
 				     struct zsm_class *class)
 {
 	struct zsm_zspage *zspage, *tmp;
-	struct zsm_hpage *h, *htmp;
 	unsigned long live;
-	unsigned int fg;
+	unsigned int grp;
 
 	spin_lock(&class->lock);
 	live = class->objs_inuse;
-	for (fg = 0; fg < ZSM_NR_FG; fg++) {
-		list_for_each_entry_safe(zspage, tmp, &class->fg_list[fg], list) {
-			__zsm_fg_del(class, zspage);
+	for (grp = 0; grp < ZSM_NR_FULLNESS; grp++) {
+		list_for_each_entry_safe(zspage, tmp, &class->fullness_list[grp], list) {
+			__zsm_fullness_del(class, zspage);
 			class->objs_inuse -= zspage->inuse;
 			zspage->inuse = 0;
 			__zsm_zspage_free(pool, zspage);
 		}
 	}
-	list_splice_init(&class->hpage_full, &class->hpages);
-	list_for_each_entry_safe(h, htmp, &class->hpages, list) {
-		list_del(&h->list);
-		class->nr_hpages--;
-		zsm_hpage_release(virt_to_page(h));
-	}
+	__zsm_handle_pages_drain(class);
 	spin_unlock(&class->lock);
 	return live;
 }
@@ -619,7 +162,7 @@ static unsigned long zsm_class_drain(struct zsm_pool *pool,
 static void zsm_pool_wait_unmapped(struct zsm_pool *pool)
 {
 	struct zsm_zspage *zspage;
-	unsigned int i, fg;
+	unsigned int i, grp;
 	bool mapped;
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
@@ -630,8 +173,8 @@ static void zsm_pool_wait_unmapped(struct zsm_pool *pool)
 		do {
 			mapped = false;
 			spin_lock(&class->lock);
-			for (fg = 0; fg < ZSM_NR_FG && !mapped; fg++) {
-				list_for_each_entry(zspage, &class->fg_list[fg],
+			for (grp = 0; grp < ZSM_NR_FULLNESS && !mapped; grp++) {
+				list_for_each_entry(zspage, &class->fullness_list[grp],
 						    list) {
 					mapped = zsm_zspage_busy(zspage);
 					if (mapped)
@@ -709,7 +252,7 @@ unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp)
 	struct zsm_zspage *zspage, *fresh = NULL;
 	struct page *spare[2] = { NULL, NULL };
 	unsigned int nspare = 0, need_p;
-	struct page *hpage = NULL;
+	struct page *handle_page = NULL;
 	struct zsm_class *class;
 	bool need_h, need_z;
 	unsigned long *hp;
@@ -722,14 +265,14 @@ unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp)
 	class = pool->class_of[zsm_size_to_slot(size)];
 	for (;;) {
 		spin_lock(&class->lock);
-		if (hpage) {
-			__zsm_hpage_add(class, hpage);
-			hpage = NULL;
+		if (handle_page) {
+			__zsm_handle_page_add(class, handle_page);
+			handle_page = NULL;
 		}
 		if (fresh) {
 			/* A fresh zspage is used at once: never left empty. */
 			class->nr_zspages++;
-			__zsm_fg_add(class, fresh, ZSM_FG_EMPTY);
+			__zsm_fullness_add(class, fresh, ZSM_FULLNESS_EMPTY);
 			zspage = fresh;
 			fresh = NULL;
 		} else {
@@ -741,17 +284,15 @@ unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp)
 			hp = __zsm_handle_get(class);
 		if (likely(hp))
 			break;
-		need_h = list_empty(&class->hpages);
+		need_h = list_empty(&class->handle_pages);
 		need_z = !zspage;
 		spin_unlock(&class->lock);
 
 		/* Slow path: get what was missing without the lock, retry. */
 		if (need_h) {
-			hpage = alloc_page(zsm_meta_gfp(gfp));
-			if (!hpage)
+			handle_page = zsm_handle_page_alloc(class, gfp);
+			if (!handle_page)
 				goto nomem;
-			atomic_long_inc(&zsm_pages_held);
-			zsm_hpage_init(class, hpage);
 		}
 		if (need_z) {
 			fresh = zsm_zspage_alloc(class, gfp);
@@ -774,8 +315,8 @@ unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp)
 	return (unsigned long)hp;
 
 nomem:
-	if (hpage)
-		zsm_hpage_release(hpage);
+	if (handle_page)
+		zsm_handle_page_release(handle_page);
 	kfree(fresh);
 	while (nspare)
 		zsm_page_unused(spare[--nspare]);
@@ -911,7 +452,7 @@ static int __init zsm_init(void)
 	BUILD_BUG_ON(MAX_PHYSMEM_BITS - 3 + ZSM_OBJ_SHIFT > BITS_PER_LONG);
 	BUILD_BUG_ON(ZSM_MAX_OBJS_PER_ZSPAGE > ZSM_OBJ_IDX_MASK);
 	BUILD_BUG_ON(ZSM_MAX_OBJS_PER_ZSPAGE >= ZSM_SLOT_END);
-	BUILD_BUG_ON(ZSM_NR_FG > BITS_PER_LONG);
+	BUILD_BUG_ON(ZSM_NR_FULLNESS > BITS_PER_LONG);
 
 	err = zsm_class_table_init(&zsm_classes, chain_size);
 	if (err) {

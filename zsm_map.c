@@ -154,30 +154,7 @@ static enum cpuhp_state zsm_cpuhp_state;
 /* === Internals =========================================================== */
 
 /*
- * The map path's check of @handle, at the cost of one load from the page
- * the handle word is in (which the map reads next anyway): an aligned word
- * of the direct map, past the header of a page whose header carries
- * @pool's cookie. A handle of another pool, a freed handle page, an error
- * value, NULL, or a pointer into other memory of the direct map (a slab
- * object, say) is refused; like zsmalloc, the map path does not guard
- * against a pointer into an unmapped hole of the direct map. zs_free() and
- * the KUnit/badinput tests use the full check (zsm_handle_class()).
- */
-static __always_inline bool
-zsm_handle_mapcheck(struct zsm_pool *pool, unsigned long handle)
-{
-	const struct zsm_hpage *h = (const void *)(handle & PAGE_MASK);
-
-	if (!IS_ALIGNED(handle, sizeof(unsigned long)) ||
-	    offset_in_page(handle) < sizeof(struct zsm_hpage) ||
-	    handle < PAGE_OFFSET || handle >= (unsigned long)high_memory)
-		return false;
-	/* Not KASAN-checked: for a bad handle this page is someone else's. */
-	return READ_ONCE_NOCHECK(h->cookie) == zsm_hpage_cookie(pool);
-}
-
-/*
- * __zsm_obj_lock_read() - find and pin the zspage of a live object.
+ * zsm_obj_lookup_read() - find and pin the zspage of a live object.
  * @pool: the pool.
  * @handle: a handle of @pool.
  * @idx: set to the object's slot index.
@@ -195,7 +172,7 @@ zsm_handle_mapcheck(struct zsm_pool *pool, unsigned long handle)
  * handle of @pool (warned once).
  */
 static __always_inline struct zsm_zspage *
-__zsm_obj_lock_read(struct zsm_pool *pool, unsigned long handle,
+zsm_obj_lookup_read(struct zsm_pool *pool, unsigned long handle,
 		    unsigned int *idx)
 {
 	unsigned long *hp = (unsigned long *)handle;
@@ -231,14 +208,14 @@ __zsm_obj_lock_read(struct zsm_pool *pool, unsigned long handle,
 }
 
 /*
- * zsm_obj_lock_read() - __zsm_obj_lock_read(), which returns its zspage
+ * zsm_obj_lock_read() - zsm_obj_lookup_read(), which returns its zspage
  * read-locked exactly when it returns one: this tells sparse so.
  */
 static __always_inline struct zsm_zspage *
 zsm_obj_lock_read(struct zsm_pool *pool, unsigned long handle,
 		  unsigned int *idx)
 {
-	struct zsm_zspage *zspage = __zsm_obj_lock_read(pool, handle, idx);
+	struct zsm_zspage *zspage = zsm_obj_lookup_read(pool, handle, idx);
 
 	(void)__cond_lock(&zspage->lock, zspage);
 	return zspage;

@@ -111,10 +111,43 @@ extern atomic_long_t zsm_pages_held;
 
 /* === Pools, classes, zspages ============================================= */
 
-/* Fullness groups: 0 = empty, 1..ZSM_FG_FULL-1 = by tenths, ZSM_FG_FULL. */
-#define ZSM_FG_EMPTY		0
-#define ZSM_FG_FULL		11
-#define ZSM_NR_FG		(ZSM_FG_FULL + 1)
+/*
+ * Locks, outermost first. An arrow is an order that exists in the code: the
+ * lock on its right is taken while the one on its left is held.
+ *
+ *   zsm_pool.evict_lock (mutex; one zs_evict_pages() per pool; held across
+ *   |                    the owner's eviction handler)
+ *   +-> (the owner's own locks, in the handler) -> zsm_class.lock
+ *   +-> zsm_class.lock
+ *
+ *   zsm_pool.compact_lock (mutex; one zs_compact() per pool)
+ *   +-> zsm_class.lock
+ *
+ *   page lock (core mm holds it around zsm_mops.migrate_page())
+ *   +-> zsm_class.lock
+ *
+ *   zsm_class.lock (spinlock; per class: lists, counters, slot words,
+ *   |               handle words and handle pages of the class)
+ *   +-> zsm_zspage.lock (rwlock; read: mappers, on their own, not under
+ *   |                    class->lock; write: compaction and migration,
+ *   |                    trylock only, with BH disabled)
+ *   +-> zsm_pool.deferred_lock (spinlock; innermost)
+ *   +-> page lock, trylock_page() only (never waited for): freeing a
+ *       zspage, and a fresh page joining one
+ *
+ * Mappers take only zsm_zspage.lock (read), and find the zspage under RCU
+ * (descriptors are freed with kfree_rcu()). No lock is pool-wide on the
+ * malloc, free or map paths.
+ *
+ * Naming rule: a function whose name starts with "__zsm_" is called with
+ * the class lock of the class it works on held, and says so with
+ * lockdep_assert_held(&class->lock).
+ */
+
+/* Fullness groups: 0 = empty, 1..ZSM_FULLNESS_FULL-1 = by tenths, ZSM_FULLNESS_FULL. */
+#define ZSM_FULLNESS_EMPTY		0
+#define ZSM_FULLNESS_FULL		11
+#define ZSM_NR_FULLNESS		(ZSM_FULLNESS_FULL + 1)
 
 struct zsm_pool;
 struct zsm_class;
@@ -128,7 +161,7 @@ struct zsm_class;
  * handle (zsm_obj_encode()); page migration only swaps @pages[i] and needs
  * no handle update.
  *
- * @list: node in the class's fullness list @fg; under class->lock.
+ * @list: node in the class's fullness list @fullness; under class->lock.
  * @class: owning class; constant.
  * @lock: "page lock" of the zspage contents. Readers: mappers, from map to
  *	unmap (the bytes and @pages[] stay put). Writers: compaction moving
@@ -137,7 +170,7 @@ struct zsm_class;
  *	there.
  * @inuse: live objects; under class->lock.
  * @free_head: first free slot index or ZSM_SLOT_END; under class->lock.
- * @fg: current fullness group; under class->lock.
+ * @fullness: current fullness group; under class->lock.
  * @lru: node in class->lru, most recently allocated-into first; under
  *	class->lock. Off the list while the zspage is being evicted.
  * @last_alloc: jiffies of the last allocation into it; under class->lock.
@@ -172,7 +205,7 @@ struct zsm_zspage {
 	rwlock_t lock;
 	u16 inuse;
 	u16 free_head;
-	u8 fg;
+	u8 fullness;
 	u8 dead;
 	u8 evicting;
 	u8 nr_pages;
@@ -251,7 +284,7 @@ static inline void zsm_zspage_write_unlock(struct zsm_zspage *zspage)
  * ever trylock, so a failed write trylock means exactly that. Shaped (out
  * parameter, no early return of a constant) so that sparse can follow it.
  */
-static inline void __zsm_zspage_probe(struct zsm_zspage *zspage, bool *busy)
+static inline void zsm_zspage_probe(struct zsm_zspage *zspage, bool *busy)
 {
 	*busy = true;
 	if (!zsm_zspage_write_trylock(zspage))
@@ -264,7 +297,7 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
 {
 	bool busy;
 
-	__zsm_zspage_probe(zspage, &busy);
+	zsm_zspage_probe(zspage, &busy);
 	return busy;
 }
 
@@ -278,32 +311,32 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
  * @pool: owning pool; constant.
  * @geom: geometry (size, pages, objs, huge); constant.
  * @index: canonical class index; constant.
- * @fg_list: zspages by fullness group; ZSM_FG_EMPTY is unused.
- * @fg_count: zspages in each fullness group.
- * @fg_mask: bit g set when @fg_list[g] is non-empty.
- * @hpages: handle pages of this class with free handles.
- * @hpage_full: handle pages with no free handle.
+ * @fullness_list: zspages by fullness group; ZSM_FULLNESS_EMPTY is unused.
+ * @fullness_count: zspages in each fullness group.
+ * @fullness_mask: bit g set when @fullness_list[g] is non-empty.
+ * @handle_pages: handle pages of this class with free handles.
+ * @handle_pages_full: handle pages with no free handle.
  * @lru: zspages by last allocation, most recent first (eviction order).
  * @nr_zspages: zspages of the class.
  * @nr_pages: pages present in the class's zspages.
  * @objs_inuse: live objects.
- * @nr_hpages: handle pages.
+ * @nr_handle_pages: handle pages.
  */
 struct zsm_class {
 	spinlock_t lock;		/* see above; inside compact_lock */
 	struct zsm_pool *pool;
 	struct zsm_geom geom;
 	unsigned int index;
-	struct list_head fg_list[ZSM_NR_FG];
-	unsigned long fg_count[ZSM_NR_FG];
-	unsigned long fg_mask;
-	struct list_head hpages;
-	struct list_head hpage_full;
+	struct list_head fullness_list[ZSM_NR_FULLNESS];
+	unsigned long fullness_count[ZSM_NR_FULLNESS];
+	unsigned long fullness_mask;
+	struct list_head handle_pages;
+	struct list_head handle_pages_full;
 	struct list_head lru;
 	unsigned long nr_zspages;
 	unsigned long nr_pages;
 	unsigned long objs_inuse;
-	unsigned long nr_hpages;
+	unsigned long nr_handle_pages;
 };
 
 static inline unsigned long *zsm_zspage_slots(struct zsm_zspage *zspage)
@@ -329,6 +362,7 @@ static inline unsigned int __zsm_pages_missing(const struct zsm_class *class,
 {
 	unsigned int want;
 
+	lockdep_assert_held(&class->lock);
 	if (zspage->free_head == ZSM_SLOT_END)
 		return 0;
 	want = zsm_slot_pages(class, zspage->free_head);
@@ -336,45 +370,77 @@ static inline unsigned int __zsm_pages_missing(const struct zsm_class *class,
 }
 
 /**
- * struct zsm_hpage - header at the start of a handle page.
+ * struct zsm_handle_page - header at the start of a handle page.
  *
  * Handles are words in pages of their own, one set per class, so that
  * zs_malloc() takes a handle and a slot under one lock, and zs_free() can
  * check a handle (owner, liveness) before using it. The struct page of a
  * handle page records its owner: page->private is the class and page->index
- * is ZSM_HPAGE_MAGIC ^ (unsigned long)pool; both constant while it is owned.
+ * is ZSM_HANDLE_PAGE_MAGIC ^ (unsigned long)pool; both constant while it is owned.
  *
  * A handle word holds an encoded object location (bit 0 clear) while its
  * handle is live, and the next free word | ZSM_HANDLE_FREE while it is free.
  *
- * @cookie: ZSM_HPAGE_MAGIC ^ (unsigned long)pool, the same as page->index;
+ * @cookie: ZSM_HANDLE_PAGE_MAGIC ^ (unsigned long)pool, the same as page->index;
  *	constant while the page is owned, cleared when it is released. Lets
  *	the map path check a handle with one load from the handle's own page
  *	(zsm_handle_mapcheck()).
- * @list: node in class->hpages or class->hpage_full; under class->lock.
+ * @list: node in class->handle_pages or class->handle_pages_full; under class->lock.
  * @free: first free handle word or NULL; under class->lock.
  * @inuse: handles given out from this page; under class->lock.
  */
-struct zsm_hpage {
+struct zsm_handle_page {
 	unsigned long cookie;
 	struct list_head list;
 	unsigned long *free;
 	unsigned int inuse;
 };
 
-#define ZSM_HPAGE_MAGIC		0x7a736d68616e646cUL	/* "zsmhandl" */
+#define ZSM_HANDLE_PAGE_MAGIC		0x7a736d68616e646cUL	/* "zsmhandl" */
 
 struct zsm_pool;
 
 /* Owner mark of @pool's handle pages: in page->index and their header. */
-static inline unsigned long zsm_hpage_cookie(struct zsm_pool *pool)
+static inline unsigned long zsm_handle_page_cookie(struct zsm_pool *pool)
 {
-	return ZSM_HPAGE_MAGIC ^ (unsigned long)pool;
+	return ZSM_HANDLE_PAGE_MAGIC ^ (unsigned long)pool;
 }
 
 #define ZSM_HANDLE_FREE		1UL
 #define ZSM_HANDLES_PER_PAGE \
-	((PAGE_SIZE - sizeof(struct zsm_hpage)) / sizeof(unsigned long))
+	((PAGE_SIZE - sizeof(struct zsm_handle_page)) / sizeof(unsigned long))
+
+/*
+ * The opening tests of both handle checks (zsm_handle.c): an aligned word
+ * past a handle page's header.
+ */
+static __always_inline bool zsm_handle_word_ok(unsigned long handle)
+{
+	return IS_ALIGNED(handle, sizeof(unsigned long)) &&
+	       offset_in_page(handle) >= sizeof(struct zsm_handle_page);
+}
+
+/*
+ * The map path's check of @handle, at the cost of one load from the page
+ * the handle word is in (which the map reads next anyway): a word of the
+ * direct map, past the header of a page whose header carries @pool's
+ * cookie. A handle of another pool, a freed handle page, an error value,
+ * NULL, or a pointer into other memory of the direct map (a slab object,
+ * say) is refused; like zsmalloc, the map path does not guard against a
+ * pointer into an unmapped hole of the direct map. zs_free() uses the full
+ * check, zsm_handle_class().
+ */
+static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
+						unsigned long handle)
+{
+	const struct zsm_handle_page *h = (const void *)(handle & PAGE_MASK);
+
+	if (!zsm_handle_word_ok(handle) ||
+	    handle < PAGE_OFFSET || handle >= (unsigned long)high_memory)
+		return false;
+	/* Not KASAN-checked: for a bad handle this page is someone else's. */
+	return READ_ONCE_NOCHECK(h->cookie) == zsm_handle_page_cookie(pool);
+}
 
 /**
  * struct zsm_pool - a zsm pool (struct zs_pool to users of <linux/zsmalloc.h>).
@@ -460,31 +526,55 @@ static inline unsigned int zsm_obj_idx(unsigned long obj)
 /* Longest pool name kept (debugfs and shrinker names derive from it). */
 #define ZSM_POOL_NAME_MAX	64
 
-static inline unsigned int zsm_fg_of(unsigned int inuse, unsigned int objs)
+static inline unsigned int zsm_fullness_of(unsigned int inuse, unsigned int objs)
 {
 	if (!inuse)
-		return ZSM_FG_EMPTY;
+		return ZSM_FULLNESS_EMPTY;
 	if (inuse >= objs)
-		return ZSM_FG_FULL;
+		return ZSM_FULLNESS_FULL;
 	return 1 + inuse * 10 / objs;
 }
 
-/* zsm_main.c */
-void __zsm_fg_del(struct zsm_class *class, struct zsm_zspage *zspage);
-void __zsm_fg_add(struct zsm_class *class, struct zsm_zspage *zspage,
-		  unsigned int fg);
+static inline gfp_t zsm_meta_gfp(gfp_t gfp)
+{
+	return gfp & ~(__GFP_HIGHMEM | __GFP_MOVABLE);
+}
+
+/* zsm_handle.c */
+struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp);
+void zsm_handle_page_release(struct page *page);
+void __zsm_handle_page_add(struct zsm_class *class, struct page *page);
+unsigned long *__zsm_handle_get(struct zsm_class *class);
+void __zsm_handle_put(struct zsm_class *class, unsigned long *hp);
+void __zsm_handle_pages_trim(struct zsm_class *class);
+void __zsm_handle_pages_drain(struct zsm_class *class);
+struct zsm_class *zsm_handle_class(struct zsm_pool *pool, unsigned long handle);
+
+/* zsm_zspage.c */
+extern const struct movable_operations zsm_mops;
+extern atomic_long_t zsm_pages_migrated;
+void __zsm_fullness_del(struct zsm_class *class, struct zsm_zspage *zspage);
+void __zsm_fullness_add(struct zsm_class *class, struct zsm_zspage *zspage,
+			unsigned int grp);
 unsigned int __zsm_zspage_refile(struct zsm_class *class,
 				 struct zsm_zspage *zspage);
 struct zsm_zspage *__zsm_zspage_fullest(struct zsm_class *class);
+struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp);
 void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage);
+void zsm_deferred_free_work(struct work_struct *work);
 void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 			   struct page *page);
 struct page *zsm_page_alloc(gfp_t gfp);
 void zsm_page_unused(struct page *page);
-unsigned int __zsm_slot_move(struct zsm_class *class, struct zsm_zspage *dst,
+unsigned int __zsm_slot_take(struct zsm_class *class, struct zsm_zspage *zspage,
 			     unsigned long *hp);
 bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
 			unsigned int idx);
+
+/* zsm_compact.c */
+int zsm_pool_shrinker_init(struct zsm_pool *pool);
+void zsm_pool_shrinker_exit(struct zsm_pool *pool);
+unsigned long zsm_class_freeable_pages(struct zsm_class *class);
 
 /* zsm_map.c */
 const char *zsm_map_mode_name(void);
@@ -493,16 +583,6 @@ int zsm_map_init(void);
 void zsm_map_exit(void);
 void zsm_obj_copy(struct zsm_zspage *dst, unsigned int didx,
 		  struct zsm_zspage *src, unsigned int sidx, unsigned int size);
-
-/* zsm_migrate.c */
-extern const struct movable_operations zsm_mops;
-extern atomic_long_t zsm_pages_migrated;
-gfp_t zsm_page_gfp(gfp_t gfp);
-void zsm_page_make_movable(struct page *page);
-void zsm_page_clear_movable(struct page *page);
-int zsm_pool_shrinker_init(struct zsm_pool *pool);
-void zsm_pool_shrinker_exit(struct zsm_pool *pool);
-unsigned long zsm_class_freeable_pages(struct zsm_class *class);
 
 /* zsm_zpool.c, built only with CONFIG_ZPOOL (Kbuild) */
 #if IS_ENABLED(CONFIG_ZPOOL)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zsm: moving objects and pages.
+ * zsm: compaction and the pool shrinker.
  *
  * Compaction moves objects from the emptiest zspages of a class into the
  * fullest, so that the emptied zspages can be freed. It runs per class with
@@ -14,156 +14,17 @@
  *            (A is the emptiest source; C, then B, the fullest targets)
  *
  * The pool shrinker runs compaction under memory pressure.
- *
- * Page migration (core mm compaction, memory offlining, CMA) moves single
- * pages. Every page of every zspage is registered with zsm_mops. Handles
- * name a zspage descriptor and a slot, not a page, so moving a page only
- * copies it and swaps the descriptor's pages[i]:
- *
- *   isolate_page(P)    page lock held: P's zspage is alive; nothing to do
- *                      but say yes (a dying zspage says no).
- *   migrate_page(N, P) page locks of N and P held; class->lock excludes
- *                      compaction and allocation bookkeeping, the zspage
- *                      write lock waits out mappers; copy P to N, swap
- *                      pages[i], register N, release our reference to P.
- *   putback_page(P)    nothing was changed at isolation: nothing to undo.
- *
- * Freeing races: a zspage is released only with every page lock held
- * (trylock under class->lock, else deferred to a worker that sleeps on the
- * locks), so a page is never freed while migrate_page() runs on it. A page
- * isolated but not locked can be released: __ClearPageMovable() tells core
- * mm, which then drops its own reference and never calls us for it again.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
 #include <linux/mm.h>
-#include <linux/highmem.h>
-#include <linux/migrate.h>
-#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/shrinker.h>
-#include <linux/vmstat.h>
 #include <linux/bitops.h>
-#include <kunit/visibility.h>
 
 #include "zsm_internal.h"
-
-/* === Page migration ====================================================== */
-
-/* Pages moved by zsm_migrate_page(), all pools; for tests and debugfs. */
-atomic_long_t zsm_pages_migrated;
-EXPORT_SYMBOL_IF_KUNIT(zsm_pages_migrated);
-
-static bool zsm_isolate_page(struct page *page, isolate_mode_t mode)
-{
-	struct zsm_zspage *zspage = (struct zsm_zspage *)page_private(page);
-
-	/* The page lock keeps the descriptor alive (see __zsm_zspage_free). */
-	return zspage && !READ_ONCE(zspage->dead);
-}
-
-static int zsm_migrate_page(struct page *dst, struct page *src,
-			    enum migrate_mode mode)
-{
-	struct zsm_zspage *zspage = (struct zsm_zspage *)page_private(src);
-	struct zsm_class *class = zspage->class;
-	unsigned int i = src->index;
-
-	spin_lock(&class->lock);
-	/*
-	 * A dead zspage's pages[] must not change: its deferred free reads
-	 * pages[i] and sleeps on that page's lock, which would be a freed
-	 * page if we swapped it. Refuse; it is freed soon, and core mm
-	 * drops a page that stopped being movable.
-	 */
-	if (zspage->dead) {
-		spin_unlock(&class->lock);
-		return -EAGAIN;
-	}
-	/* Mapped right now: let core mm retry later. */
-	if (!zsm_zspage_write_trylock(zspage)) {
-		spin_unlock(&class->lock);
-		return -EAGAIN;
-	}
-	if (WARN_ON_ONCE(zspage->pages[i] != src)) {
-		zsm_zspage_write_unlock(zspage);
-		spin_unlock(&class->lock);
-		return -EINVAL;
-	}
-	copy_highpage(dst, src);
-	set_page_private(dst, (unsigned long)zspage);
-	dst->index = i;
-	zsm_page_set_movable(dst, &zsm_mops);
-	WRITE_ONCE(zspage->pages[i], dst);
-	zsm_zspage_write_unlock(zspage);
-	spin_unlock(&class->lock);
-
-	/* dst is ours now; core mm drops its own reference to it. */
-	get_page(dst);
-	if (page_zone(dst) != page_zone(src)) {
-		dec_zone_page_state(src, NR_ZSPAGES);
-		inc_zone_page_state(dst, NR_ZSPAGES);
-	}
-	zsm_page_clear_movable_ops(src);
-	set_page_private(src, 0);
-	src->index = 0;
-	put_page(src);
-	atomic_long_inc(&zsm_pages_migrated);
-	return MIGRATEPAGE_SUCCESS;
-}
-
-static void zsm_putback_page(struct page *page)
-{
-}
-
-const struct movable_operations zsm_mops = {
-	.isolate_page = zsm_isolate_page,
-	.migrate_page = zsm_migrate_page,
-	.putback_page = zsm_putback_page,
-};
-EXPORT_SYMBOL_IF_KUNIT(zsm_mops);
-
-/**
- * zsm_page_gfp() - flags for a zspage's object pages.
- * @gfp: the zs_malloc() caller's flags (__GFP_MOVABLE and __GFP_HIGHMEM are
- *	honoured: zsm pages can move and need no permanent kernel mapping).
- *
- * Return: the flags to allocate object pages with.
- */
-gfp_t zsm_page_gfp(gfp_t gfp)
-{
-	return gfp;
-}
-
-/**
- * zsm_page_make_movable() - register a new zspage page with migration.
- * @page: a page nobody else references yet, about to join a zspage.
- *
- * Also accounts the page in the zone's NR_ZSPAGES (/proc/vmstat
- * nr_zspages), as zsmalloc does.
- */
-void zsm_page_make_movable(struct page *page)
-{
-	inc_zone_page_state(page, NR_ZSPAGES);
-	/* A fresh page: no one else can hold its lock. */
-	if (WARN_ON_ONCE(!trylock_page(page)))
-		return;
-	zsm_page_set_movable(page, &zsm_mops);
-	unlock_page(page);
-}
-
-/**
- * zsm_page_clear_movable() - unregister a page leaving the pool.
- * @page: a locked zspage page.
- */
-void zsm_page_clear_movable(struct page *page)
-{
-	dec_zone_page_state(page, NR_ZSPAGES);
-	if (zsm_page_movable_ops(page))
-		zsm_page_clear_movable_ops(page);
-}
 
 /* === Compaction ========================================================== */
 
@@ -173,12 +34,14 @@ void zsm_page_clear_movable(struct page *page)
 /* The emptiest zspage with objects, or NULL. */
 static struct zsm_zspage *__zsm_zspage_emptiest(struct zsm_class *class)
 {
-	unsigned long mask = class->fg_mask & (BIT(ZSM_FG_FULL) - 1) &
-			     ~BIT(ZSM_FG_EMPTY);
+	unsigned long mask;
 
+	lockdep_assert_held(&class->lock);
+	mask = class->fullness_mask & (BIT(ZSM_FULLNESS_FULL) - 1) &
+	       ~BIT(ZSM_FULLNESS_EMPTY);
 	if (!mask)
 		return NULL;
-	return list_first_entry(&class->fg_list[__ffs(mask)],
+	return list_first_entry(&class->fullness_list[__ffs(mask)],
 				struct zsm_zspage, list);
 }
 
@@ -186,17 +49,18 @@ static struct zsm_zspage *__zsm_zspage_emptiest(struct zsm_class *class)
 static struct zsm_zspage *__zsm_zspage_target(struct zsm_class *class,
 					      struct zsm_zspage *not)
 {
-	unsigned long mask = class->fg_mask & (BIT(ZSM_FG_FULL) - 1);
+	unsigned long mask = class->fullness_mask & (BIT(ZSM_FULLNESS_FULL) - 1);
 	struct zsm_zspage *zspage;
 
+	lockdep_assert_held(&class->lock);
 	while (mask) {
-		unsigned int fg = __fls(mask);
+		unsigned int grp = __fls(mask);
 
-		list_for_each_entry(zspage, &class->fg_list[fg], list) {
+		list_for_each_entry(zspage, &class->fullness_list[grp], list) {
 			if (zspage != not)
 				return zspage;
 		}
-		mask &= ~BIT(fg);
+		mask &= ~BIT(grp);
 	}
 	return NULL;
 }
@@ -207,6 +71,7 @@ static unsigned long __zsm_free_slots_besides(struct zsm_class *class,
 {
 	unsigned long slots = class->nr_zspages * class->geom.objs;
 
+	lockdep_assert_held(&class->lock);
 	return slots - class->objs_inuse - (class->geom.objs - zspage->inuse);
 }
 
@@ -226,6 +91,7 @@ static bool zsm_should_yield(struct zsm_class *class)
 static bool __zsm_target_ready(struct zsm_class *class, struct zsm_zspage *dst,
 			       unsigned long *added)
 {
+	lockdep_assert_held(&class->lock);
 	while (__zsm_pages_missing(class, dst)) {
 		struct page *page = zsm_page_alloc(ZSM_COMPACT_GFP);
 
@@ -254,6 +120,7 @@ static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src,
 	unsigned int size = class->geom.size;
 	unsigned int i;
 
+	lockdep_assert_held(&class->lock);
 	for (i = 0; i < class->geom.objs; i++) {
 		unsigned long *hp = (unsigned long *)slots[i];
 		struct zsm_zspage *dst;
@@ -265,7 +132,7 @@ static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src,
 			break;
 		zsm_obj_copy(dst, dst->free_head, src, i, size);
 		/* Mappers of this object wait on src->lock, then re-read *hp. */
-		__zsm_slot_move(class, dst, hp);
+		__zsm_slot_take(class, dst, hp);
 		if (__zsm_slot_release(class, src, i)) {
 			zsm_zspage_write_unlock(src);
 			return true;
@@ -297,7 +164,7 @@ static unsigned long zsm_class_compact(struct zsm_pool *pool,
 			/* Mapped: try the next one, a bounded number of times. */
 			if (++busy > ZSM_COMPACT_BUSY_TRIES)
 				break;
-			list_move_tail(&src->list, &class->fg_list[src->fg]);
+			list_move_tail(&src->list, &class->fullness_list[src->fullness]);
 			continue;
 		}
 		if (__zsm_zspage_drain(class, src, &added)) {

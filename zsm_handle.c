@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zsm: handle pages.
+ *
+ * A handle is the address of a word in a handle page: a page of its own
+ * class, headed by struct zsm_handle_page, whose other words are handle
+ * words. A live handle's word holds the object's location (zsm_obj_encode());
+ * a free one links to the next free word of its page. Handle pages come and
+ * go with the handles they hold, under the class lock, so zs_malloc() takes
+ * a handle and a slot in one critical section, and zs_free() and the map
+ * path can check a handle (owner, liveness) before they trust it.
+ *
+ * Two checks of a handle, sharing their opening tests
+ * (zsm_handle_word_ok()): zsm_handle_class() (zs_free(): the struct page
+ * names the owner) and zsm_handle_mapcheck() (map path: one load from the
+ * handle page's own header).
+ */
+
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/list.h>
+
+#include "zsm_internal.h"
+
+static inline struct zsm_handle_page *zsm_handle_page_of(unsigned long *hp)
+{
+	return (struct zsm_handle_page *)((unsigned long)hp & PAGE_MASK);
+}
+
+/**
+ * zsm_handle_page_alloc() - a new handle page for @class, all words free.
+ * @class: the class it will serve (not locked: the page is not installed).
+ * @gfp: zs_malloc()'s flags; the page is neither highmem nor movable.
+ *
+ * The page counts in zsm_pages_held until zsm_handle_page_release().
+ * Install it with __zsm_handle_page_add().
+ *
+ * Return: the page or NULL.
+ */
+struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp)
+{
+	struct page *page = alloc_page(zsm_meta_gfp(gfp));
+	struct zsm_handle_page *h;
+	unsigned long *words;
+	unsigned int i;
+
+	if (!page)
+		return NULL;
+	atomic_long_inc(&zsm_pages_held);
+	h = page_address(page);
+	words = (unsigned long *)(h + 1);
+	set_page_private(page, (unsigned long)class);
+	page->index = zsm_handle_page_cookie(class->pool);
+	h->cookie = page->index;
+	for (i = 0; i < ZSM_HANDLES_PER_PAGE - 1; i++)
+		words[i] = (unsigned long)&words[i + 1] | ZSM_HANDLE_FREE;
+	words[i] = ZSM_HANDLE_FREE;
+	h->free = words;
+	h->inuse = 0;
+	return page;
+}
+
+/* Install a handle page from zsm_handle_page_alloc(). */
+void __zsm_handle_page_add(struct zsm_class *class, struct page *page)
+{
+	struct zsm_handle_page *h = page_address(page);
+
+	lockdep_assert_held(&class->lock);
+	list_add(&h->list, &class->handle_pages);
+	class->nr_handle_pages++;
+}
+
+/* Take a free handle word of @class, or NULL if its handle pages are full. */
+unsigned long *__zsm_handle_get(struct zsm_class *class)
+{
+	struct zsm_handle_page *h;
+	unsigned long *hp;
+
+	lockdep_assert_held(&class->lock);
+	h = list_first_entry_or_null(&class->handle_pages,
+				     struct zsm_handle_page, list);
+	if (!h)
+		return NULL;
+	hp = h->free;
+	h->free = (unsigned long *)(*hp & ~ZSM_HANDLE_FREE);
+	h->inuse++;
+	if (!h->free)
+		list_move(&h->list, &class->handle_pages_full);
+	return hp;
+}
+
+/* Give a handle page back to the page allocator (not listed, or unlisted). */
+void zsm_handle_page_release(struct page *page)
+{
+	struct zsm_handle_page *h = page_address(page);
+
+	WRITE_ONCE(h->cookie, 0);
+	set_page_private(page, 0);
+	page->index = 0;
+	__free_page(page);
+	atomic_long_dec(&zsm_pages_held);
+}
+
+/* Return handle word @hp to its page; the page goes when it holds none. */
+void __zsm_handle_put(struct zsm_class *class, unsigned long *hp)
+{
+	struct zsm_handle_page *h = zsm_handle_page_of(hp);
+
+	lockdep_assert_held(&class->lock);
+	if (!h->free)
+		list_move(&h->list, &class->handle_pages);
+	*hp = (unsigned long)h->free | ZSM_HANDLE_FREE;
+	h->free = hp;
+	if (--h->inuse == 0) {
+		list_del(&h->list);
+		class->nr_handle_pages--;
+		zsm_handle_page_release(virt_to_page(h));
+	}
+}
+
+/*
+ * Check that @handle is a handle word of @pool, without trusting it: its
+ * struct page must carry @pool's cookie before page->private is believed.
+ * Returns the owning class or NULL. Used where a bad handle would do harm:
+ * zs_free(). The map path's cheaper check is zsm_handle_mapcheck().
+ */
+struct zsm_class *zsm_handle_class(struct zsm_pool *pool,
+				   unsigned long handle)
+{
+	struct page *page;
+
+	if (!zsm_handle_word_ok(handle) || !virt_addr_valid((void *)handle))
+		return NULL;
+	page = virt_to_page((void *)handle);
+	if (READ_ONCE(page->index) != zsm_handle_page_cookie(pool))
+		return NULL;
+	return (struct zsm_class *)page_private(page);
+}
+
+/* Release the handle pages of @class that hold no handle. */
+void __zsm_handle_pages_trim(struct zsm_class *class)
+{
+	struct zsm_handle_page *h, *tmp;
+
+	lockdep_assert_held(&class->lock);
+	list_for_each_entry_safe(h, tmp, &class->handle_pages, list) {
+		if (h->inuse)
+			continue;
+		list_del(&h->list);
+		class->nr_handle_pages--;
+		zsm_handle_page_release(virt_to_page(h));
+	}
+}
+
+/* Release every handle page of @class, used or not (pool destruction). */
+void __zsm_handle_pages_drain(struct zsm_class *class)
+{
+	struct zsm_handle_page *h, *tmp;
+
+	lockdep_assert_held(&class->lock);
+	list_splice_init(&class->handle_pages_full, &class->handle_pages);
+	list_for_each_entry_safe(h, tmp, &class->handle_pages, list) {
+		list_del(&h->list);
+		class->nr_handle_pages--;
+		zsm_handle_page_release(virt_to_page(h));
+	}
+}

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zsm: zspages, the chains of order-0 pages objects live in.
+ *
+ *   handle --> [handle word] --(zspage descriptor address, slot)--+
+ *                  ^                                              |
+ *                  |         zspage descriptor (slab)  <----------+
+ *                  |         | pages[] | slots[]: handle or free link |
+ *                  +-------------------------'
+ *
+ * The descriptor, not the pages, holds the free list and the reverse map
+ * (slot -> handle): zs_malloc() and zs_free() never touch object memory.
+ * This file keeps a zspage's life: its descriptor, its fullness group, its
+ * pages (added lazily, registered with migration as they join, released
+ * with their page locks held or by a deferred worker), its slots, and the
+ * migration callbacks that move one of its pages.
+ *
+ * Page migration (core mm compaction, memory offlining, CMA) moves single
+ * pages. Every page of every zspage is registered with zsm_mops. Handles
+ * name a zspage descriptor and a slot, not a page, so moving a page only
+ * copies it and swaps the descriptor's pages[i]:
+ *
+ *   isolate_page(P)    page lock held: P's zspage is alive; nothing to do
+ *                      but say yes (a dying zspage says no).
+ *   migrate_page(N, P) page locks of N and P held; class->lock excludes
+ *                      compaction and allocation bookkeeping, the zspage
+ *                      write lock waits out mappers; copy P to N, swap
+ *                      pages[i], register N, release our reference to P.
+ *   putback_page(P)    nothing was changed at isolation: nothing to undo.
+ *
+ * Freeing races: a zspage is released only with every page lock held
+ * (trylock under class->lock, else deferred to a worker that sleeps on the
+ * locks), so a page is never freed while migrate_page() runs on it. A page
+ * isolated but not locked can be released: __ClearPageMovable() tells core
+ * mm, which then drops its own reference and never calls us for it again.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/highmem.h>
+#include <linux/migrate.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+#include <linux/vmstat.h>
+#include <linux/bitops.h>
+#include <kunit/visibility.h>
+
+#include "zsm_internal.h"
+
+/* === Registration with page migration ==================================== */
+
+/*
+ * zsm_page_make_movable() - register a new zspage page with migration.
+ * @page: a page nobody else references yet, about to join a zspage.
+ *
+ * Also accounts the page in the zone's NR_ZSPAGES (/proc/vmstat
+ * nr_zspages), as zsmalloc does.
+ */
+static void zsm_page_make_movable(struct page *page)
+{
+	inc_zone_page_state(page, NR_ZSPAGES);
+	/* A fresh page: no one else can hold its lock. */
+	if (WARN_ON_ONCE(!trylock_page(page)))
+		return;
+	zsm_page_set_movable(page, &zsm_mops);
+	unlock_page(page);
+}
+
+/*
+ * zsm_page_clear_movable() - unregister a page leaving the pool.
+ * @page: a locked zspage page.
+ */
+static void zsm_page_clear_movable(struct page *page)
+{
+	dec_zone_page_state(page, NR_ZSPAGES);
+	if (zsm_page_movable_ops(page))
+		zsm_page_clear_movable_ops(page);
+}
+
+/* === Zspages ============================================================== */
+
+/* Take @zspage off its fullness list. */
+void __zsm_fullness_del(struct zsm_class *class, struct zsm_zspage *zspage)
+{
+	lockdep_assert_held(&class->lock);
+	list_del_init(&zspage->list);
+	if (!--class->fullness_count[zspage->fullness])
+		class->fullness_mask &= ~BIT(zspage->fullness);
+}
+
+/* File @zspage in fullness group @grp. */
+void __zsm_fullness_add(struct zsm_class *class, struct zsm_zspage *zspage,
+			unsigned int grp)
+{
+	lockdep_assert_held(&class->lock);
+	zspage->fullness = grp;
+	list_add(&zspage->list, &class->fullness_list[grp]);
+	class->fullness_count[grp]++;
+	class->fullness_mask |= BIT(grp);
+}
+
+/**
+ * __zsm_zspage_refile() - move a zspage to the fullness group of its inuse.
+ * @class: owning class, locked.
+ * @zspage: a zspage on one of @class's lists.
+ *
+ * Return: the new group; ZSM_FULLNESS_EMPTY means the zspage is off every list and
+ * the caller must free it.
+ */
+unsigned int __zsm_zspage_refile(struct zsm_class *class,
+				 struct zsm_zspage *zspage)
+{
+	unsigned int grp = zsm_fullness_of(zspage->inuse, class->geom.objs);
+
+	lockdep_assert_held(&class->lock);
+	/* An evicting zspage is on no list; its evictor refiles it. */
+	if (grp == zspage->fullness || zspage->evicting)
+		return grp;
+	__zsm_fullness_del(class, zspage);
+	if (grp == ZSM_FULLNESS_EMPTY) {
+		zspage->fullness = ZSM_FULLNESS_EMPTY;
+		return grp;
+	}
+	__zsm_fullness_add(class, zspage, grp);
+	return grp;
+}
+
+/* The fullest zspage that still has a free slot, or NULL. */
+struct zsm_zspage *__zsm_zspage_fullest(struct zsm_class *class)
+{
+	unsigned long mask = class->fullness_mask & (BIT(ZSM_FULLNESS_FULL) - 1);
+
+	lockdep_assert_held(&class->lock);
+	if (!mask)
+		return NULL;
+	return list_first_entry(&class->fullness_list[__fls(mask)],
+				struct zsm_zspage, list);
+}
+
+/**
+ * zsm_page_alloc() - allocate one object page.
+ * @gfp: zs_malloc()'s flags; __GFP_MOVABLE and __GFP_HIGHMEM are honoured
+ *	(zspage pages can move and need no permanent kernel mapping).
+ *
+ * The page counts in zsm_pages_held from here until zsm_page_unused() or
+ * the release of its zspage.
+ *
+ * Return: the page or NULL.
+ */
+struct page *zsm_page_alloc(gfp_t gfp)
+{
+	struct page *page = alloc_page(gfp);
+
+	if (page)
+		atomic_long_inc(&zsm_pages_held);
+	return page;
+}
+
+/**
+ * zsm_page_unused() - give back a page from zsm_page_alloc() never added.
+ * @page: the page.
+ */
+void zsm_page_unused(struct page *page)
+{
+	__free_page(page);
+	atomic_long_dec(&zsm_pages_held);
+}
+
+/**
+ * __zsm_zspage_add_page() - add the next page of a zspage's chain.
+ * @class: owning class, locked.
+ * @zspage: a zspage with fewer than class->geom.pages pages present.
+ * @page: a page from zsm_page_alloc().
+ *
+ * The page is registered movable before it is published in @zspage->pages;
+ * mappers only look at pages of live objects, and no object lives in it
+ * until the caller places one, under @class->lock.
+ */
+void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
+			   struct page *page)
+{
+	unsigned int i = zspage->nr_pages;
+
+	lockdep_assert_held(&class->lock);
+	set_page_private(page, (unsigned long)zspage);
+	page->index = i;
+	zsm_page_make_movable(page);
+	WRITE_ONCE(zspage->pages[i], page);
+	zspage->nr_pages = i + 1;
+	class->nr_pages++;
+	atomic_long_inc(&class->pool->pages_total);
+}
+
+/*
+ * A new zspage with only its first page (enough for slot 0); the rest of
+ * the chain is added as objects reach into it (see struct zsm_zspage).
+ * Installed by the caller under the class lock, with
+ * __zsm_zspage_add_page() for @first.
+ */
+struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp)
+{
+	const struct zsm_geom *g = &class->geom;
+	struct zsm_zspage *zspage;
+	unsigned long *slots;
+	unsigned int i;
+
+	zspage = kmalloc(struct_size(zspage, pages, g->pages) +
+			 g->objs * sizeof(unsigned long), zsm_meta_gfp(gfp));
+	if (!zspage)
+		return NULL;
+
+	INIT_LIST_HEAD(&zspage->list);
+	zspage->class = class;
+	rwlock_init(&zspage->lock);
+	zspage->inuse = 0;
+	zspage->free_head = 0;
+	zspage->fullness = ZSM_FULLNESS_EMPTY;
+	zspage->dead = 0;
+	zspage->evicting = 0;
+	zspage->evict_gen = 0;
+	zspage->nr_pages = 0;
+	INIT_LIST_HEAD(&zspage->lru);
+	zspage->last_alloc = jiffies;
+	memset(zspage->pages, 0, g->pages * sizeof(zspage->pages[0]));
+
+	slots = zsm_zspage_slots(zspage);
+	for (i = 0; i < g->objs - 1; i++)
+		slots[i] = (unsigned long)(i + 1) << 1 | ZSM_SLOT_FREE_TAG;
+	slots[i] = (unsigned long)ZSM_SLOT_END << 1 | ZSM_SLOT_FREE_TAG;
+	return zspage;
+}
+
+static void zsm_zspage_release(struct zsm_pool *pool, struct zsm_zspage *zspage)
+{
+	unsigned int i, n = zspage->nr_pages;
+
+	for (i = 0; i < n; i++) {
+		struct page *page = zspage->pages[i];
+
+		zsm_page_clear_movable(page);
+		set_page_private(page, 0);
+		page->index = 0;
+		unlock_page(page);
+		put_page(page);
+	}
+	atomic_long_sub(n, &pool->pages_total);
+	atomic_long_sub(n, &zsm_pages_held);
+	kfree_rcu(zspage, rcu);
+}
+
+/* Lock every page of @zspage without sleeping; all or nothing. */
+static bool zsm_zspage_trylock_pages(struct zsm_zspage *zspage)
+{
+	unsigned int i;
+
+	for (i = 0; i < zspage->nr_pages; i++) {
+		if (!trylock_page(zspage->pages[i])) {
+			while (i--)
+				unlock_page(zspage->pages[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+void zsm_deferred_free_work(struct work_struct *work)
+{
+	struct zsm_pool *pool = container_of(work, struct zsm_pool, free_work);
+	struct zsm_zspage *zspage;
+
+	for (;;) {
+		unsigned int i;
+
+		spin_lock(&pool->deferred_lock);
+		zspage = list_first_entry_or_null(&pool->deferred_free,
+						  struct zsm_zspage, deferred);
+		if (zspage)
+			list_del(&zspage->deferred);
+		spin_unlock(&pool->deferred_lock);
+		if (!zspage)
+			break;
+		/*
+		 * The zspage is dead: no object, no list, and migration no
+		 * longer swaps its pages (zsm_migrate_page() refuses a dead
+		 * zspage), so pages[i] stays ours while we sleep on its lock;
+		 * a migration that was in flight when it died finished its
+		 * swap under class->lock before the zspage was marked dead.
+		 * The re-check after the lock is a second guard.
+		 */
+		for (i = 0; i < zspage->nr_pages; i++) {
+			struct page *page;
+
+			for (;;) {
+				page = READ_ONCE(zspage->pages[i]);
+				lock_page(page);
+				if (page == READ_ONCE(zspage->pages[i]))
+					break;
+				unlock_page(page);
+			}
+		}
+		zsm_zspage_release(pool, zspage);
+	}
+}
+
+/**
+ * __zsm_zspage_free() - return an empty, unlisted zspage to the system.
+ * @pool: owning pool.
+ * @zspage: zspage with no object, already off its class's lists.
+ *
+ * Pages are released with their page lock held so that migration of any of
+ * them is either finished or not yet started. If a page lock is busy (page
+ * being migrated), the free is deferred to process context.
+ *
+ * Context: class->lock held; does not sleep.
+ */
+void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage)
+{
+	struct zsm_class *class = zspage->class;
+
+	lockdep_assert_held(&class->lock);
+	WRITE_ONCE(zspage->dead, 1);
+	list_del_init(&zspage->lru);
+	class->nr_zspages--;
+	class->nr_pages -= zspage->nr_pages;
+	if (zsm_zspage_trylock_pages(zspage)) {
+		zsm_zspage_release(pool, zspage);
+		return;
+	}
+	spin_lock(&pool->deferred_lock);
+	list_add_tail(&zspage->deferred, &pool->deferred_free);
+	spin_unlock(&pool->deferred_lock);
+	schedule_work(&pool->free_work);
+}
+
+/**
+ * __zsm_slot_take() - place handle @hp's object in @zspage's first free slot.
+ * @class: owning class, locked.
+ * @zspage: a zspage with a free slot whose pages are present
+ *	(__zsm_pages_missing() is 0).
+ * @hp: the handle word; set to the new location.
+ *
+ * zs_malloc() uses it for a new object, compaction after copying an
+ * object's bytes there.
+ *
+ * Return: the slot index taken.
+ */
+unsigned int __zsm_slot_take(struct zsm_class *class,
+			     struct zsm_zspage *zspage, unsigned long *hp)
+{
+	unsigned long *slots = zsm_zspage_slots(zspage);
+	unsigned int idx = zspage->free_head;
+
+	lockdep_assert_held(&class->lock);
+	zspage->free_head = slots[idx] >> 1;
+	slots[idx] = (unsigned long)hp;
+	zspage->inuse++;
+	class->objs_inuse++;
+	__zsm_zspage_refile(class, zspage);
+	if (likely(!zspage->evicting)) {
+		list_move(&zspage->lru, &class->lru);
+		zspage->last_alloc = jiffies;
+	}
+	*hp = zsm_obj_encode(zspage, idx);
+	return idx;
+}
+
+/**
+ * __zsm_slot_release() - free slot @idx of @zspage.
+ * @class: owning class, locked.
+ * @zspage: the zspage.
+ * @idx: an allocated slot.
+ *
+ * Return: true if the zspage became empty; it is then off every list and
+ * the caller must free it with __zsm_zspage_free().
+ */
+bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
+			unsigned int idx)
+{
+	unsigned long *slots = zsm_zspage_slots(zspage);
+
+	lockdep_assert_held(&class->lock);
+	slots[idx] = (unsigned long)zspage->free_head << 1 | ZSM_SLOT_FREE_TAG;
+	zspage->free_head = idx;
+	zspage->inuse--;
+	class->objs_inuse--;
+	/* Only its evictor frees an evicting zspage. */
+	return __zsm_zspage_refile(class, zspage) == ZSM_FULLNESS_EMPTY &&
+	       !zspage->evicting;
+}
+
+/* === Page migration ====================================================== */
+
+/* Pages moved by zsm_migrate_page(), all pools; for tests and debugfs. */
+atomic_long_t zsm_pages_migrated;
+EXPORT_SYMBOL_IF_KUNIT(zsm_pages_migrated);
+
+static bool zsm_isolate_page(struct page *page, isolate_mode_t mode)
+{
+	struct zsm_zspage *zspage = (struct zsm_zspage *)page_private(page);
+
+	/* The page lock keeps the descriptor alive (see __zsm_zspage_free). */
+	return zspage && !READ_ONCE(zspage->dead);
+}
+
+static int zsm_migrate_page(struct page *dst, struct page *src,
+			    enum migrate_mode mode)
+{
+	struct zsm_zspage *zspage = (struct zsm_zspage *)page_private(src);
+	struct zsm_class *class = zspage->class;
+	unsigned int i = src->index;
+
+	spin_lock(&class->lock);
+	/*
+	 * A dead zspage's pages[] must not change: its deferred free reads
+	 * pages[i] and sleeps on that page's lock, which would be a freed
+	 * page if we swapped it. Refuse; it is freed soon, and core mm
+	 * drops a page that stopped being movable.
+	 */
+	if (zspage->dead) {
+		spin_unlock(&class->lock);
+		return -EAGAIN;
+	}
+	/* Mapped right now: let core mm retry later. */
+	if (!zsm_zspage_write_trylock(zspage)) {
+		spin_unlock(&class->lock);
+		return -EAGAIN;
+	}
+	if (WARN_ON_ONCE(zspage->pages[i] != src)) {
+		zsm_zspage_write_unlock(zspage);
+		spin_unlock(&class->lock);
+		return -EINVAL;
+	}
+	copy_highpage(dst, src);
+	set_page_private(dst, (unsigned long)zspage);
+	dst->index = i;
+	zsm_page_set_movable(dst, &zsm_mops);
+	WRITE_ONCE(zspage->pages[i], dst);
+	zsm_zspage_write_unlock(zspage);
+	spin_unlock(&class->lock);
+
+	/* dst is ours now; core mm drops its own reference to it. */
+	get_page(dst);
+	if (page_zone(dst) != page_zone(src)) {
+		dec_zone_page_state(src, NR_ZSPAGES);
+		inc_zone_page_state(dst, NR_ZSPAGES);
+	}
+	zsm_page_clear_movable_ops(src);
+	set_page_private(src, 0);
+	src->index = 0;
+	put_page(src);
+	atomic_long_inc(&zsm_pages_migrated);
+	return MIGRATEPAGE_SUCCESS;
+}
+
+static void zsm_putback_page(struct page *page)
+{
+}
+
+const struct movable_operations zsm_mops = {
+	.isolate_page = zsm_isolate_page,
+	.migrate_page = zsm_migrate_page,
+	.putback_page = zsm_putback_page,
+};
+EXPORT_SYMBOL_IF_KUNIT(zsm_mops);
