@@ -53,15 +53,19 @@ srcroot=$cache/src/$srcver
 src=$srcroot/linux-source-6.12
 mkdir -p "$cache" "$srcroot"
 
-# One builder at a time per cache (CI and a developer may share one).
-exec 9>"$cache/.lock"
-flock 9
-
-if [ -f "$out/.done" ]; then
+reuse() {
 	echo "build-kernel: reusing $out" >&2
 	echo "$out"
 	exit 0
-fi
+}
+
+# A finished build is never changed: reuse it without waiting for a
+# build of another flavour that holds the lock.
+[ ! -f "$out/.done" ] || reuse
+# One builder at a time per cache (CI and a developer may share one).
+exec 9>"$cache/.lock"
+flock 9
+[ ! -f "$out/.done" ] || reuse
 
 if [ ! -f "$srcroot/.extracted" ]; then
 	echo "build-kernel: extracting $tarball (Debian $srcver)" >&2
