@@ -12,13 +12,15 @@
  * writes an object's bytes itself, from its zspage's pages with
  * kmap_local_page() under the zspage's read lock (zmt_peek()/zmt_poke()), so
  * a map that round-trips its own mistakes (wrong page, wrong offset) is
- * still caught. Contents are xorshift patterns; a mismatch names the first
- * wrong byte, the slot and the in-page offset.
+ * still caught. Contents and checksums are those of every zsm test
+ * (zsm_tu_fill(), zsm_tu_csum() in tests/zsm_test_util.h, whose pool fixture
+ * the suite uses); a mismatch names the first wrong byte, the slot and the
+ * in-page offset.
  *
  * - Every canonical class: objects of the class size are allocated until one
  *   crosses a page boundary (if the class has such slots), each written
- *   through ZS_MM_WO and read back through ZS_MM_RO (CRC32 of the mapped
- *   bytes) and compared with the stored bytes. The address a map returns is
+ *   through ZS_MM_WO and read back through ZS_MM_RO (checksum of the
+ *   mapped bytes) and compared with the stored bytes. The address a map returns is
  *   checked too: in-page objects are mapped where they are (page_address +
  *   offset); cross-page objects in pte mode are in vmalloc space at the
  *   object's in-page offset, in copy mode they are not in vmalloc space.
@@ -45,8 +47,8 @@
  *   load, so only the first run of each case is fenced: the suite expects a
  *   freshly loaded zsm.ko). After every unmap the zspage must be unlocked
  *   (a writer's trylock succeeds). The inner maps run with BH disabled (as
- *   an interrupt would nest), except in nested_maps_in_task, run last: two
- *   maps from plain task context.
+ *   an interrupt would nest), except in the two *_in_task cases, run last:
+ *   two maps from plain task context.
  * - The 6.15 read/write API against map/unmap: zs_obj_write() then an RO
  *   map; a WO map then zs_obj_read_begin()/end(); a partial zs_obj_write();
  *   for an in-page and a cross-page object.
@@ -56,6 +58,16 @@
  *   unmap it moves the object, whose bytes are intact.
  * - A mode switch while a map is live: the unmap follows the mode the map
  *   was made with.
+ * - Through the public API alone (zs_malloc() writes through a ZS_MM_WO map,
+ *   checks through ZS_MM_RO): every size 1..PAGE_SIZE round-trips with all
+ *   4096 objects alive at once; for every class whose objects cross pages,
+ *   three full zspages, whose cross-page objects cover every split offset
+ *   of the class and map in the mode under test; ZS_MM_RW changes around a
+ *   page boundary land and leave the neighbours alone; a write into a
+ *   copy-mode ZS_MM_RO map of a cross-page object is not written back; two
+ *   cross-page objects of one zspage nest (inner map from softirq or from
+ *   the task); zs_malloc() without __GFP_DIRECT_RECLAIM under a spinlock,
+ *   maps with preemption and BH disabled, zs_free() under a spinlock.
  *
  * The suite needs zsm's internal headers (class geometry, handle words) and
  * zsm_map_set_mode() (EXPORT_SYMBOL_IF_KUNIT). Everything allocated is freed
@@ -64,12 +76,11 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#define ZSM_TU_KUNIT
 #include <kunit/test.h>
 #include <linux/bitmap.h>
 #include <linux/completion.h>
 #include <linux/cpumask.h>
-#include <linux/crc32.h>
-#include <linux/hash.h>
 #include <linux/highmem.h>
 #include <linux/hrtimer.h>
 #include <linux/interrupt.h>
@@ -78,17 +89,16 @@
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 #include <linux/zsmalloc.h>
 
 #include "zsm_internal.h"
 #include "zsm.h"
+#include "zsm_test_util.h"
 
 /* === Fixtures ============================================================ */
-
-/* In-page offsets are multiples of ZSM_ALIGN: one bit per possible offset. */
-#define ZMT_OFFSET_BITS		(PAGE_SIZE / ZSM_ALIGN)
 
 /* Smallest class size for the fixtures with few, large objects. */
 #define ZMT_LARGE_SIZE		(PAGE_SIZE / 4)
@@ -105,100 +115,20 @@
 #define ZMT_SPIN_NS		(2 * NSEC_PER_SEC)
 #define ZMT_WAIT		(10 * HZ)
 
-/* One object under test; the case that owns the fixture owns the object. */
-struct zmt_obj {
-	unsigned long handle;
-	unsigned int size;	/* its class size: all of it is ours */
-	unsigned int idx;	/* slot in its zspage */
-	unsigned int poff;	/* in-page offset of its first byte */
-	bool cross;		/* it crosses a page boundary */
-	u32 seed;		/* contents are zmt_fill(seed) ... */
-	u32 crc;		/* ... whose CRC32 this is */
-};
-
-struct zmt_fx {
-	struct kunit *test;
-	struct zs_pool *pool;
-	struct zmt_obj *objs;
-	unsigned int nr;	/* entries of @objs in use */
-	unsigned int cap;
-	u32 gen;		/* makes every seed new */
-	u8 *exp;		/* PAGE_SIZE: expected bytes */
-	u8 *got;		/* PAGE_SIZE: bytes seen through a map */
-	u8 *tmp;		/* PAGE_SIZE: scratch */
-};
-
-static void zmt_fx_release(void *data)
-{
-	struct zmt_fx *fx = data;
-	unsigned int i;
-
-	for (i = 0; i < fx->nr; i++) {
-		if (fx->objs[i].handle)
-			zs_free(fx->pool, fx->objs[i].handle);
-		fx->objs[i].handle = 0;
-	}
-	zs_destroy_pool(fx->pool);
-}
-
-static struct zmt_fx *zmt_fx_create(struct kunit *test, unsigned int cap)
-{
-	struct zmt_fx *fx;
-
-	fx = kunit_kzalloc(test, sizeof(*fx), GFP_KERNEL);
-	if (!fx)
-		kunit_skip(test, "cannot allocate the fixture");
-	fx->objs = kunit_kcalloc(test, cap, sizeof(*fx->objs), GFP_KERNEL);
-	fx->exp = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
-	fx->got = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
-	fx->tmp = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
-	if (!fx->objs || !fx->exp || !fx->got || !fx->tmp)
-		kunit_skip(test, "cannot allocate the fixture's buffers");
-	fx->test = test;
-	fx->cap = cap;
-	fx->pool = zs_create_pool("zsm_map_kunit");
-	if (!fx->pool)
-		kunit_skip(test, "cannot create a pool");
-	/* Runs before the buffers above are freed (actions run in reverse). */
-	KUNIT_ASSERT_EQ(test, 0,
-			kunit_add_action_or_reset(test, zmt_fx_release, fx));
-	return fx;
-}
-
 /* === Object bytes, bypassing the map code ================================ */
 
-/* xorshift32 bytes: a wrong page, a shifted copy or a stale one differ. */
-static void zmt_fill(u8 *buf, unsigned int len, u32 seed)
+/* New contents for @o, written to @buf: a generation it never had. */
+static void zmt_new_contents(struct zsm_kt_fx *fx, struct zsm_tu_obj *o,
+			     u8 *buf)
 {
-	u32 x = seed;
-	unsigned int i;
-
-	for (i = 0; i < len; i++) {
-		if (!(i & 3)) {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
-		}
-		buf[i] = x >> ((i & 3) * 8);
-	}
+	o->gen = zsm_kt_next_gen(fx);
+	o->csum = zsm_tu_fill(buf, o->size, o->id, o->gen);
 }
 
-static u32 zmt_crc(const void *buf, unsigned int len)
+/* The current contents of @o, written to @buf. */
+static void zmt_contents(const struct zsm_tu_obj *o, u8 *buf)
 {
-	return crc32_le(~0U, buf, len);
-}
-
-static u32 zmt_new_seed(struct zmt_fx *fx, const struct zmt_obj *o)
-{
-	u64 gen = ++fx->gen;
-
-	return hash_64((u64)o->handle ^ (gen << 40), 32) | 1;
-}
-
-/* The zspage of a live object; stable only while the object is mapped. */
-static struct zsm_zspage *zmt_zspage(const struct zmt_obj *o)
-{
-	return zsm_obj_zspage(READ_ONCE(*(unsigned long *)o->handle));
+	zsm_tu_fill(buf, o->size, o->id, o->gen);
 }
 
 /* Copy an object's bytes out of (@write false) or into its zspage's pages. */
@@ -228,7 +158,7 @@ static void zmt_access(struct zsm_zspage *zspage, unsigned int idx,
  * its zspage read-locked as a mapper holds it (see zsm_obj_lock_read()), so
  * that the pages stay put meanwhile.
  */
-static void zmt_copy(const struct zmt_obj *o, void *buf, bool write)
+static void zmt_copy(const struct zsm_tu_obj *o, void *buf, bool write)
 {
 	unsigned long *hp = (unsigned long *)o->handle;
 	struct zsm_zspage *zspage;
@@ -249,43 +179,41 @@ static void zmt_copy(const struct zmt_obj *o, void *buf, bool write)
 	rcu_read_unlock();
 }
 
-static void zmt_peek(const struct zmt_obj *o, void *buf)
+static void zmt_peek(const struct zsm_tu_obj *o, void *buf)
 {
 	zmt_copy(o, buf, false);
 }
 
-static void zmt_poke(const struct zmt_obj *o, const void *buf)
+static void zmt_poke(const struct zsm_tu_obj *o, const void *buf)
 {
 	zmt_copy(o, (void *)buf, true);
 }
 
 /* As zmt_poke(), for the holder of a map of @o (the zspage is locked). */
-static void zmt_poke_mapped(const struct zmt_obj *o, const void *buf)
+static void zmt_poke_mapped(const struct zsm_tu_obj *o, const void *buf)
 {
-	zmt_access(zmt_zspage(o), o->idx, o->size, (void *)buf, true);
+	zmt_access(zsm_kt_zspage(o), zsm_kt_slot(o), o->size, (void *)buf, true);
 }
 
 /*
  * True when nobody holds the zspage of @o locked: every map of it has been
  * undone (a writer's trylock succeeds, as compaction's would).
  */
-static bool zmt_unlocked(const struct zmt_obj *o)
+static bool zmt_unlocked(const struct zsm_tu_obj *o)
 {
 	/* A write trylock with BH off, as zsm's writers: zsm_internal.h. */
-	return !zsm_zspage_busy(zmt_zspage(o));
+	return !zsm_zspage_busy(zsm_kt_zspage(o));
 }
 
 /* Give @o new pattern contents, written directly into its pages. */
-static void zmt_set(struct zmt_fx *fx, struct zmt_obj *o)
+static void zmt_set(struct zsm_kt_fx *fx, struct zsm_tu_obj *o)
 {
-	o->seed = zmt_new_seed(fx, o);
-	zmt_fill(fx->exp, o->size, o->seed);
-	o->crc = zmt_crc(fx->exp, o->size);
+	zmt_new_contents(fx, o, fx->exp);
 	zmt_poke(o, fx->exp);
 }
 
 /* Expect @got to equal @exp; name the first wrong byte otherwise. */
-static bool zmt_expect_bytes(struct kunit *test, const struct zmt_obj *o,
+static bool zmt_expect_bytes(struct kunit *test, const struct zsm_tu_obj *o,
 			     const u8 *got, const u8 *exp, const char *what)
 {
 	unsigned int i;
@@ -296,116 +224,42 @@ static bool zmt_expect_bytes(struct kunit *test, const struct zmt_obj *o,
 		;
 	KUNIT_FAIL(test,
 		   "%s: size %u slot %u page offset %u%s: byte %u is %02x, expected %02x",
-		   what, o->size, o->idx, o->poff,
-		   o->cross ? " (cross-page)" : "", i, got[i], exp[i]);
+		   what, o->size, zsm_kt_slot(o), zsm_kt_poff(o),
+		   zsm_kt_crosses(o) ? " (cross-page)" : "", i, got[i], exp[i]);
 	return false;
 }
 
 /* Expect the stored bytes of @o to be its pattern. */
-static bool zmt_expect_stored(struct zmt_fx *fx, const struct zmt_obj *o,
+static bool zmt_expect_stored(struct zsm_kt_fx *fx, const struct zsm_tu_obj *o,
 			      const char *what)
 {
-	zmt_fill(fx->exp, o->size, o->seed);
+	zmt_contents(o, fx->exp);
 	zmt_peek(o, fx->got);
 	return zmt_expect_bytes(fx->test, o, fx->got, fx->exp, what);
 }
 
 /* Allocate an object of exactly a class size; its contents are unset. */
-static struct zmt_obj *zmt_alloc(struct zmt_fx *fx, unsigned int size)
+static struct zsm_tu_obj *zmt_alloc(struct zsm_kt_fx *fx, unsigned int size)
 {
 	struct kunit *test = fx->test;
-	struct zmt_obj *o;
-	unsigned long h;
+	int i;
 
-	KUNIT_ASSERT_LT(test, fx->nr, fx->cap);
-	/* Offsets below are slot * size: @size must be the class size. */
+	/* Offsets are slot * size: @size must be the class size. */
 	KUNIT_ASSERT_EQ(test, size,
 			zsm_classes.geom[zs_lookup_class_index(fx->pool, size)].size);
-	h = zs_malloc(fx->pool, size, GFP_KERNEL);
-	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(h), "zs_malloc(%u): %ld",
-			       size, (long)h);
-	o = &fx->objs[fx->nr++];
-	o->handle = h;
-	o->size = size;
-	o->idx = zsm_obj_idx(READ_ONCE(*(unsigned long *)h));
-	o->poff = (unsigned long)o->idx * size % PAGE_SIZE;
-	o->cross = o->poff + size > PAGE_SIZE;
-	o->seed = 0;
-	o->crc = 0;
-	return o;
-}
-
-static void zmt_free(struct zmt_fx *fx, struct zmt_obj *o)
-{
-	zs_free(fx->pool, o->handle);
-	o->handle = 0;
-}
-
-static void zmt_free_all(struct zmt_fx *fx)
-{
-	unsigned int i;
-
-	for (i = 0; i < fx->nr; i++) {
-		if (fx->objs[i].handle)
-			zs_free(fx->pool, fx->objs[i].handle);
-		fx->objs[i].handle = 0;
-	}
-	fx->nr = 0;
+	i = zsm_kt_add(fx, size, GFP_KERNEL);
+	KUNIT_ASSERT_GE_MSG(test, i, 0, "zs_malloc(%u)", size);
+	return &fx->objs[i];
 }
 
 /* === Geometry ============================================================ */
 
-/* The in-page start offsets of the class's cross-page slots. */
-static unsigned int zmt_split_offsets(const struct zsm_geom *g,
-				      unsigned long *offsets)
-{
-	unsigned int idx;
-
-	bitmap_zero(offsets, ZMT_OFFSET_BITS);
-	for (idx = 0; idx < g->objs; idx++) {
-		unsigned int off = (unsigned long)idx * g->size % PAGE_SIZE;
-
-		if (off + g->size > PAGE_SIZE)
-			__set_bit(off / ZSM_ALIGN, offsets);
-	}
-	return bitmap_weight(offsets, ZMT_OFFSET_BITS);
-}
-
-static bool zmt_class_crosses(const struct zsm_geom *g)
-{
-	unsigned int idx;
-
-	for (idx = 0; idx < g->objs; idx++) {
-		if ((unsigned long)idx * g->size % PAGE_SIZE + g->size > PAGE_SIZE)
-			return true;
-	}
-	return false;
-}
-
-/*
- * The first canonical class from @from on, of size at least @min_size,
- * whose objects cross pages. Return: its index or ZSM_NR_CLASSES.
- */
-static unsigned int zmt_cross_class(unsigned int from, unsigned int min_size)
-{
-	unsigned int i;
-
-	for (i = from; i < ZSM_NR_CLASSES; i++) {
-		const struct zsm_geom *g = &zsm_classes.geom[i];
-
-		if (g->index == i && !g->huge && g->size >= min_size &&
-		    zmt_class_crosses(g))
-			return i;
-	}
-	return ZSM_NR_CLASSES;
-}
-
 /* Fill @nr_zspages zspages of a cross-page class; set every object. */
-static const struct zsm_geom *zmt_fx_fill(struct zmt_fx *fx,
+static const struct zsm_geom *zmt_fx_fill(struct zsm_kt_fx *fx,
 					  unsigned int min_size,
 					  unsigned int nr_zspages)
 {
-	unsigned int ci = zmt_cross_class(0, min_size);
+	unsigned int ci = zsm_kt_cross_class(0, min_size);
 	const struct zsm_geom *g;
 	unsigned int i;
 
@@ -418,34 +272,35 @@ static const struct zsm_geom *zmt_fx_fill(struct zmt_fx *fx,
 }
 
 /* The first object of the fixture with @cross after @after (or NULL). */
-static struct zmt_obj *zmt_find(struct zmt_fx *fx, bool cross,
-				const struct zmt_obj *after)
+static struct zsm_tu_obj *zmt_find(struct zsm_kt_fx *fx, bool cross,
+				const struct zsm_tu_obj *after)
 {
 	unsigned int i = after ? after - fx->objs + 1 : 0;
 
 	for (; i < fx->nr; i++) {
-		if (fx->objs[i].handle && fx->objs[i].cross == cross)
+		if (fx->objs[i].handle &&
+		    zsm_kt_crosses(&fx->objs[i]) == cross)
 			return &fx->objs[i];
 	}
 	return NULL;
 }
 
 /* Like zmt_find(), but in another zspage than @other (@same: in its own). */
-static struct zmt_obj *zmt_find_by_zspage(struct zmt_fx *fx, bool cross,
-					  const struct zmt_obj *other,
+static struct zsm_tu_obj *zmt_find_by_zspage(struct zsm_kt_fx *fx, bool cross,
+					  const struct zsm_tu_obj *other,
 					  bool same)
 {
-	struct zmt_obj *o;
+	struct zsm_tu_obj *o;
 
 	for (o = zmt_find(fx, cross, NULL); o; o = zmt_find(fx, cross, o)) {
-		if (o != other && (zmt_zspage(o) == zmt_zspage(other)) == same)
+		if (o != other && (zsm_kt_zspage(o) == zsm_kt_zspage(other)) == same)
 			return o;
 	}
 	return NULL;
 }
 
-static struct zmt_obj *zmt_find_apart(struct zmt_fx *fx, bool cross,
-				      const struct zmt_obj *other)
+static struct zsm_tu_obj *zmt_find_apart(struct zsm_kt_fx *fx, bool cross,
+				      const struct zsm_tu_obj *other)
 {
 	return zmt_find_by_zspage(fx, cross, other, false);
 }
@@ -487,18 +342,18 @@ static bool zmt_enter_mode(struct kunit *test)
  * at the object's in-page offset, in copy mode through a buffer elsewhere.
  * Context: @o is mapped (its zspage is read-locked).
  */
-static bool zmt_addr_ok(const struct zmt_obj *o, const void *p, bool pte)
+static bool zmt_addr_ok(const struct zsm_tu_obj *o, const void *p, bool pte)
 {
-	unsigned long off = (unsigned long)o->idx * o->size;
+	unsigned long off = (unsigned long)zsm_kt_slot(o) * o->size;
 
-	if (!o->cross) {
+	if (!zsm_kt_crosses(o)) {
 		if (IS_ENABLED(CONFIG_HIGHMEM))
 			return !is_vmalloc_addr(p);
-		return p == page_address(zmt_zspage(o)->pages[off >> PAGE_SHIFT]) +
-			    o->poff;
+		return p == page_address(zsm_kt_zspage(o)->pages[off >> PAGE_SHIFT]) +
+			    zsm_kt_poff(o);
 	}
 	if (pte)
-		return is_vmalloc_addr(p) && offset_in_page(p) == o->poff;
+		return is_vmalloc_addr(p) && offset_in_page(p) == zsm_kt_poff(o);
 	return !is_vmalloc_addr(p);
 }
 
@@ -508,17 +363,15 @@ static bool zmt_addr_ok(const struct zmt_obj *o, const void *p, bool pte)
  * Write @o with a new pattern through a WO map, read it through an RO map.
  * Return: false if a check failed (already reported).
  */
-static bool zmt_round_trip(struct zmt_fx *fx, struct zmt_obj *o, bool pte,
+static bool zmt_round_trip(struct zsm_kt_fx *fx, struct zsm_tu_obj *o, bool pte,
 			   unsigned int *bad_addr)
 {
 	struct kunit *test = fx->test;
 	bool ok = true;
-	u32 crc;
+	u64 csum;
 	u8 *p;
 
-	o->seed = zmt_new_seed(fx, o);
-	zmt_fill(fx->exp, o->size, o->seed);
-	o->crc = zmt_crc(fx->exp, o->size);
+	zmt_new_contents(fx, o, fx->exp);
 
 	p = zs_map_object(fx->pool, o->handle, ZS_MM_WO);
 	KUNIT_ASSERT_NOT_NULL(test, p);
@@ -529,13 +382,13 @@ static bool zmt_round_trip(struct zmt_fx *fx, struct zmt_obj *o, bool pte,
 
 	p = zs_map_object(fx->pool, o->handle, ZS_MM_RO);
 	KUNIT_ASSERT_NOT_NULL(test, p);
-	crc = zmt_crc(p, o->size);
+	csum = zsm_tu_csum(p, o->size);
 	memcpy(fx->got, p, o->size);
 	if (!zmt_addr_ok(o, p, pte))
 		(*bad_addr)++;
 	zs_unmap_object(fx->pool, o->handle);
 
-	if (crc != o->crc)
+	if (csum != o->csum)
 		ok = zmt_expect_bytes(test, o, fx->got, fx->exp, "RO map after WO");
 	ok &= zmt_expect_stored(fx, o, "stored bytes after WO");
 	return ok;
@@ -543,13 +396,13 @@ static bool zmt_round_trip(struct zmt_fx *fx, struct zmt_obj *o, bool pte,
 
 static void every_class_round_trips(struct kunit *test)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
 	unsigned int ci, classes = 0, crossing = 0, objects = 0, bad_addr = 0;
 	bool pte = zmt_enter_mode(test);
 
 	for (ci = 0; ci < ZSM_NR_CLASSES; ci++) {
 		const struct zsm_geom *g = &zsm_classes.geom[ci];
-		bool want_cross = zmt_class_crosses(g), seen_cross = false;
+		bool want_cross = zsm_kt_class_crosses(g), seen_cross = false;
 		unsigned int n;
 
 		if (g->index != ci)
@@ -558,12 +411,12 @@ static void every_class_round_trips(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, zs_lookup_class_index(fx->pool, g->size), ci);
 		/* Up to the first cross-page slot: it is where the bugs are. */
 		for (n = 0; n < g->objs; n++) {
-			struct zmt_obj *o = zmt_alloc(fx, g->size);
+			struct zsm_tu_obj *o = zmt_alloc(fx, g->size);
 
 			objects++;
 			if (!zmt_round_trip(fx, o, pte, &bad_addr))
 				break;
-			if (o->cross) {
+			if (zsm_kt_crosses(o)) {
 				seen_cross = true;
 				break;
 			}
@@ -573,7 +426,7 @@ static void every_class_round_trips(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, seen_cross, want_cross,
 				    "class %u size %u", ci, g->size);
 		crossing += seen_cross;
-		zmt_free_all(fx);
+		zsm_kt_free_all(fx);
 		cond_resched();
 	}
 	kunit_info(test, "%s: %u classes (%u with cross-page objects), %u objects\n",
@@ -596,37 +449,37 @@ static void every_class_round_trips(struct kunit *test)
  */
 static void cross_page_split_points(struct kunit *test)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
-	DECLARE_BITMAP(want, ZMT_OFFSET_BITS);
-	DECLARE_BITMAP(seen, ZMT_OFFSET_BITS);
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
+	DECLARE_BITMAP(want, ZSM_KT_OFFSET_BITS);
+	DECLARE_BITMAP(seen, ZSM_KT_OFFSET_BITS);
 	unsigned int ci, classes = 0, splits = 0, bad_addr = 0;
 	bool pte = zmt_enter_mode(test);
 
-	for (ci = zmt_cross_class(0, 0); ci < ZSM_NR_CLASSES;
-	     ci = zmt_cross_class(ci + 1, 0)) {
+	for (ci = zsm_kt_cross_class(0, 0); ci < ZSM_NR_CLASSES;
+	     ci = zsm_kt_cross_class(ci + 1, 0)) {
 		const struct zsm_geom *g = &zsm_classes.geom[ci];
 		unsigned int i, nsplit;
 
 		if (g->pages < 2)
 			continue;
-		nsplit = zmt_split_offsets(g, want);
-		bitmap_zero(seen, ZMT_OFFSET_BITS);
+		nsplit = zsm_kt_split_offsets(g, want);
+		bitmap_zero(seen, ZSM_KT_OFFSET_BITS);
 		/* The class is empty: one zspage takes all these objects. */
 		for (i = 0; i < g->objs; i++)
 			zmt_set(fx, zmt_alloc(fx, g->size));
 		for (i = 0; i < fx->nr; i++) {
-			struct zmt_obj *o = &fx->objs[i];
+			struct zsm_tu_obj *o = &fx->objs[i];
 			bool ro_ok;
 			u8 *p;
 
-			KUNIT_ASSERT_PTR_EQ(test, zmt_zspage(o), zmt_zspage(fx->objs));
-			if (!o->cross)
+			KUNIT_ASSERT_PTR_EQ(test, zsm_kt_zspage(o), zsm_kt_zspage(fx->objs));
+			if (!zsm_kt_crosses(o))
 				continue;
 			/* RO: the bytes set directly in the pages. */
-			zmt_fill(fx->exp, o->size, o->seed);
+			zmt_contents(o, fx->exp);
 			p = zs_map_object(fx->pool, o->handle, ZS_MM_RO);
 			KUNIT_ASSERT_NOT_NULL(test, p);
-			ro_ok = zmt_crc(p, o->size) == o->crc;
+			ro_ok = zsm_tu_csum(p, o->size) == o->csum;
 			memcpy(fx->got, p, o->size);
 			if (!zmt_addr_ok(o, p, pte))
 				bad_addr++;
@@ -635,27 +488,25 @@ static void cross_page_split_points(struct kunit *test)
 				zmt_expect_bytes(test, o, fx->got, fx->exp,
 						 "RO map at a split point");
 			/* WO: new bytes land in the pages. */
-			o->seed = zmt_new_seed(fx, o);
-			zmt_fill(fx->exp, o->size, o->seed);
-			o->crc = zmt_crc(fx->exp, o->size);
+			zmt_new_contents(fx, o, fx->exp);
 			p = zs_map_object(fx->pool, o->handle, ZS_MM_WO);
 			KUNIT_ASSERT_NOT_NULL(test, p);
 			memcpy(p, fx->exp, o->size);
 			zs_unmap_object(fx->pool, o->handle);
 			if (ro_ok && zmt_expect_stored(fx, o, "WO map at a split point"))
-				__set_bit(o->poff / ZSM_ALIGN, seen);
+				__set_bit(zsm_kt_poff(o) / ZSM_ALIGN, seen);
 		}
 		/* Neighbours, in-page ones included, are untouched. */
 		for (i = 0; i < fx->nr; i++)
 			zmt_expect_stored(fx, &fx->objs[i], "neighbour");
 		KUNIT_EXPECT_GT_MSG(test, nsplit, 0, "class %u", ci);
-		KUNIT_EXPECT_EQ_MSG(test, bitmap_weight(seen, ZMT_OFFSET_BITS),
+		KUNIT_EXPECT_EQ_MSG(test, bitmap_weight(seen, ZSM_KT_OFFSET_BITS),
 				    nsplit, "class %u size %u: split points checked",
 				    ci, g->size);
-		KUNIT_EXPECT_TRUE(test, bitmap_equal(seen, want, ZMT_OFFSET_BITS));
+		KUNIT_EXPECT_TRUE(test, bitmap_equal(seen, want, ZSM_KT_OFFSET_BITS));
 		classes++;
 		splits += nsplit;
-		zmt_free_all(fx);
+		zsm_kt_free_all(fx);
 		cond_resched();
 	}
 	kunit_info(test, "%s: %u multi-page classes, %u split points\n",
@@ -667,17 +518,16 @@ static void cross_page_split_points(struct kunit *test)
 /* === RO, WO, RW ========================================================== */
 
 /* A WO map's bytes are what the object holds after unmap. */
-static void zmt_wo_lands(struct zmt_fx *fx, struct zmt_obj *o)
+static void zmt_wo_lands(struct zsm_kt_fx *fx, struct zsm_tu_obj *o)
 {
 	u8 *p;
 
-	o->seed = zmt_new_seed(fx, o);
-	zmt_fill(fx->exp, o->size, o->seed);
+	zmt_new_contents(fx, o, fx->exp);
 	p = zs_map_object(fx->pool, o->handle, ZS_MM_WO);
 	KUNIT_ASSERT_NOT_NULL(fx->test, p);
 	memcpy(p, fx->exp, o->size);
 	zs_unmap_object(fx->pool, o->handle);
-	o->crc = zmt_crc(fx->exp, o->size);
+	o->csum = zsm_tu_csum(fx->exp, o->size);
 	zmt_expect_stored(fx, o, "WO map");
 }
 
@@ -689,9 +539,9 @@ static void zmt_wo_lands(struct zmt_fx *fx, struct zmt_obj *o)
  *   after   |Aaaaaaaaaaaaaa~~~|~~~aaaaaaaaaaaA|
  *                          page boundary
  */
-static void zmt_rw_partial(struct zmt_fx *fx, struct zmt_obj *o)
+static void zmt_rw_partial(struct zsm_kt_fx *fx, struct zsm_tu_obj *o)
 {
-	unsigned int mid = o->cross ? PAGE_SIZE - o->poff : o->size / 2;
+	unsigned int mid = zsm_kt_crosses(o) ? PAGE_SIZE - zsm_kt_poff(o) : o->size / 2;
 	unsigned int from = mid > 24 ? mid - 24 : 0;
 	unsigned int to = min(mid + 24, o->size);
 	struct kunit *test = fx->test;
@@ -719,7 +569,7 @@ static void zmt_rw_partial(struct zmt_fx *fx, struct zmt_obj *o)
 }
 
 /* An RO map shows the bytes the object holds. */
-static void zmt_ro_shows(struct zmt_fx *fx, struct zmt_obj *o)
+static void zmt_ro_shows(struct zsm_kt_fx *fx, struct zsm_tu_obj *o)
 {
 	u8 *p;
 
@@ -737,17 +587,16 @@ static void zmt_ro_shows(struct zmt_fx *fx, struct zmt_obj *o)
  * change; a copy-mode map of a cross-page object keeps the bytes of map
  * time. Then the map is written to: in copy mode, not written back.
  */
-static void zmt_ro_live(struct zmt_fx *fx, struct zmt_obj *o, bool pte)
+static void zmt_ro_live(struct zsm_kt_fx *fx, struct zsm_tu_obj *o, bool pte)
 {
-	bool in_place = pte || !o->cross;
+	bool in_place = pte || !zsm_kt_crosses(o);
 	struct kunit *test = fx->test;
-	u32 old_seed, new_seed;
+	u32 old_gen;
 	u8 *p;
 
 	zmt_set(fx, o);
-	old_seed = o->seed;
-	new_seed = zmt_new_seed(fx, o);
-	zmt_fill(fx->tmp, o->size, new_seed);
+	old_gen = o->gen;
+	zmt_new_contents(fx, o, fx->tmp);
 	p = zs_map_object(fx->pool, o->handle, ZS_MM_RO);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	zmt_poke_mapped(o, fx->tmp);
@@ -756,25 +605,23 @@ static void zmt_ro_live(struct zmt_fx *fx, struct zmt_obj *o, bool pte)
 		memset(p, 0x5a, o->size);	/* a caller bug, tolerated */
 	zs_unmap_object(fx->pool, o->handle);
 
-	o->seed = new_seed;
 	if (in_place) {
 		zmt_expect_bytes(test, o, fx->got, fx->tmp,
 				 "RO map shows the current bytes");
 	} else {
-		zmt_fill(fx->exp, o->size, old_seed);
+		zsm_tu_fill(fx->exp, o->size, o->id, old_gen);
 		zmt_expect_bytes(test, o, fx->got, fx->exp,
 				 "copy-mode RO map shows the bytes of map time");
 	}
 	/* The pages hold the direct change, not the write into the map. */
 	zmt_expect_stored(fx, o, "RO map written back");
-	o->crc = zmt_crc(fx->tmp, o->size);
 }
 
 static void ro_wo_rw_semantics(struct kunit *test)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
 	bool pte = zmt_enter_mode(test);
-	struct zmt_obj *objs[2];
+	struct zsm_tu_obj *objs[2];
 	unsigned int i;
 
 	zmt_fx_fill(fx, ZMT_LARGE_SIZE, 1);
@@ -802,9 +649,9 @@ static void ro_wo_rw_semantics(struct kunit *test)
  */
 struct zmt_work {
 	struct zs_pool *pool;
-	struct zmt_obj *objs[2];
+	struct zsm_tu_obj *objs[2];
 	unsigned int from[2], to[2];	/* bytes to flip */
-	u32 flipped_crc[2];		/* expected CRC after the flip */
+	u64 flipped_csum[2];		/* expected checksum after the flip */
 	unsigned int bad_ro, bad_rw, nulls;
 	bool irqs_off, softirq;		/* the context the work ran in */
 };
@@ -817,14 +664,14 @@ static void zmt_work_run(struct zmt_work *w)
 	w->irqs_off = irqs_disabled();
 	w->softirq = in_serving_softirq();
 	for (i = 0; i < ARRAY_SIZE(w->objs); i++) {
-		struct zmt_obj *o = w->objs[i];
+		struct zsm_tu_obj *o = w->objs[i];
 
 		p = zs_map_object(w->pool, o->handle, ZS_MM_RO);
 		if (!p) {
 			w->nulls++;
 			continue;
 		}
-		if (zmt_crc(p, o->size) != o->crc)
+		if (zsm_tu_csum(p, o->size) != o->csum)
 			w->bad_ro++;
 		zs_unmap_object(w->pool, o->handle);
 
@@ -842,14 +689,14 @@ static void zmt_work_run(struct zmt_work *w)
 			w->nulls++;
 			continue;
 		}
-		if (zmt_crc(p, o->size) != w->flipped_crc[i])
+		if (zsm_tu_csum(p, o->size) != w->flipped_csum[i])
 			w->bad_rw++;
 		zs_unmap_object(w->pool, o->handle);
 	}
 }
 
 /* Set up @w on a cross-page and an in-page object of @fx. */
-static void zmt_work_init(struct zmt_fx *fx, struct zmt_work *w)
+static void zmt_work_init(struct zsm_kt_fx *fx, struct zmt_work *w)
 {
 	unsigned int i, k;
 
@@ -860,20 +707,20 @@ static void zmt_work_init(struct zmt_fx *fx, struct zmt_work *w)
 	KUNIT_ASSERT_NOT_NULL(fx->test, w->objs[0]);
 	KUNIT_ASSERT_NOT_NULL(fx->test, w->objs[1]);
 	for (i = 0; i < ARRAY_SIZE(w->objs); i++) {
-		struct zmt_obj *o = w->objs[i];
-		unsigned int mid = o->cross ? PAGE_SIZE - o->poff : o->size / 2;
+		struct zsm_tu_obj *o = w->objs[i];
+		unsigned int mid = zsm_kt_crosses(o) ? PAGE_SIZE - zsm_kt_poff(o) : o->size / 2;
 
 		zmt_set(fx, o);
 		w->from[i] = mid > 40 ? mid - 40 : 0;
 		w->to[i] = min(mid + 40, o->size);
 		for (k = w->from[i]; k < w->to[i]; k++)
 			fx->exp[k] ^= 0xff;
-		w->flipped_crc[i] = zmt_crc(fx->exp, o->size);
+		w->flipped_csum[i] = zsm_tu_csum(fx->exp, o->size);
 	}
 }
 
 /* After zmt_work_run(): everything right, and the pages hold the flips. */
-static void zmt_work_check(struct zmt_fx *fx, struct zmt_work *w,
+static void zmt_work_check(struct zsm_kt_fx *fx, struct zmt_work *w,
 			   const char *ctx)
 {
 	struct kunit *test = fx->test;
@@ -884,9 +731,9 @@ static void zmt_work_check(struct zmt_fx *fx, struct zmt_work *w,
 			    ctx);
 	KUNIT_EXPECT_EQ_MSG(test, w->bad_rw, 0, "%s: RW change not seen", ctx);
 	for (i = 0; i < ARRAY_SIZE(w->objs); i++) {
-		struct zmt_obj *o = w->objs[i];
+		struct zsm_tu_obj *o = w->objs[i];
 
-		zmt_fill(fx->exp, o->size, o->seed);
+		zmt_contents(o, fx->exp);
 		for (k = w->from[i]; k < w->to[i]; k++)
 			fx->exp[k] ^= 0xff;
 		zmt_peek(o, fx->got);
@@ -899,7 +746,7 @@ static void zmt_work_check(struct zmt_fx *fx, struct zmt_work *w,
 
 static void maps_from_process_context(struct kunit *test)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
 	struct zmt_work w;
 
 	zmt_enter_mode(test);
@@ -913,7 +760,7 @@ static void maps_from_process_context(struct kunit *test)
 
 static void maps_with_irqs_disabled(struct kunit *test)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
 	unsigned long flags;
 	struct zmt_work w;
 
@@ -983,7 +830,7 @@ static void zmt_softirq_start(struct zmt_softirq *s)
 
 static void maps_from_softirq(struct kunit *test)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
 	struct zmt_softirq *s = zmt_softirq_create(test);
 
 	zmt_enter_mode(test);
@@ -1005,9 +852,9 @@ static void maps_from_softirq(struct kunit *test)
  */
 static void softirq_map_nests_in_task_map(struct kunit *test)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, 2 * ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", 2 * ZSM_MAX_OBJS_PER_ZSPAGE);
 	struct zmt_softirq *s = zmt_softirq_create(test);
-	struct zmt_obj *outer;
+	struct zsm_tu_obj *outer;
 	u64 start;
 	u8 *p;
 
@@ -1016,7 +863,7 @@ static void softirq_map_nests_in_task_map(struct kunit *test)
 	zmt_work_init(fx, &s->work);
 	outer = zmt_find(fx, true, s->work.objs[0]);
 	KUNIT_ASSERT_NOT_NULL(test, outer);
-	zmt_fill(fx->exp, outer->size, outer->seed);
+	zmt_contents(outer, fx->exp);
 
 	p = zs_map_object(fx->pool, outer->handle, ZS_MM_RW);
 	KUNIT_ASSERT_NOT_NULL(test, p);
@@ -1053,7 +900,7 @@ static void softirq_map_nests_in_task_map(struct kunit *test)
  * (another class, so other zspages): objects to nest in every combination,
  * each pair in different zspages.
  */
-static void zmt_fx_pairs(struct zmt_fx *fx)
+static void zmt_fx_pairs(struct zsm_kt_fx *fx)
 {
 	unsigned int i;
 
@@ -1085,8 +932,8 @@ static void zmt_fence_end(bool fenced, bool *warned, const char *tag)
  * nest), both RW; change both; unmap in reverse order. Both maps must show
  * their object while the other is held, and both changes must land.
  */
-static void zmt_nest_pair(struct zmt_fx *fx, struct zmt_obj *a,
-			  struct zmt_obj *b, bool pte, bool inner_bh)
+static void zmt_nest_pair(struct zsm_kt_fx *fx, struct zsm_tu_obj *a,
+			  struct zsm_tu_obj *b, bool pte, bool inner_bh)
 {
 	bool a_ok = false, b_ok = false, a_still = false, addr_ok = false;
 	struct kunit *test = fx->test;
@@ -1100,12 +947,12 @@ static void zmt_nest_pair(struct zmt_fx *fx, struct zmt_obj *a,
 		local_bh_disable();
 	pb = zs_map_object(fx->pool, b->handle, ZS_MM_RW);
 	if (pb) {
-		a_ok = zmt_crc(pa, a->size) == a->crc;
-		b_ok = zmt_crc(pb, b->size) == b->crc;
+		a_ok = zsm_tu_csum(pa, a->size) == a->csum;
+		b_ok = zsm_tu_csum(pb, b->size) == b->csum;
 		addr_ok = zmt_addr_ok(a, pa, pte) && zmt_addr_ok(b, pb, pte) &&
 			  pa != pb;
 		memset(pb, 0x3c, b->size);
-		a_still = zmt_crc(pa, a->size) == a->crc;
+		a_still = zsm_tu_csum(pa, a->size) == a->csum;
 		zs_unmap_object(fx->pool, b->handle);
 	}
 	if (inner_bh)
@@ -1116,9 +963,9 @@ static void zmt_nest_pair(struct zmt_fx *fx, struct zmt_obj *a,
 
 	KUNIT_ASSERT_NOT_NULL_MSG(test, pb, "second nested map");
 	KUNIT_EXPECT_TRUE_MSG(test, a_ok, "outer map (%s, size %u at %u)",
-			      a->cross ? "cross" : "in-page", a->size, a->poff);
+			      zsm_kt_crosses(a) ? "cross" : "in-page", a->size, zsm_kt_poff(a));
 	KUNIT_EXPECT_TRUE_MSG(test, b_ok, "inner map (%s, size %u at %u)",
-			      b->cross ? "cross" : "in-page", b->size, b->poff);
+			      zsm_kt_crosses(b) ? "cross" : "in-page", b->size, zsm_kt_poff(b));
 	KUNIT_EXPECT_TRUE_MSG(test, a_still, "outer map changed by the inner");
 	KUNIT_EXPECT_TRUE(test, addr_ok);
 	memset(fx->exp, 0xc3, a->size);
@@ -1135,9 +982,9 @@ static void zmt_nest_pair(struct zmt_fx *fx, struct zmt_obj *a,
 
 static void zmt_nested_maps(struct kunit *test, bool inner_bh)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
 	bool pte = zmt_enter_mode(test);
-	struct zmt_obj *c1, *c2, *c3, *i1, *i2, *i3;
+	struct zsm_tu_obj *c1, *c2, *c3, *i1, *i2, *i3;
 
 	zmt_fx_pairs(fx);
 	c1 = zmt_find(fx, true, NULL);
@@ -1186,11 +1033,11 @@ static void nested_maps_in_task(struct kunit *test)
  */
 static void third_nested_map_fails(struct kunit *test)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
 	bool pte = zmt_enter_mode(test);
 	bool a_ok = false, b_ok = false, fenced;
 	unsigned int bad_addr = 0;
-	struct zmt_obj *a, *b, *c;
+	struct zsm_tu_obj *a, *b, *c;
 	u8 *pa, *pb, *pc = NULL;
 
 	zmt_fx_pairs(fx);
@@ -1211,8 +1058,8 @@ static void third_nested_map_fails(struct kunit *test)
 		pc = zs_map_object(fx->pool, c->handle, ZS_MM_RO);
 		if (pc)		/* a bug: undo it to keep the stack sane */
 			zs_unmap_object(fx->pool, c->handle);
-		a_ok = zmt_crc(pa, a->size) == a->crc;
-		b_ok = zmt_crc(pb, b->size) == b->crc;
+		a_ok = zsm_tu_csum(pa, a->size) == a->csum;
+		b_ok = zsm_tu_csum(pb, b->size) == b->csum;
 		zs_unmap_object(fx->pool, b->handle);
 	}
 	local_bh_enable();
@@ -1241,8 +1088,8 @@ static void third_nested_map_fails(struct kunit *test)
  */
 static void unmap_out_of_order_is_ignored(struct kunit *test)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
-	struct zmt_obj *a, *b;
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_tu_obj *a, *b;
 	bool a_ok = false, b_ok = false, fenced;
 	u8 *pa, *pb;
 
@@ -1260,8 +1107,8 @@ static void unmap_out_of_order_is_ignored(struct kunit *test)
 	pb = zs_map_object(fx->pool, b->handle, ZS_MM_RW);
 	if (pb) {
 		zs_unmap_object(fx->pool, a->handle);	/* refused */
-		a_ok = zmt_crc(pa, a->size) == a->crc;
-		b_ok = zmt_crc(pb, b->size) == b->crc;
+		a_ok = zsm_tu_csum(pa, a->size) == a->csum;
+		b_ok = zsm_tu_csum(pb, b->size) == b->csum;
 		memset(pb, 0x3c, b->size);
 		zs_unmap_object(fx->pool, b->handle);
 	}
@@ -1294,18 +1141,16 @@ static void unmap_out_of_order_is_ignored(struct kunit *test)
  * copies a cross-page object into the caller's buffer and returns an
  * in-page one in place); a partial zs_obj_write() keeps the tail.
  */
-static void zmt_rw_api_one(struct zmt_fx *fx, struct zmt_obj *o, u8 *local)
+static void zmt_rw_api_one(struct zsm_kt_fx *fx, struct zsm_tu_obj *o, u8 *local)
 {
 	struct kunit *test = fx->test;
-	unsigned int half = o->cross ? PAGE_SIZE - o->poff + 8 : o->size / 2;
+	unsigned int half = zsm_kt_crosses(o) ? PAGE_SIZE - zsm_kt_poff(o) + 8 : o->size / 2;
 	bool where_ok;
-	u32 crc;
+	u64 csum;
 	u8 *p;
 
 	/* zs_obj_write(), then map RO. */
-	o->seed = zmt_new_seed(fx, o);
-	zmt_fill(fx->tmp, o->size, o->seed);
-	o->crc = zmt_crc(fx->tmp, o->size);
+	zmt_new_contents(fx, o, fx->tmp);
 	zs_obj_write(fx->pool, o->handle, fx->tmp, o->size);
 	p = zs_map_object(fx->pool, o->handle, ZS_MM_RO);
 	KUNIT_ASSERT_NOT_NULL(test, p);
@@ -1314,9 +1159,7 @@ static void zmt_rw_api_one(struct zmt_fx *fx, struct zmt_obj *o, u8 *local)
 	zmt_expect_bytes(test, o, fx->got, fx->tmp, "RO map after zs_obj_write");
 
 	/* Map WO, then zs_obj_read_begin(). */
-	o->seed = zmt_new_seed(fx, o);
-	zmt_fill(fx->exp, o->size, o->seed);
-	o->crc = zmt_crc(fx->exp, o->size);
+	zmt_new_contents(fx, o, fx->exp);
 	p = zs_map_object(fx->pool, o->handle, ZS_MM_WO);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	memcpy(p, fx->exp, o->size);
@@ -1324,20 +1167,20 @@ static void zmt_rw_api_one(struct zmt_fx *fx, struct zmt_obj *o, u8 *local)
 	memset(local, 0, PAGE_SIZE);
 	p = zs_obj_read_begin(fx->pool, o->handle, local);
 	KUNIT_ASSERT_NOT_NULL(test, p);
-	crc = zmt_crc(p, o->size);
+	csum = zsm_tu_csum(p, o->size);
 	memcpy(fx->got, p, o->size);
-	where_ok = o->cross ? p == local : p != local && !is_vmalloc_addr(p);
+	where_ok = zsm_kt_crosses(o) ? p == local : p != local && !is_vmalloc_addr(p);
 	zs_obj_read_end(fx->pool, o->handle, p);
 	KUNIT_EXPECT_TRUE_MSG(test, where_ok,
 			      "zs_obj_read_begin of a%s object returned %s",
-			      o->cross ? " cross-page" : "n in-page",
+			      zsm_kt_crosses(o) ? " cross-page" : "n in-page",
 			      p == local ? "the local copy" : "another address");
-	if (crc != o->crc)
+	if (csum != o->csum)
 		zmt_expect_bytes(test, o, fx->got, fx->exp,
 				 "zs_obj_read_begin after a WO map");
 
 	/* A partial zs_obj_write() (past the page boundary) keeps the tail. */
-	zmt_fill(fx->tmp, half, o->seed ^ 0x55555555);
+	zsm_tu_fill(fx->tmp, half, o->id, o->gen ^ 0x55555555);
 	memcpy(fx->exp, fx->tmp, half);
 	zs_obj_write(fx->pool, o->handle, fx->tmp, half);
 	p = zs_map_object(fx->pool, o->handle, ZS_MM_RO);
@@ -1351,8 +1194,8 @@ static void zmt_rw_api_one(struct zmt_fx *fx, struct zmt_obj *o, u8 *local)
 
 static void read_write_api_with_maps(struct kunit *test)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
-	struct zmt_obj *cross, *inpage;
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_tu_obj *cross, *inpage;
 	u8 *local = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
 	unsigned int i;
 
@@ -1416,13 +1259,13 @@ static void zmt_compactor_stop(void *data)
  */
 static void compaction_skips_mapped_zspage(struct kunit *test)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
 	bool done = false, moved = false, ok = false;
 	struct zmt_compactor *c;
 	unsigned long before, freed;
 	unsigned int cpu, other, i;
 	const struct zsm_geom *g;
-	struct zmt_obj *a;
+	struct zsm_tu_obj *a;
 	u64 start;
 	u8 *p;
 
@@ -1436,12 +1279,12 @@ static void compaction_skips_mapped_zspage(struct kunit *test)
 	a = zmt_find(fx, true, NULL);
 	KUNIT_ASSERT_NOT_NULL(test, a);
 	for (i = 0; i < fx->nr; i++) {
-		struct zmt_obj *o = &fx->objs[i];
+		struct zsm_tu_obj *o = &fx->objs[i];
 
 		if (o == a)
 			continue;
-		if (zmt_zspage(o) == zmt_zspage(a) || (i & 1))
-			zmt_free(fx, o);
+		if (zsm_kt_zspage(o) == zsm_kt_zspage(a) || (i & 1))
+			zsm_kt_free(fx, i);
 	}
 
 	c->pool = fx->pool;
@@ -1466,7 +1309,7 @@ static void compaction_skips_mapped_zspage(struct kunit *test)
 			cpu_relax();
 		done = completion_done(&c->done);
 		moved = READ_ONCE(*(unsigned long *)a->handle) != before;
-		ok = zmt_crc(p, a->size) == a->crc;
+		ok = zsm_tu_csum(p, a->size) == a->csum;
 		zs_unmap_object(fx->pool, a->handle);
 	} else {
 		wake_up_process(c->task);
@@ -1491,9 +1334,6 @@ static void compaction_skips_mapped_zspage(struct kunit *test)
 	KUNIT_EXPECT_GE(test, freed, g->pages);
 	KUNIT_EXPECT_NE_MSG(test, READ_ONCE(*(unsigned long *)a->handle), before,
 			    "the object did not move after its unmap");
-	a->idx = zsm_obj_idx(READ_ONCE(*(unsigned long *)a->handle));
-	a->poff = (unsigned long)a->idx * a->size % PAGE_SIZE;
-	a->cross = a->poff + a->size > PAGE_SIZE;
 	for (i = 0; i < fx->nr; i++) {
 		if (fx->objs[i].handle)
 			zmt_expect_stored(fx, &fx->objs[i], "after compaction");
@@ -1510,10 +1350,10 @@ static void compaction_skips_mapped_zspage(struct kunit *test)
  */
 static void mode_switch_keeps_live_map(struct kunit *test)
 {
-	struct zmt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
 	bool pte = zmt_enter_mode(test);
 	unsigned int bad_addr = 0;
-	struct zmt_obj *o;
+	struct zsm_tu_obj *o;
 	bool addr_ok;
 	u8 *p;
 
@@ -1524,18 +1364,18 @@ static void mode_switch_keeps_live_map(struct kunit *test)
 	o = zmt_find(fx, true, NULL);
 	KUNIT_ASSERT_NOT_NULL(test, o);
 
-	zmt_fill(fx->exp, o->size, o->seed);
+	zmt_contents(o, fx->exp);
 	p = zs_map_object(fx->pool, o->handle, ZS_MM_RW);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	addr_ok = zmt_addr_ok(o, p, pte);
 	zsm_map_set_mode(!pte);
 	memcpy(fx->got, p, o->size);
-	memset(p + PAGE_SIZE - o->poff - 4, 0x77, 8);
+	memset(p + PAGE_SIZE - zsm_kt_poff(o) - 4, 0x77, 8);
 	zs_unmap_object(fx->pool, o->handle);
 
 	KUNIT_EXPECT_TRUE(test, addr_ok);
 	zmt_expect_bytes(test, o, fx->got, fx->exp, "map before the switch");
-	memset(fx->exp + PAGE_SIZE - o->poff - 4, 0x77, 8);
+	memset(fx->exp + PAGE_SIZE - zsm_kt_poff(o) - 4, 0x77, 8);
 	zmt_peek(o, fx->got);
 	zmt_expect_bytes(test, o, fx->got, fx->exp, "unmap after the switch");
 	KUNIT_EXPECT_TRUE(test, zmt_unlocked(o));
@@ -1543,12 +1383,396 @@ static void mode_switch_keeps_live_map(struct kunit *test)
 	KUNIT_EXPECT_EQ_MSG(test, bad_addr, 0, "map after the switch");
 }
 
+/* === Every size, full zspages ========================================== */
+
+/* Every size 1..PAGE_SIZE, all alive at once so that they share zspages. */
+static void every_size_round_trips(struct kunit *test)
+{
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_kunit_sizes", PAGE_SIZE);
+	unsigned int size, i, crossing = 0;
+
+	zmt_enter_mode(test);
+
+	for (size = 1; size <= PAGE_SIZE; size++) {
+		int ret = zsm_kt_alloc(fx, size, GFP_KERNEL);
+
+		KUNIT_ASSERT_GE_MSG(test, ret, 0, "zs_malloc(%u)", size);
+		if (!(size % 64))
+			cond_resched();
+	}
+	for (i = 0; i < fx->nr; i++) {
+		if (zsm_kt_check(fx, i) && zsm_kt_crosses(&fx->objs[i]))
+			crossing++;
+		if (!(i % 64))
+			cond_resched();
+	}
+	kunit_info(test, "%u objects checked, %u of them cross a page boundary\n",
+		   fx->nr, crossing);
+	KUNIT_EXPECT_GT(test, crossing, 0);
+	for (i = 0; i < fx->nr; i++)
+		zsm_kt_free(fx, i);
+	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+}
+
+#define ZMT_SPLIT_ZSPAGES	3
+
+/*
+ * For every class whose objects cross pages, ZMT_SPLIT_ZSPAGES full zspages
+ * (and no more: the class packs them); every object is checked, and the
+ * cross-page ones must start at every split offset the class has, each
+ * mapped in the mode under test.
+ */
+static void split_points_of_full_zspages(struct kunit *test)
+{
+	DECLARE_BITMAP(want, ZSM_KT_OFFSET_BITS);
+	DECLARE_BITMAP(seen, ZSM_KT_OFFSET_BITS);
+	unsigned int cap = ZMT_SPLIT_ZSPAGES * ZSM_MAX_OBJS_PER_ZSPAGE;
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_kunit_split", cap);
+	unsigned int ci, classes = 0, splits = 0, wrong_mode = 0;
+	bool pte = zmt_enter_mode(test);
+
+	for (ci = zsm_kt_cross_class(0, 0); ci < ZSM_NR_CLASSES;
+	     ci = zsm_kt_cross_class(ci + 1, 0)) {
+		const struct zsm_geom *g = &zsm_classes.geom[ci];
+		unsigned int n = ZMT_SPLIT_ZSPAGES * g->objs;
+		unsigned long zspages, inuse;
+		unsigned int i, nsplit;
+
+		nsplit = zsm_kt_split_offsets(g, want);
+		bitmap_zero(seen, ZSM_KT_OFFSET_BITS);
+		fx->nr = 0;
+		/* The class is empty: @n objects fill exactly @n / objs zspages. */
+		for (i = 0; i < n; i++) {
+			int ret = zsm_kt_alloc(fx, g->size, GFP_KERNEL);
+
+			KUNIT_ASSERT_GE_MSG(test, ret, 0, "class %u size %u",
+					    ci, g->size);
+			KUNIT_ASSERT_LT_MSG(test, zsm_kt_slot(&fx->objs[i]),
+					    g->objs, "class %u size %u", ci,
+					    g->size);
+		}
+		zsm_kt_class_counts(zsm_pool(fx->pool)->classes[ci], &zspages, &inuse);
+		KUNIT_EXPECT_EQ_MSG(test, zspages, ZMT_SPLIT_ZSPAGES,
+				    "class %u size %u", ci, g->size);
+		for (i = 0; i < n; i++) {
+			struct zsm_tu_obj *o = &fx->objs[i];
+			void *buf;
+
+			if (!zsm_kt_check(fx, i) || !zsm_kt_crosses(o))
+				continue;
+			__set_bit(zsm_kt_poff(o) / ZSM_ALIGN,
+				  seen);
+			/* The map really is of the mode under test. */
+			buf = zsm_kt_map(fx, o->handle, ZS_MM_RO);
+			if (is_vmalloc_addr(buf) != pte)
+				wrong_mode++;
+			zs_unmap_object(fx->pool, o->handle);
+		}
+		KUNIT_EXPECT_GT_MSG(test, nsplit, 0, "class %u size %u", ci,
+				    g->size);
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      bitmap_equal(want, seen, ZSM_KT_OFFSET_BITS),
+				      "class %u size %u: %u of %u split offsets round-tripped",
+				      ci, g->size,
+				      bitmap_weight(seen, ZSM_KT_OFFSET_BITS),
+				      nsplit);
+		for (i = 0; i < n; i++)
+			zsm_kt_free(fx, i);
+		fx->nr = 0;
+		classes++;
+		splits += nsplit;
+		cond_resched();
+	}
+	kunit_info(test, "%u classes, %u split offsets checked\n", classes,
+		   splits);
+	KUNIT_EXPECT_GT(test, classes, 0);
+	KUNIT_EXPECT_EQ_MSG(test, wrong_mode, 0,
+			    "cross-page maps not in %s mode",
+			    pte ? "pte" : "copy");
+	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+}
+
+/* === One zspage: RW, RO, nesting ======================================== */
+
+/*
+ * Fill one zspage of a class whose objects cross pages, from an empty
+ * class, and return one object that crosses a page boundary (*@cross) and
+ * one that lies inside a page (*@inpage).
+ */
+static void zmt_cross_and_inpage(struct kunit *test, struct zsm_kt_fx *fx,
+				    unsigned int *cross, unsigned int *inpage)
+{
+	unsigned int ci = zsm_kt_cross_class(0, 256);
+	const struct zsm_geom *g;
+	unsigned int i;
+
+	if (ci == ZSM_NR_CLASSES)
+		ci = zsm_kt_cross_class(0, 0);
+	KUNIT_ASSERT_LT(test, ci, ZSM_NR_CLASSES);
+	g = &zsm_classes.geom[ci];
+	*cross = *inpage = UINT_MAX;
+	for (i = 0; i < g->objs; i++) {
+		int ret = zsm_kt_alloc(fx, g->size, GFP_KERNEL);
+
+		KUNIT_ASSERT_GE_MSG(test, ret, 0, "class %u size %u", ci,
+				    g->size);
+		if (zsm_kt_crosses(&fx->objs[ret]))
+			*cross = ret;
+		else
+			*inpage = ret;
+	}
+	KUNIT_ASSERT_NE_MSG(test, *cross, UINT_MAX, "class %u size %u", ci,
+			    g->size);
+	KUNIT_ASSERT_NE_MSG(test, *inpage, UINT_MAX, "class %u size %u", ci,
+			    g->size);
+}
+
+/*
+ * Map object @i ZS_MM_RW: it must show its current bytes; flip bytes
+ * around the page boundary (or the middle of an in-page object) and at both
+ * ends; after unmap a ZS_MM_RO map must show the changes.
+ */
+static void zmt_rw_one(struct kunit *test, struct zsm_kt_fx *fx,
+		       unsigned int i)
+{
+	struct zsm_tu_obj *o = &fx->objs[i];
+	u8 *exp = fx->tmp;
+	unsigned int off = zsm_kt_poff(o);
+	unsigned int mid = off + o->size > PAGE_SIZE ? PAGE_SIZE - off :
+		o->size / 2;
+	unsigned int from = mid > 24 ? mid - 24 : 0;
+	unsigned int to = min(mid + 24, o->size);
+	bool before, after;
+	unsigned int k;
+	u8 *buf;
+
+	zmt_contents(o, exp);
+	for (k = from; k < to; k++)
+		exp[k] = ~exp[k] ^ k;
+	exp[0] ^= 0xff;
+	exp[o->size - 1] ^= 0xff;
+
+	buf = zsm_kt_map(fx, o->handle, ZS_MM_RW);
+	before = zsm_tu_csum(buf, o->size) == o->csum;
+	for (k = from; k < to; k++)
+		buf[k] = ~buf[k] ^ k;
+	buf[0] ^= 0xff;
+	buf[o->size - 1] ^= 0xff;
+	zs_unmap_object(fx->pool, o->handle);
+
+	buf = zsm_kt_map(fx, o->handle, ZS_MM_RO);
+	after = !memcmp(buf, exp, o->size);
+	zs_unmap_object(fx->pool, o->handle);
+
+	KUNIT_EXPECT_TRUE_MSG(test, before,
+			      "RW map of size %u at page offset %u: wrong bytes",
+			      o->size, off);
+	KUNIT_EXPECT_TRUE_MSG(test, after,
+			      "RW changes of size %u at page offset %u (bytes %u..%u) lost",
+			      o->size, off, from, to);
+	o->csum = zsm_tu_csum(exp, o->size);
+}
+
+static void rw_map_writes_back(struct kunit *test)
+{
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_kunit_rw",
+					  ZSM_MAX_OBJS_PER_ZSPAGE);
+	unsigned int cross, inpage, i;
+
+	zmt_enter_mode(test);
+	zmt_cross_and_inpage(test, fx, &cross, &inpage);
+	zmt_rw_one(test, fx, cross);
+	zmt_rw_one(test, fx, inpage);
+	/* The neighbours of the two objects are untouched. */
+	for (i = 0; i < fx->nr; i++)
+		zsm_kt_check(fx, i);
+}
+
+/*
+ * Writing into a ZS_MM_RO map is a caller bug. zsm tolerates it: for an
+ * object inside one page, and in pte mode for every object, the map is the
+ * object itself and the write lands; but in copy mode a cross-page object
+ * is mapped through a per-CPU copy that ZS_MM_RO does not copy back at
+ * unmap, so the object keeps its contents. Only that case is specified, and
+ * checked here, in copy mode.
+ */
+static void ro_map_is_not_written_back(struct kunit *test)
+{
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_kunit_ro",
+					  ZSM_MAX_OBJS_PER_ZSPAGE);
+	unsigned int cross, inpage;
+	struct zsm_tu_obj *o;
+	void *buf;
+
+	zmt_switch(test, false);
+	zmt_cross_and_inpage(test, fx, &cross, &inpage);
+	o = &fx->objs[cross];
+	buf = zsm_kt_map(fx, o->handle, ZS_MM_RO);
+	memset(buf, 0xa5, o->size);
+	zs_unmap_object(fx->pool, o->handle);
+	KUNIT_EXPECT_TRUE_MSG(test, zsm_kt_check(fx, cross),
+			      "RO map of size %u at page offset %u written back",
+			      o->size, zsm_kt_poff(o));
+}
+
+/*
+ * Maps nest two deep on a CPU. Two cross-page objects of one zspage are
+ * mapped RW, the inner one either from softirq context (an interrupt
+ * mapping while the interrupted task holds a map: @inner_bh) or from the
+ * same task (a copy from one object to another). The inner map must not
+ * disturb the outer one, and unmaps in reverse order write each back.
+ */
+static void zmt_nested_one_zspage(struct kunit *test, bool inner_bh)
+{
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_kunit_nest",
+					  ZSM_MAX_OBJS_PER_ZSPAGE);
+	unsigned int cross, inpage, other = UINT_MAX, i;
+	struct zsm_tu_obj *a, *b;
+	bool a_ok, b_ok;
+	u8 *pa, *pb;
+
+	zmt_enter_mode(test);
+	zmt_cross_and_inpage(test, fx, &cross, &inpage);
+	for (i = 0; i < fx->nr; i++) {
+		if (i != cross && zsm_kt_crosses(&fx->objs[i]))
+			other = i;
+	}
+	KUNIT_ASSERT_NE(test, other, UINT_MAX);
+	a = &fx->objs[cross];
+	b = &fx->objs[other];
+
+	pa = zsm_kt_map(fx, a->handle, ZS_MM_RW);
+	if (inner_bh)
+		local_bh_disable();
+	pb = zsm_kt_map(fx, b->handle, ZS_MM_RW);
+	a_ok = zsm_tu_csum(pa, a->size) == a->csum;
+	b_ok = zsm_tu_csum(pb, b->size) == b->csum;
+	memset(pb, 0x3c, b->size);
+	zs_unmap_object(fx->pool, b->handle);
+	if (inner_bh)
+		local_bh_enable();
+	a_ok = a_ok && zsm_tu_csum(pa, a->size) == a->csum;
+	memset(pa, 0xc3, a->size);
+	zs_unmap_object(fx->pool, a->handle);
+
+	KUNIT_EXPECT_TRUE_MSG(test, a_ok, "outer map of size %u at %u",
+			      a->size, zsm_kt_poff(a));
+	KUNIT_EXPECT_TRUE_MSG(test, b_ok, "inner map of size %u at %u",
+			      b->size, zsm_kt_poff(b));
+	memset(fx->exp, 0xc3, a->size);
+	a->csum = zsm_tu_csum(fx->exp, a->size);
+	memset(fx->exp, 0x3c, b->size);
+	b->csum = zsm_tu_csum(fx->exp, b->size);
+	for (i = 0; i < fx->nr; i++)
+		zsm_kt_check(fx, i);
+}
+
+static void nested_maps_of_one_zspage_in_softirq(struct kunit *test)
+{
+	zmt_nested_one_zspage(test, true);
+}
+
+/*
+ * Both maps from one task. Run at the end of the suite, with
+ * nested_maps_in_task: a lockdep report turns lockdep off for everything
+ * after it.
+ */
+static void nested_maps_of_one_zspage_in_task(struct kunit *test)
+{
+	zmt_nested_one_zspage(test, false);
+}
+
+/* === Atomic context ====================================================== */
+
+/*
+ * zs_malloc() without __GFP_DIRECT_RECLAIM under a spinlock (succeeds or
+ * fails with -ENOMEM; a sleep would be reported by DEBUG_ATOMIC_SLEEP),
+ * maps with preemption and then BH disabled, zs_free() under a spinlock.
+ */
+static DEFINE_SPINLOCK(zmt_atomic_lock);
+
+#define ZMT_ATOMIC_ROUNDS	8
+
+static void atomic_context_alloc_and_map(struct kunit *test)
+{
+	/* zram's first attempt, under its per-CPU stream, and GFP_NOWAIT. */
+	const gfp_t gfps[] = {
+		__GFP_KSWAPD_RECLAIM | __GFP_NOWARN | __GFP_HIGHMEM |
+			__GFP_MOVABLE,
+		GFP_NOWAIT | __GFP_NOWARN,
+	};
+	unsigned int sizes[] = { 1, 100, 700, 2100, 3000, 0, PAGE_SIZE };
+	unsigned int cap = ARRAY_SIZE(gfps) * ARRAY_SIZE(sizes) *
+			   ZMT_ATOMIC_ROUNDS;
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_kunit_atomic", cap);
+	unsigned int g, s, r, i, nomem = 0, intact = 0;
+	int bad = 0;
+
+	zmt_enter_mode(test);
+	sizes[5] = zs_huge_class_size(fx->pool);
+	for (g = 0; g < ARRAY_SIZE(gfps); g++) {
+		for (s = 0; s < ARRAY_SIZE(sizes); s++) {
+			for (r = 0; r < ZMT_ATOMIC_ROUNDS; r++) {
+				int ret;
+
+				spin_lock(&zmt_atomic_lock);
+				ret = zsm_kt_alloc(fx, sizes[s], gfps[g]);
+				spin_unlock(&zmt_atomic_lock);
+				if (ret == -ENOMEM)
+					nomem++;
+				else if (ret < 0 && !bad)
+					bad = ret;
+			}
+		}
+	}
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0, "zs_malloc() without reclaim");
+	kunit_info(test, "%u allocated, %u -ENOMEM\n", fx->nr, nomem);
+
+	preempt_disable();
+	for (i = 0; i < fx->nr; i++) {
+		struct zsm_tu_obj *o = &fx->objs[i];
+		void *buf = zs_map_object(fx->pool, o->handle, ZS_MM_RO);
+
+		if (!buf)
+			continue;
+		if (zsm_tu_csum(buf, o->size) == o->csum)
+			intact++;
+		zs_unmap_object(fx->pool, o->handle);
+	}
+	preempt_enable();
+	KUNIT_EXPECT_EQ_MSG(test, intact, fx->nr,
+			    "objects intact, mapped with preemption off");
+
+	local_bh_disable();
+	for (i = 0; i < fx->nr; i++) {
+		struct zsm_tu_obj *o = &fx->objs[i];
+		u8 *buf = zs_map_object(fx->pool, o->handle, ZS_MM_RW);
+
+		if (!buf)
+			continue;	/* zsm_kt_check() below reports it */
+		buf[0] ^= 0x5a;
+		buf[o->size - 1] ^= 0xa5;
+		o->csum = zsm_tu_csum(buf, o->size);
+		zs_unmap_object(fx->pool, o->handle);
+	}
+	local_bh_enable();
+	for (i = 0; i < fx->nr; i++)
+		zsm_kt_check(fx, i);
+
+	spin_lock(&zmt_atomic_lock);
+	for (i = 0; i < fx->nr; i++)
+		zsm_kt_free(fx, i);
+	spin_unlock(&zmt_atomic_lock);
+	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+}
+
+
 /* === Suite =============================================================== */
 
 /* Probe zsm's mode: a cross-page map is a pte window iff it is in vmalloc. */
 static int zmt_suite_init(struct kunit_suite *suite)
 {
-	unsigned int ci = zmt_cross_class(0, ZMT_LARGE_SIZE);
+	unsigned int ci = zsm_kt_cross_class(0, ZMT_LARGE_SIZE);
 	const struct zsm_geom *g;
 	unsigned long *handles;
 	struct zs_pool *pool;
@@ -1566,7 +1790,7 @@ static int zmt_suite_init(struct kunit_suite *suite)
 	}
 	/* Objects fill the slots of one zspage until one crosses pages. */
 	for (i = 0; i < g->objs; i++) {
-		struct zmt_obj o = { .size = g->size };
+		struct zsm_tu_obj o = { .size = g->size };
 		void *p;
 
 		handles[i] = zs_malloc(pool, o.size, GFP_KERNEL);
@@ -1576,8 +1800,7 @@ static int zmt_suite_init(struct kunit_suite *suite)
 			break;
 		}
 		o.handle = handles[i];
-		o.idx = zsm_obj_idx(READ_ONCE(*(unsigned long *)o.handle));
-		if ((unsigned long)o.idx * o.size % PAGE_SIZE + o.size <= PAGE_SIZE)
+		if (!zsm_kt_crosses(&o))
 			continue;
 		p = zs_map_object(pool, o.handle, ZS_MM_RO);
 		if (!p)
@@ -1629,6 +1852,14 @@ static struct kunit_case zmt_cases[] = {
 	KUNIT_CASE_PARAM(read_write_api_with_maps, zmt_mode_gen_params),
 	KUNIT_CASE_PARAM(compaction_skips_mapped_zspage, zmt_mode_gen_params),
 	KUNIT_CASE_PARAM(mode_switch_keeps_live_map, zmt_mode_gen_params),
+	KUNIT_CASE_PARAM(every_size_round_trips, zmt_mode_gen_params),
+	KUNIT_CASE_PARAM(split_points_of_full_zspages, zmt_mode_gen_params),
+	KUNIT_CASE_PARAM(rw_map_writes_back, zmt_mode_gen_params),
+	KUNIT_CASE(ro_map_is_not_written_back),
+	KUNIT_CASE_PARAM(nested_maps_of_one_zspage_in_softirq,
+			 zmt_mode_gen_params),
+	KUNIT_CASE_PARAM(atomic_context_alloc_and_map, zmt_mode_gen_params),
+	KUNIT_CASE_PARAM(nested_maps_of_one_zspage_in_task, zmt_mode_gen_params),
 	KUNIT_CASE_PARAM(nested_maps_in_task, zmt_mode_gen_params),
 	{}
 };

@@ -5,8 +5,9 @@
  *
  * What is verified, and how. Each case builds one full zspage of a
  * multi-page class whose objects straddle every page boundary of the chain
- * (zsm_mig_pick_class()), in a pool of its own, with every object written
- * through a ZS_MM_WO map from a seeded pattern and its CRC32 kept. Core mm
+ * (zsm_mig_pick_class()), in a pool of its own (the fixture of
+ * tests/zsm_test_util.h), with every object written through a ZS_MM_WO map
+ * (zsm_tu_fill()) and its checksum kept. Core mm
  * is then imitated step by step, as mm/migrate.c (6.12) does it for a
  * non-LRU movable page, with the same page flags, references and locks:
  *
@@ -54,12 +55,11 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#define ZSM_TU_KUNIT
 #include <kunit/test.h>
-#include <linux/crc32.h>
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
-#include <linux/hash.h>
 #include <linux/highmem.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
@@ -73,6 +73,7 @@
 #include <linux/zsmalloc.h>
 
 #include "zsm_internal.h"
+#include "zsm_test_util.h"
 
 /* Byte written over a migrated-away page before it is freed. */
 #define ZSM_MIG_POISON		0x6b
@@ -85,21 +86,14 @@
 
 /* === Fixture ============================================================= */
 
-struct zsm_mig_obj {
-	unsigned long handle;	/* 0 once freed */
-	u32 seed;
-	u32 crc;
-};
-
 /* One pool holding one full zspage of a boundary-crossing class. */
 struct zsm_mig_fx {
 	struct kunit *test;
-	struct zs_pool *pool;
+	struct zsm_kt_fx *kt;		/* the pool and its objects */
+	struct zs_pool *pool;		/* kt->pool */
 	const struct zsm_geom *geom;
 	struct zsm_zspage *zspage;
-	struct zsm_mig_obj *objs;	/* geom->objs entries, by slot */
 	long held_before;		/* zsm_pages_held before any page */
-	u8 *expect;			/* PAGE_SIZE bytes, mismatch reports */
 };
 
 /*
@@ -131,51 +125,6 @@ static const struct zsm_geom *zsm_mig_pick_class(void)
 	return best;
 }
 
-static u32 zsm_mig_seed(unsigned long handle, unsigned int slot)
-{
-	return hash_64(handle ^ ((u64)slot << 52), 32) | 1;
-}
-
-/* xorshift32 bytes: a wrong page or a shifted copy changes them. */
-static void zsm_mig_pattern(u8 *buf, unsigned int len, u32 seed)
-{
-	u32 x = seed;
-	unsigned int i;
-
-	for (i = 0; i < len; i++) {
-		if (!(i & 3)) {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
-		}
-		buf[i] = x >> ((i & 3) * 8);
-	}
-}
-
-static void zsm_mig_fx_release(void *data)
-{
-	struct zsm_mig_fx *fx = data;
-	unsigned int i;
-
-	for (i = 0; i < fx->geom->objs; i++) {
-		if (fx->objs[i].handle)
-			zs_free(fx->pool, fx->objs[i].handle);
-		fx->objs[i].handle = 0;
-	}
-	zs_destroy_pool(fx->pool);
-}
-
-/* Slot of a live object: its handle word holds the location. */
-static unsigned int zsm_mig_slot(unsigned long handle)
-{
-	return zsm_obj_idx(READ_ONCE(*(unsigned long *)handle));
-}
-
-static struct zsm_zspage *zsm_mig_zspage_of(unsigned long handle)
-{
-	return zsm_obj_zspage(READ_ONCE(*(unsigned long *)handle));
-}
-
 /*
  * Create a pool and fill exactly one zspage of the chosen class. A new
  * pool's first zspage takes the first geom->objs objects; that is checked,
@@ -183,6 +132,7 @@ static struct zsm_zspage *zsm_mig_zspage_of(unsigned long handle)
  */
 static struct zsm_mig_fx *zsm_mig_fx_create(struct kunit *test)
 {
+	DECLARE_BITMAP(slots, ZSM_MAX_OBJS_PER_ZSPAGE);
 	struct zsm_mig_fx *fx;
 	unsigned int i, size;
 
@@ -194,44 +144,28 @@ static struct zsm_mig_fx *zsm_mig_fx_create(struct kunit *test)
 	if (!fx->geom)
 		kunit_skip(test, "no class crosses every page boundary");
 	size = fx->geom->size;
-	fx->expect = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
-	fx->objs = kunit_kcalloc(test, fx->geom->objs, sizeof(*fx->objs),
-				 GFP_KERNEL);
-	if (!fx->expect || !fx->objs)
-		kunit_skip(test, "cannot allocate object records");
-
 	fx->held_before = atomic_long_read(&zsm_pages_held);
-	fx->pool = zs_create_pool("zsm_migrate_kunit");
-	if (!fx->pool)
-		kunit_skip(test, "cannot create a pool");
-	KUNIT_ASSERT_EQ(test, 0,
-			kunit_add_action_or_reset(test, zsm_mig_fx_release, fx));
+	fx->kt = zsm_kt_fx_create(test, "zsm_migrate_kunit", fx->geom->objs);
+	fx->pool = fx->kt->pool;
 
+	bitmap_zero(slots, ZSM_MAX_OBJS_PER_ZSPAGE);
 	for (i = 0; i < fx->geom->objs; i++) {
-		unsigned long h = zs_malloc(fx->pool, size, ZSM_MIG_GFP);
-		struct zsm_mig_obj *o;
+		int k = zsm_kt_alloc(fx->kt, size, ZSM_MIG_GFP);
+		struct zsm_tu_obj *o;
 		unsigned int slot;
-		u8 *buf;
 
-		if (IS_ERR_VALUE(h))
-			kunit_skip(test, "zs_malloc(%u) failed: %ld", size,
-				   (long)h);
-		slot = zsm_mig_slot(h);
+		if (k < 0)
+			kunit_skip(test, "zs_malloc(%u) failed: %d", size, k);
+		o = &fx->kt->objs[k];
+		slot = zsm_kt_slot(o);
 		if (!fx->zspage)
-			fx->zspage = zsm_mig_zspage_of(h);
-		KUNIT_ASSERT_PTR_EQ_MSG(test, zsm_mig_zspage_of(h), fx->zspage,
+			fx->zspage = zsm_kt_zspage(o);
+		KUNIT_ASSERT_PTR_EQ_MSG(test, zsm_kt_zspage(o), fx->zspage,
 					"object %u of a new pool not in its first zspage",
 					i);
 		KUNIT_ASSERT_LT(test, slot, fx->geom->objs);
-		o = &fx->objs[slot];
-		KUNIT_ASSERT_EQ_MSG(test, o->handle, 0UL, "slot %u twice", slot);
-		o->handle = h;
-		o->seed = zsm_mig_seed(h, slot);
-		buf = zs_map_object(fx->pool, h, ZS_MM_WO);
-		KUNIT_ASSERT_NOT_NULL(test, buf);
-		zsm_mig_pattern(buf, size, o->seed);
-		o->crc = crc32_le(~0U, buf, size);
-		zs_unmap_object(fx->pool, h);
+		KUNIT_ASSERT_FALSE_MSG(test, __test_and_set_bit(slot, slots),
+				       "slot %u twice", slot);
 	}
 	KUNIT_ASSERT_EQ(test, (unsigned int)fx->zspage->nr_pages,
 			fx->geom->pages);
@@ -241,42 +175,27 @@ static struct zsm_mig_fx *zsm_mig_fx_create(struct kunit *test)
 
 /*
  * Read every live object back through a ZS_MM_RO map.
- * Return: the number of objects whose CRC did not match (each reported).
+ * Return: the number of objects whose contents did not match (each
+ * reported, with the pages of the chain it spans).
  */
 static unsigned int zsm_mig_check_all(struct zsm_mig_fx *fx, const char *when)
 {
 	unsigned int size = fx->geom->size, i, bad_objs = 0;
 
-	for (i = 0; i < fx->geom->objs; i++) {
-		struct zsm_mig_obj *o = &fx->objs[i];
-		unsigned int first = i * size / PAGE_SIZE;
-		unsigned int last = (i * size + size - 1) / PAGE_SIZE;
-		unsigned int bad = 0;
-		const u8 *buf;
-		u32 crc;
+	for (i = 0; i < fx->kt->nr; i++) {
+		const struct zsm_tu_obj *o = &fx->kt->objs[i];
+		unsigned int slot, first, last;
 
 		if (!o->handle)
 			continue;
-		buf = zs_map_object(fx->pool, o->handle, ZS_MM_RO);
-		if (!buf) {
-			KUNIT_FAIL(fx->test, "%s: slot %u does not map", when, i);
-			bad_objs++;
-			continue;
-		}
-		crc = crc32_le(~0U, buf, size);
-		if (crc != o->crc) {
-			zsm_mig_pattern(fx->expect, size, o->seed);
-			while (bad < size && buf[bad] == fx->expect[bad])
-				bad++;
-		}
-		zs_unmap_object(fx->pool, o->handle);
-		if (crc == o->crc)
+		slot = zsm_kt_slot(o);
+		first = slot * size / PAGE_SIZE;
+		last = (slot * size + size - 1) / PAGE_SIZE;
+		if (zsm_kt_check(fx->kt, i))
 			continue;
 		bad_objs++;
-		KUNIT_FAIL(fx->test,
-			   "%s: slot %u (class %u, pages %u..%u) crc %08x != %08x, first bad byte %u",
-			   when, i, fx->geom->size, first, last, crc, o->crc,
-			   bad);
+		KUNIT_FAIL(fx->test, "%s: slot %u (class %u, pages %u..%u)",
+			   when, slot, size, first, last);
 	}
 	return bad_objs;
 }
@@ -600,12 +519,7 @@ static void migrate_every_page(struct kunit *test)
 /* Free every object of the fixture's zspage. */
 static void zsm_mig_free_all(struct zsm_mig_fx *fx)
 {
-	unsigned int i;
-
-	for (i = 0; i < fx->geom->objs; i++) {
-		zs_free(fx->pool, fx->objs[i].handle);
-		fx->objs[i].handle = 0;
-	}
+	zsm_kt_free_all(fx->kt);
 }
 
 /*

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * zsm_test_util.h: object contents, checksums and sizes shared by the guest
- * test modules (zsm_test_stress, zsm_test_badinput).
+ * zsm_test_util.h: the one toolkit of zsm's tests. Every test module (the
+ * KUnit suites tests/zsm_*_kunit.c and the guest modules tests/zsm_test_*.c)
+ * writes object contents with zsm_tu_fill(), checks them with zsm_tu_csum()
+ * and draws sizes with zsm_tu_pick_size(); the KUnit suites (which define
+ * ZSM_TU_KUNIT before including this file) share one pool fixture,
+ * struct zsm_kt_fx, at the end of the file.
  *
  * Object bytes come from a per-object Weyl sequence and are checksummed
  * with a Fletcher-style sum over 8-byte words (then tail bytes); sizes are
- * drawn like zram's compressed pages (the distribution of zsm_test_core.c).
+ * drawn like zram's compressed pages.
  *
  * On top of that every object carries its identity, so that a map showing
  * another object's bytes (an object relocated to the wrong slot, two
@@ -266,10 +270,9 @@ static inline bool zsm_tu_obj_check(const struct zsm_tu_obj *o,
 /* === Sizes =============================================================== */
 
 /*
- * Sizes of compressed 4 KiB pages, roughly as zram sees them (the
- * distribution of zsm_test_core.c): most between 200 and 3500 bytes,
- * peaking near the middle, some tiny, some barely compressed, some stored
- * raw as whole pages.
+ * Sizes of compressed 4 KiB pages, roughly as zram sees them: most between
+ * 200 and 3500 bytes, peaking near the middle, some tiny, some barely
+ * compressed, some stored raw as whole pages.
  */
 static inline unsigned int zsm_tu_pick_size(struct rnd_state *rnd)
 {
@@ -285,5 +288,343 @@ static inline unsigned int zsm_tu_pick_size(struct rnd_state *rnd)
 		return 3501 + a % (PAGE_SIZE - 3501);
 	return PAGE_SIZE;
 }
+
+
+/* === KUnit: one pool fixture ============================================= */
+
+#ifdef ZSM_TU_KUNIT
+
+#include <kunit/test.h>
+#include <linux/bitmap.h>
+#include <linux/err.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/zsmalloc.h>
+
+#include "zsm_internal.h"
+
+/* In-page offsets are multiples of ZSM_ALIGN: one bit per possible offset. */
+#define ZSM_KT_OFFSET_BITS	(PAGE_SIZE / ZSM_ALIGN)
+
+/**
+ * struct zsm_kt_fx - a pool and the objects a KUnit case allocated from it.
+ * @test: the case.
+ * @pool: its own pool, destroyed with the case (NULL once released).
+ * @objs: records of the objects allocated; a freed one has handle 0.
+ * @nr: entries of @objs in use (live or freed).
+ * @cap: entries of @objs.
+ * @next_id: identity of the last object allocated.
+ * @gen: generation of the last contents written by a case (zsm_kt_next_gen()).
+ * @exp: PAGE_SIZE bytes: expected contents.
+ * @got: PAGE_SIZE bytes: contents seen through a map.
+ * @tmp: PAGE_SIZE bytes: scratch.
+ *
+ * Everything is released by a KUnit action, also when a case aborts on a
+ * failed assertion: the live objects are freed and the pool destroyed.
+ */
+struct zsm_kt_fx {
+	struct kunit *test;
+	struct zs_pool *pool;
+	struct zsm_tu_obj *objs;
+	unsigned int nr;
+	unsigned int cap;
+	u64 next_id;
+	u32 gen;
+	u8 *exp;
+	u8 *got;
+	u8 *tmp;
+};
+
+/* Free the live objects, destroy the pool; may run twice (early release). */
+static inline void zsm_kt_fx_release(void *data)
+{
+	struct zsm_kt_fx *fx = data;
+	unsigned int i;
+
+	if (fx->pool) {
+		for (i = 0; i < fx->nr; i++) {
+			if (fx->objs[i].handle)
+				zs_free(fx->pool, fx->objs[i].handle);
+			fx->objs[i].handle = 0;
+		}
+		zs_destroy_pool(fx->pool);
+		fx->pool = NULL;
+	}
+	kvfree(fx->objs);
+	fx->objs = NULL;
+}
+
+/**
+ * zsm_kt_fx_create() - a new pool with room for @cap object records.
+ * @test: the case; everything is released when it ends.
+ * @name: pool name.
+ * @cap: most objects the case allocates.
+ *
+ * Skips the case when memory or the pool cannot be had.
+ * Return: the fixture.
+ */
+static inline struct zsm_kt_fx *zsm_kt_fx_create(struct kunit *test,
+						 const char *name,
+						 unsigned int cap)
+{
+	struct zsm_kt_fx *fx;
+
+	fx = kunit_kzalloc(test, sizeof(*fx), GFP_KERNEL);
+	if (!fx)
+		kunit_skip(test, "cannot allocate the fixture");
+	fx->exp = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	fx->got = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	fx->tmp = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	if (!fx->exp || !fx->got || !fx->tmp)
+		kunit_skip(test, "cannot allocate the fixture's buffers");
+	fx->objs = kvcalloc(cap, sizeof(*fx->objs), GFP_KERNEL);
+	if (!fx->objs)
+		kunit_skip(test, "cannot allocate %u object records", cap);
+	fx->test = test;
+	fx->cap = cap;
+	/* Runs before the buffers above are freed (actions run in reverse). */
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, zsm_kt_fx_release, fx));
+	fx->pool = zs_create_pool(name);
+	if (!fx->pool)
+		kunit_skip(test, "cannot create pool %s", name);
+	return fx;
+}
+
+/* A generation no contents of this fixture had before. */
+static inline u32 zsm_kt_next_gen(struct zsm_kt_fx *fx)
+{
+	return ++fx->gen;
+}
+
+/*
+ * Allocate an object of @size and record it, contents unset.
+ * Return: its index in fx->objs, or a negative errno from zs_malloc().
+ */
+static inline int zsm_kt_add(struct zsm_kt_fx *fx, unsigned int size,
+			     gfp_t gfp)
+{
+	struct zsm_tu_obj *o;
+	unsigned long h;
+
+	KUNIT_ASSERT_LT(fx->test, fx->nr, fx->cap);
+	h = zs_malloc(fx->pool, size, gfp);
+	if (IS_ERR_VALUE(h))
+		return (int)(long)h;
+	o = &fx->objs[fx->nr];
+	o->handle = h;
+	o->id = ++fx->next_id;
+	o->size = size;
+	o->gen = 0;
+	o->csum = 0;
+	return fx->nr++;
+}
+
+/*
+ * Allocate an object of @size and write its contents through a ZS_MM_WO
+ * map. May run in atomic context (with an atomic @gfp): no KUNIT_* on a
+ * failed map.
+ * Return: its index in fx->objs, or a negative errno.
+ */
+static inline int zsm_kt_alloc(struct zsm_kt_fx *fx, unsigned int size,
+			       gfp_t gfp)
+{
+	int i = zsm_kt_add(fx, size, gfp);
+	struct zsm_tu_obj *o;
+	void *buf;
+
+	if (i < 0)
+		return i;
+	o = &fx->objs[i];
+	buf = zs_map_object(fx->pool, o->handle, ZS_MM_WO);
+	if (!buf) {
+		zs_free(fx->pool, o->handle);
+		o->handle = 0;
+		return -EFAULT;
+	}
+	zsm_tu_obj_write(o, buf, 0);
+	zs_unmap_object(fx->pool, o->handle);
+	return i;
+}
+
+static inline void zsm_kt_free(struct zsm_kt_fx *fx, unsigned int i)
+{
+	zs_free(fx->pool, fx->objs[i].handle);
+	fx->objs[i].handle = 0;
+}
+
+/* Free every live object; the records are reused from index 0. */
+static inline void zsm_kt_free_all(struct zsm_kt_fx *fx)
+{
+	unsigned int i;
+
+	for (i = 0; i < fx->nr; i++) {
+		if (fx->objs[i].handle)
+			zsm_kt_free(fx, i);
+	}
+	fx->nr = 0;
+}
+
+/* === KUnit: where an object lies ========================================= */
+
+/* The canonical class of objects of @size. */
+static inline const struct zsm_geom *zsm_kt_geom(unsigned int size)
+{
+	return &zsm_classes.geom[zsm_classes.geom[zsm_size_to_slot(size)].index];
+}
+
+/* Slot of a live object in its zspage: its handle word holds it. */
+static inline unsigned int zsm_kt_slot(const struct zsm_tu_obj *o)
+{
+	return zsm_obj_idx(READ_ONCE(*(unsigned long *)o->handle));
+}
+
+/* The zspage of a live object; stable only while the object is mapped. */
+static inline struct zsm_zspage *zsm_kt_zspage(const struct zsm_tu_obj *o)
+{
+	return zsm_obj_zspage(READ_ONCE(*(unsigned long *)o->handle));
+}
+
+/* Offset of a live object's first byte in its page. */
+static inline unsigned int zsm_kt_poff(const struct zsm_tu_obj *o)
+{
+	return (unsigned long)zsm_kt_slot(o) * zsm_kt_geom(o->size)->size %
+	       PAGE_SIZE;
+}
+
+/* Does a live object run across a page boundary? */
+static inline bool zsm_kt_crosses(const struct zsm_tu_obj *o)
+{
+	return zsm_kt_poff(o) + o->size > PAGE_SIZE;
+}
+
+/* Does any slot of class @g run across a page boundary? */
+static inline bool zsm_kt_class_crosses(const struct zsm_geom *g)
+{
+	unsigned int idx;
+
+	for (idx = 0; idx < g->objs; idx++) {
+		if ((unsigned long)idx * g->size % PAGE_SIZE + g->size > PAGE_SIZE)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The first canonical class from index @from on, of size at least
+ * @min_size, whose objects cross pages.
+ * Return: its index, or ZSM_NR_CLASSES if there is none.
+ */
+static inline unsigned int zsm_kt_cross_class(unsigned int from,
+					      unsigned int min_size)
+{
+	unsigned int i;
+
+	for (i = from; i < ZSM_NR_CLASSES; i++) {
+		const struct zsm_geom *g = &zsm_classes.geom[i];
+
+		if (g->index == i && !g->huge && g->size >= min_size &&
+		    zsm_kt_class_crosses(g))
+			return i;
+	}
+	return ZSM_NR_CLASSES;
+}
+
+/*
+ * For one class, the in-page offsets at which an object starts and crosses
+ * into the next page (bits of @offsets, ZSM_KT_OFFSET_BITS long). Example,
+ * size 1168, 2 pages, 7 objects:
+ *
+ *   |      page 0       |      page 1       |
+ *   | 0  | 1  | 2  | 3 ~~ | 4  | 5  | 6  |  |
+ *                    ^ slot 3 starts at 3504 and crosses: offset 3504
+ *
+ * Return: how many there are.
+ */
+static inline unsigned int zsm_kt_split_offsets(const struct zsm_geom *g,
+						unsigned long *offsets)
+{
+	unsigned int idx;
+
+	bitmap_zero(offsets, ZSM_KT_OFFSET_BITS);
+	for (idx = 0; idx < g->objs; idx++) {
+		unsigned int off = (unsigned long)idx * g->size % PAGE_SIZE;
+
+		if (off + g->size > PAGE_SIZE)
+			__set_bit(off / ZSM_ALIGN, offsets);
+	}
+	return bitmap_weight(offsets, ZSM_KT_OFFSET_BITS);
+}
+
+/* A class's counts of zspages and objects in use, read under its lock. */
+static inline void zsm_kt_class_counts(struct zsm_class *class,
+				       unsigned long *zspages,
+				       unsigned long *inuse)
+{
+	spin_lock(&class->lock);
+	*zspages = class->nr_zspages;
+	*inuse = class->objs_inuse;
+	spin_unlock(&class->lock);
+}
+
+/* === KUnit: checks ======================================================= */
+
+/* zs_map_object() of a live handle, in process context: it must map. */
+static inline void *zsm_kt_map(struct zsm_kt_fx *fx, unsigned long handle,
+			       enum zs_mapmode mm)
+{
+	void *buf = zs_map_object(fx->pool, handle, mm);
+
+	KUNIT_ASSERT_NOT_NULL_MSG(fx->test, buf, "map of handle %lx", handle);
+	return buf;
+}
+
+/*
+ * Check object @i through a ZS_MM_RO map. On a mismatch, fail the case
+ * naming the first wrong byte, the class, slot and in-page offset.
+ * Return: true if the contents are intact.
+ */
+static inline bool zsm_kt_check(struct zsm_kt_fx *fx, unsigned int i)
+{
+	struct zsm_tu_obj *o = &fx->objs[i];
+	unsigned int bad = 0;
+	u8 want = 0, got = 0;
+	const u8 *buf;
+	u64 csum;
+
+	buf = zs_map_object(fx->pool, o->handle, ZS_MM_RO);
+	if (!buf) {
+		KUNIT_FAIL(fx->test, "object %u size %u: map failed", i,
+			   o->size);
+		return false;
+	}
+	csum = zsm_tu_csum(buf, o->size);
+	if (csum != o->csum) {
+		bad = zsm_tu_first_bad(buf, fx->exp, o->size, o->id, o->gen);
+		if (bad < o->size) {
+			want = fx->exp[bad];
+			got = buf[bad];
+		}
+	}
+	zs_unmap_object(fx->pool, o->handle);
+	if (csum == o->csum)
+		return true;
+
+	KUNIT_FAIL(fx->test,
+		   "object %u size %u (class %u, slot %u, page offset %u): csum %016llx != %016llx, first bad byte %u: %02x != %02x",
+		   i, o->size, zs_lookup_class_index(fx->pool, o->size),
+		   zsm_kt_slot(o), zsm_kt_poff(o), csum, o->csum, bad, got,
+		   want);
+	return false;
+}
+
+/* Record that object @i now holds the @size bytes at @buf. */
+static inline void zsm_kt_set_csum(struct zsm_kt_fx *fx, unsigned int i,
+				   const u8 *buf)
+{
+	fx->objs[i].csum = zsm_tu_csum(buf, fx->objs[i].size);
+}
+
+#endif /* ZSM_TU_KUNIT */
 
 #endif /* _ZSM_TEST_UTIL_H */
