@@ -115,6 +115,12 @@
 #define ZMT_SPIN_NS		(2 * NSEC_PER_SEC)
 #define ZMT_WAIT		(10 * HZ)
 
+/* A fixture of tests/zsm_test_util.h with room for @cap objects. */
+static struct zsm_kt_fx *zmt_fx_create(struct kunit *test, unsigned int cap)
+{
+	return zsm_kt_fx_create(test, "zsm_map_kunit", cap);
+}
+
 /* === Object bytes, bypassing the map code ================================ */
 
 /* New contents for @o, written to @buf: a generation it never had. */
@@ -273,7 +279,7 @@ static const struct zsm_geom *zmt_fx_fill(struct zsm_kt_fx *fx,
 
 /* The first object of the fixture with @cross after @after (or NULL). */
 static struct zsm_tu_obj *zmt_find(struct zsm_kt_fx *fx, bool cross,
-				const struct zsm_tu_obj *after)
+				   const struct zsm_tu_obj *after)
 {
 	unsigned int i = after ? after - fx->objs + 1 : 0;
 
@@ -286,9 +292,10 @@ static struct zsm_tu_obj *zmt_find(struct zsm_kt_fx *fx, bool cross,
 }
 
 /* Like zmt_find(), but in another zspage than @other (@same: in its own). */
-static struct zsm_tu_obj *zmt_find_by_zspage(struct zsm_kt_fx *fx, bool cross,
-					  const struct zsm_tu_obj *other,
-					  bool same)
+static struct zsm_tu_obj *zmt_find_by_zspage(struct zsm_kt_fx *fx,
+					     bool cross,
+					     const struct zsm_tu_obj *other,
+					     bool same)
 {
 	struct zsm_tu_obj *o;
 
@@ -300,7 +307,7 @@ static struct zsm_tu_obj *zmt_find_by_zspage(struct zsm_kt_fx *fx, bool cross,
 }
 
 static struct zsm_tu_obj *zmt_find_apart(struct zsm_kt_fx *fx, bool cross,
-				      const struct zsm_tu_obj *other)
+					 const struct zsm_tu_obj *other)
 {
 	return zmt_find_by_zspage(fx, cross, other, false);
 }
@@ -396,7 +403,7 @@ static bool zmt_round_trip(struct zsm_kt_fx *fx, struct zsm_tu_obj *o, bool pte,
 
 static void every_class_round_trips(struct kunit *test)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
 	unsigned int ci, classes = 0, crossing = 0, objects = 0, bad_addr = 0;
 	bool pte = zmt_enter_mode(test);
 
@@ -449,7 +456,7 @@ static void every_class_round_trips(struct kunit *test)
  */
 static void cross_page_split_points(struct kunit *test)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
 	DECLARE_BITMAP(want, ZSM_KT_OFFSET_BITS);
 	DECLARE_BITMAP(seen, ZSM_KT_OFFSET_BITS);
 	unsigned int ci, classes = 0, splits = 0, bad_addr = 0;
@@ -619,7 +626,7 @@ static void zmt_ro_live(struct zsm_kt_fx *fx, struct zsm_tu_obj *o, bool pte)
 
 static void ro_wo_rw_semantics(struct kunit *test)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
 	bool pte = zmt_enter_mode(test);
 	struct zsm_tu_obj *objs[2];
 	unsigned int i;
@@ -746,7 +753,7 @@ static void zmt_work_check(struct zsm_kt_fx *fx, struct zmt_work *w,
 
 static void maps_from_process_context(struct kunit *test)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
 	struct zmt_work w;
 
 	zmt_enter_mode(test);
@@ -760,7 +767,7 @@ static void maps_from_process_context(struct kunit *test)
 
 static void maps_with_irqs_disabled(struct kunit *test)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
 	unsigned long flags;
 	struct zmt_work w;
 
@@ -830,7 +837,7 @@ static void zmt_softirq_start(struct zmt_softirq *s)
 
 static void maps_from_softirq(struct kunit *test)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
 	struct zmt_softirq *s = zmt_softirq_create(test);
 
 	zmt_enter_mode(test);
@@ -852,7 +859,7 @@ static void maps_from_softirq(struct kunit *test)
  */
 static void softirq_map_nests_in_task_map(struct kunit *test)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", 2 * ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, 2 * ZSM_MAX_OBJS_PER_ZSPAGE);
 	struct zmt_softirq *s = zmt_softirq_create(test);
 	struct zsm_tu_obj *outer;
 	u64 start;
@@ -928,6 +935,29 @@ static void zmt_fence_end(bool fenced, bool *warned, const char *tag)
 }
 
 /*
+ * After nested RW maps that set outer @a to 0xc3 and inner @b to 0x3c
+ * bytes: both changes landed, both zspages are unlocked. Then both get new
+ * contents.
+ */
+static void zmt_expect_nest_written_back(struct zsm_kt_fx *fx,
+					 struct zsm_tu_obj *a,
+					 struct zsm_tu_obj *b)
+{
+	struct kunit *test = fx->test;
+
+	memset(fx->exp, 0xc3, a->size);
+	zmt_peek(a, fx->got);
+	zmt_expect_bytes(test, a, fx->got, fx->exp, "outer RW written back");
+	memset(fx->exp, 0x3c, b->size);
+	zmt_peek(b, fx->got);
+	zmt_expect_bytes(test, b, fx->got, fx->exp, "inner RW written back");
+	KUNIT_EXPECT_TRUE(test, zmt_unlocked(a));
+	KUNIT_EXPECT_TRUE(test, zmt_unlocked(b));
+	zmt_set(fx, a);
+	zmt_set(fx, b);
+}
+
+/*
  * Map @a (outer) then @b (inner, with BH disabled as an interrupt would
  * nest), both RW; change both; unmap in reverse order. Both maps must show
  * their object while the other is held, and both changes must land.
@@ -963,26 +993,19 @@ static void zmt_nest_pair(struct zsm_kt_fx *fx, struct zsm_tu_obj *a,
 
 	KUNIT_ASSERT_NOT_NULL_MSG(test, pb, "second nested map");
 	KUNIT_EXPECT_TRUE_MSG(test, a_ok, "outer map (%s, size %u at %u)",
-			      zsm_kt_crosses(a) ? "cross" : "in-page", a->size, zsm_kt_poff(a));
+			      zsm_kt_crosses(a) ? "cross" : "in-page", a->size,
+			      zsm_kt_poff(a));
 	KUNIT_EXPECT_TRUE_MSG(test, b_ok, "inner map (%s, size %u at %u)",
-			      zsm_kt_crosses(b) ? "cross" : "in-page", b->size, zsm_kt_poff(b));
+			      zsm_kt_crosses(b) ? "cross" : "in-page", b->size,
+			      zsm_kt_poff(b));
 	KUNIT_EXPECT_TRUE_MSG(test, a_still, "outer map changed by the inner");
 	KUNIT_EXPECT_TRUE(test, addr_ok);
-	memset(fx->exp, 0xc3, a->size);
-	zmt_peek(a, fx->got);
-	zmt_expect_bytes(test, a, fx->got, fx->exp, "outer RW written back");
-	memset(fx->exp, 0x3c, b->size);
-	zmt_peek(b, fx->got);
-	zmt_expect_bytes(test, b, fx->got, fx->exp, "inner RW written back");
-	KUNIT_EXPECT_TRUE(test, zmt_unlocked(a));
-	KUNIT_EXPECT_TRUE(test, zmt_unlocked(b));
-	zmt_set(fx, a);
-	zmt_set(fx, b);
+	zmt_expect_nest_written_back(fx, a, b);
 }
 
 static void zmt_nested_maps(struct kunit *test, bool inner_bh)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
 	bool pte = zmt_enter_mode(test);
 	struct zsm_tu_obj *c1, *c2, *c3, *i1, *i2, *i3;
 
@@ -1033,7 +1056,7 @@ static void nested_maps_in_task(struct kunit *test)
  */
 static void third_nested_map_fails(struct kunit *test)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
 	bool pte = zmt_enter_mode(test);
 	bool a_ok = false, b_ok = false, fenced;
 	unsigned int bad_addr = 0;
@@ -1088,7 +1111,7 @@ static void third_nested_map_fails(struct kunit *test)
  */
 static void unmap_out_of_order_is_ignored(struct kunit *test)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
 	struct zsm_tu_obj *a, *b;
 	bool a_ok = false, b_ok = false, fenced;
 	u8 *pa, *pb;
@@ -1121,16 +1144,7 @@ static void unmap_out_of_order_is_ignored(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, pb);
 	KUNIT_EXPECT_TRUE_MSG(test, a_ok, "outer map after the refused unmap");
 	KUNIT_EXPECT_TRUE_MSG(test, b_ok, "inner map after the refused unmap");
-	memset(fx->exp, 0xc3, a->size);
-	zmt_peek(a, fx->got);
-	zmt_expect_bytes(test, a, fx->got, fx->exp, "outer RW written back");
-	memset(fx->exp, 0x3c, b->size);
-	zmt_peek(b, fx->got);
-	zmt_expect_bytes(test, b, fx->got, fx->exp, "inner RW written back");
-	KUNIT_EXPECT_TRUE(test, zmt_unlocked(a));
-	KUNIT_EXPECT_TRUE(test, zmt_unlocked(b));
-	zmt_set(fx, a);
-	zmt_set(fx, b);
+	zmt_expect_nest_written_back(fx, a, b);
 	zmt_ro_shows(fx, a);
 }
 
@@ -1194,7 +1208,7 @@ static void zmt_rw_api_one(struct zsm_kt_fx *fx, struct zsm_tu_obj *o, u8 *local
 
 static void read_write_api_with_maps(struct kunit *test)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
 	struct zsm_tu_obj *cross, *inpage;
 	u8 *local = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
 	unsigned int i;
@@ -1259,7 +1273,7 @@ static void zmt_compactor_stop(void *data)
  */
 static void compaction_skips_mapped_zspage(struct kunit *test)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, 3 * ZSM_MAX_OBJS_PER_ZSPAGE);
 	bool done = false, moved = false, ok = false;
 	struct zmt_compactor *c;
 	unsigned long before, freed;
@@ -1350,7 +1364,7 @@ static void compaction_skips_mapped_zspage(struct kunit *test)
  */
 static void mode_switch_keeps_live_map(struct kunit *test)
 {
-	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_map_kunit", ZSM_MAX_OBJS_PER_ZSPAGE);
+	struct zsm_kt_fx *fx = zmt_fx_create(test, ZSM_MAX_OBJS_PER_ZSPAGE);
 	bool pte = zmt_enter_mode(test);
 	unsigned int bad_addr = 0;
 	struct zsm_tu_obj *o;
@@ -1500,7 +1514,7 @@ static void split_points_of_full_zspages(struct kunit *test)
  * one that lies inside a page (*@inpage).
  */
 static void zmt_cross_and_inpage(struct kunit *test, struct zsm_kt_fx *fx,
-				    unsigned int *cross, unsigned int *inpage)
+				 unsigned int *cross, unsigned int *inpage)
 {
 	unsigned int ci = zsm_kt_cross_class(0, 256);
 	const struct zsm_geom *g;
@@ -1765,7 +1779,6 @@ static void atomic_context_alloc_and_map(struct kunit *test)
 	spin_unlock(&zmt_atomic_lock);
 	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
 }
-
 
 /* === Suite =============================================================== */
 

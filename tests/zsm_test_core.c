@@ -8,16 +8,16 @@
  *
  * - Two kthreads, bound to CPUs 0 and 1, share one pool and together make
  *   nr_objs allocations of sizes drawn like zram's compressed pages (see
- *   core_pick_size()). Each keeps up to `window` live objects, choosing at
+ *   zsm_tu_pick_size()). Each keeps up to `window` live objects, choosing at
  *   random to allocate (60%) or to free a random live object (40%), so
  *   zspages fill and empty in every class while the other CPU does the same.
- * - Every object is written through ZS_MM_WO with bytes generated from a
- *   per-object seed, and its checksum (a 64-bit multiply-xorshift hash over
- *   the bytes, folded to 32 bits) is stored with (handle, size, seed) in a
- *   vmalloc'd array. Before each free, and at the end for the objects still
- *   live, the object is mapped ZS_MM_RO and the checksum of the mapped bytes
- *   must match; 1 operation in 64 also re-checks a random live object.
- *   A mismatch is reported with the first wrong byte.
+ * - Every object is written through ZS_MM_WO with the contents of its
+ *   identity (zsm_tu_fill() of tests/zsm_test_util.h), and its record
+ *   (handle, identity, size, checksum) is kept in a vmalloc'd array. Before
+ *   each free, and at the end for the objects still live, the object is
+ *   mapped ZS_MM_RO and the checksum of the mapped bytes must match; 1
+ *   operation in 64 also re-checks a random live object. A mismatch is
+ *   reported with the first wrong byte, or as another object's contents.
  * - 1 allocation in 20 (nowait_pct) is made the way zram's first attempt
  *   is, with preemption disabled and GFP_NOWAIT | __GFP_NOWARN;
  *   -ENOMEM there is expected now and then and falls back to GFP_KERNEL like
@@ -42,6 +42,8 @@
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 #include <linux/zsmalloc.h>
+
+#include "zsm_test_util.h"
 
 /* === Parameters ========================================================== */
 
@@ -68,14 +70,6 @@ MODULE_PARM_DESC(nowait_pct,
 #define CORE_MAX_REPORTS	8	/* corrupt objects described in the log */
 #define CORE_RECHECK_MASK	63	/* 1 operation in 64 re-checks */
 
-/* One live object; the array is private to its thread. */
-struct core_obj {
-	unsigned long handle;
-	u32 size;
-	u32 seed;
-	u32 csum;
-};
-
 /* One thread; its counters are read by init after the completion. */
 struct core_worker {
 	struct zs_pool *pool;
@@ -83,8 +77,9 @@ struct core_worker {
 	struct completion done;
 	unsigned int id;
 	unsigned int cpu;
+	char name[16];			/* "cpuN", in reports */
 	unsigned int target;		/* allocations to make */
-	struct core_obj *live;		/* @window entries */
+	struct zsm_tu_obj *live;		/* @window entries */
 	unsigned int nr_live;
 	struct rnd_state rnd;
 
@@ -99,128 +94,14 @@ struct core_worker {
 
 static atomic_t core_reports = ATOMIC_INIT(0);
 
-/* === Object contents ===================================================== */
-
-/* The checksum: a multiply-xorshift hash of 8-byte words, then tail bytes. */
-static inline u64 core_mix_word(u64 h, u64 w)
-{
-	h = (h ^ w) * 0xff51afd7ed558ccdULL;
-	return h ^ (h >> 29);
-}
-
-static inline u64 core_mix_byte(u64 h, u8 b)
-{
-	h = (h ^ b) * 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 31);
-}
-
-static inline u64 core_csum_init(unsigned int len)
-{
-	return 0xcbf29ce484222325ULL ^ len;
-}
-
-static inline u32 core_csum_fold(u64 h)
-{
-	return (u32)(h ^ (h >> 32));
-}
-
-static u32 core_csum(const u8 *buf, unsigned int len)
-{
-	u64 h = core_csum_init(len);
-	unsigned int i;
-	u64 w;
-
-	for (i = 0; i + sizeof(w) <= len; i += sizeof(w)) {
-		memcpy(&w, buf + i, sizeof(w));
-		h = core_mix_word(h, w);
-	}
-	for (; i < len; i++)
-		h = core_mix_byte(h, buf[i]);
-	return core_csum_fold(h);
-}
-
-/*
- * Write the xorshift64* stream of @obj_seed, as little-endian words, and
- * return the checksum of what was written (core_csum() of the bytes), so
- * that the contents are hashed without reading the object back.
- */
-static u32 core_fill(u8 *buf, unsigned int len, u32 obj_seed)
-{
-	u64 x = ((u64)obj_seed << 32 | obj_seed) ^ 0x9e3779b97f4a7c15ULL;
-	u64 h = core_csum_init(len);
-	unsigned int i, k;
-	u64 w;
-
-	for (i = 0; i < len; i += sizeof(w)) {
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		w = x * 0x2545f4914f6cdd1dULL;
-		if (len - i >= sizeof(w)) {
-			memcpy(buf + i, &w, sizeof(w));
-			h = core_mix_word(h, w);
-			continue;
-		}
-		memcpy(buf + i, &w, len - i);
-		for (k = 0; k < len - i; k++)
-			h = core_mix_byte(h, buf[i + k]);
-	}
-	return core_csum_fold(h);
-}
-
-/*
- * Sizes of compressed 4 KiB pages, roughly as zram sees them: most between
- * 200 and 3500 bytes (peaking near the middle), some tiny, some barely
- * compressed, some stored raw as whole pages.
- */
-static unsigned int core_pick_size(struct rnd_state *rnd)
-{
-	u32 r = prandom_u32_state(rnd);
-	u32 a = prandom_u32_state(rnd);
-	unsigned int pct = r % 100;
-
-	if (pct < 8)
-		return 1 + a % 199;
-	if (pct < 88)
-		return 200 + (a % 3301 + (a >> 16) % 3301) / 2;
-	if (pct < 96)
-		return 3501 + a % (PAGE_SIZE - 3501);
-	return PAGE_SIZE;
-}
-
 /* === Checks ============================================================== */
 
-static void core_report(struct core_worker *w, const struct core_obj *o,
-			const u8 *got_copy, u32 csum)
-{
-	unsigned int bad = 0;
-	u8 *want;
-
-	if (atomic_inc_return(&core_reports) > CORE_MAX_REPORTS)
-		return;
-	want = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	if (want) {
-		core_fill(want, o->size, o->seed);
-		while (bad < o->size && want[bad] == got_copy[bad])
-			bad++;
-	}
-	pr_err("cpu%u: corrupt object handle %lx size %u class %u: csum %08x != %08x, first bad byte %u: %*ph != %*ph\n",
-	       w->cpu, o->handle, o->size,
-	       zs_lookup_class_index(w->pool, o->size), csum, o->csum,
-	       want ? bad : 0,
-	       want && bad < o->size ? (int)min(8U, o->size - bad) : 0,
-	       got_copy + bad,
-	       want && bad < o->size ? (int)min(8U, o->size - bad) : 0,
-	       want ? want + bad : got_copy);
-	kfree(want);
-}
-
 /* Map @o ZS_MM_RO and compare its checksum; count and report corruption. */
-static bool core_check(struct core_worker *w, const struct core_obj *o,
+static bool core_check(struct core_worker *w, const struct zsm_tu_obj *o,
 		       u8 *scratch)
 {
 	const u8 *buf;
-	u32 csum;
+	bool ok;
 
 	buf = zs_map_object(w->pool, o->handle, ZS_MM_RO);
 	if (!buf) {
@@ -229,22 +110,19 @@ static bool core_check(struct core_worker *w, const struct core_obj *o,
 		       w->cpu, o->handle, o->size);
 		return false;
 	}
-	csum = core_csum(buf, o->size);
-	if (csum != o->csum)
-		memcpy(scratch, buf, o->size);
+	ok = zsm_tu_obj_check(o, buf, w->name, scratch, &core_reports,
+			      CORE_MAX_REPORTS);
 	zs_unmap_object(w->pool, o->handle);
-	if (csum == o->csum)
-		return true;
-	w->corrupt++;
-	core_report(w, o, scratch, csum);
-	return false;
+	if (!ok)
+		w->corrupt++;
+	return ok;
 }
 
 /* === Worker ============================================================== */
 
-/* Allocate @o->size bytes with @gfp and write the contents of @o->seed. */
+/* Allocate @o->size bytes with @gfp and write the contents of @o->id. */
 static unsigned long core_alloc_fill(struct core_worker *w,
-				     struct core_obj *o, gfp_t gfp)
+				     struct zsm_tu_obj *o, gfp_t gfp)
 {
 	unsigned long h = zs_malloc(w->pool, o->size, gfp);
 	void *buf;
@@ -256,7 +134,7 @@ static unsigned long core_alloc_fill(struct core_worker *w,
 		zs_free(w->pool, h);
 		return (unsigned long)ERR_PTR(-EFAULT);
 	}
-	o->csum = core_fill(buf, o->size, o->seed);
+	zsm_tu_obj_write(o, buf, 0);
 	zs_unmap_object(w->pool, h);
 	return h;
 }
@@ -264,11 +142,12 @@ static unsigned long core_alloc_fill(struct core_worker *w,
 static int core_alloc(struct core_worker *w)
 {
 	const unsigned long nomem = (unsigned long)ERR_PTR(-ENOMEM);
-	struct core_obj *o = &w->live[w->nr_live];
+	struct zsm_tu_obj *o = &w->live[w->nr_live];
 	unsigned long h = nomem;
 
-	o->size = core_pick_size(&w->rnd);
-	o->seed = prandom_u32_state(&w->rnd);
+	o->size = zsm_tu_pick_size(&w->rnd);
+	/* Unique in the run: this thread's allocations so far, the thread. */
+	o->id = (u64)seed << 44 ^ (u64)w->id << 40 ^ w->allocated;
 
 	if (prandom_u32_state(&w->rnd) % 100 < nowait_pct) {
 		/* As zram's first attempt: no sleeping, preemption off. */
@@ -295,7 +174,7 @@ static int core_alloc(struct core_worker *w)
 
 static void core_free(struct core_worker *w, unsigned int i, u8 *scratch)
 {
-	struct core_obj *o = &w->live[i];
+	struct zsm_tu_obj *o = &w->live[i];
 
 	if (core_check(w, o, scratch))
 		w->verified++;
@@ -389,6 +268,7 @@ static int __init zsm_test_core_init(void)
 		w->pool = pool;
 		w->id = i;
 		w->cpu = core_cpu(i);
+		snprintf(w->name, sizeof(w->name), "cpu%u", w->cpu);
 		w->target = nr_objs / CORE_THREADS +
 			    (i < nr_objs % CORE_THREADS);
 		init_completion(&w->done);

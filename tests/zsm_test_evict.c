@@ -5,9 +5,10 @@
  *
  * What is verified and how:
  * - nr_objs "compressed pages" (sizes from a compressed-page-like mix,
- *   contents from a seed) are stored in pool A; each entry knows where its
- *   data lives: in the pool (handle) or in the backing store (a kvmalloc'd
- *   copy made by the eviction handler, which then zs_free()s the handle).
+ *   contents of their own: zsm_tu_fill() of tests/zsm_test_util.h) are
+ *   stored in pool A; each entry knows where its data lives: in the pool
+ *   (handle) or in the backing store (a kvmalloc'd copy made by the
+ *   eviction handler, which then zs_free()s the handle).
  * - Under a page budget (budget_pct of the pool's pages), zs_evict_pages(A,
  *   1) is called until the pool fits. Every call must free at least one
  *   page frame while the pool holds any (evict.calls_without_progress=0).
@@ -34,6 +35,7 @@
 #include <linux/sched.h>
 
 #include "zsm.h"
+#include "zsm_test_util.h"
 
 static unsigned int nr_objs = 20000;
 module_param(nr_objs, uint, 0444);
@@ -51,7 +53,6 @@ struct ev_entry {
 	unsigned long handle;	/* 0 while in the backing store */
 	void *stored;		/* backing-store copy, or NULL */
 	u32 size;
-	u32 seed;
 	u64 sum;
 };
 
@@ -78,28 +79,6 @@ static u32 ev_size(u32 r)
 	}
 }
 
-static u64 ev_sum(const u8 *p, u32 n)
-{
-	u64 h = 1469598103934665603ULL;
-	u32 i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h;
-}
-
-static void ev_content(u8 *p, u32 n, u32 seed)
-{
-	u32 x = seed | 1, i;
-
-	for (i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (u8)x;
-	}
-}
-
 static int ev_store(struct zs_pool *pool, struct ev_entry *e,
 		    const u8 *data)
 {
@@ -118,7 +97,7 @@ static int ev_store(struct zs_pool *pool, struct ev_entry *e,
 static bool ev_check_pool(struct zs_pool *pool, struct ev_entry *e)
 {
 	void *p = zs_map_object(pool, e->handle, ZS_MM_RO);
-	u64 sum = ev_sum(p, e->size);
+	u64 sum = zsm_tu_csum(p, e->size);
 
 	zs_unmap_object(pool, e->handle);
 	return sum == e->sum;
@@ -193,10 +172,8 @@ static int __init zsm_test_evict_init(void)
 		struct ev_entry *e = &o->e[i];
 		struct ev_entry tmp;
 
-		e->seed = get_random_u32();
 		e->size = ev_size(get_random_u32());
-		ev_content(buf, e->size, e->seed);
-		e->sum = ev_sum(buf, e->size);
+		e->sum = zsm_tu_fill(buf, e->size, i, 0);
 		tmp = *e;
 		if (ev_store(o->pool, e, buf) || ev_store(b, &tmp, buf))
 			goto out_entries;
@@ -242,7 +219,7 @@ static int __init zsm_test_evict_init(void)
 		struct ev_entry *e = &o->e[i];
 
 		if (!e->handle) {
-			if (!e->stored || ev_sum(e->stored, e->size) != e->sum) {
+			if (!e->stored || zsm_tu_csum(e->stored, e->size) != e->sum) {
 				corrupt++;
 				continue;
 			}

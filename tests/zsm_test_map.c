@@ -17,9 +17,10 @@
  *   while a second object is mapped RW with BH disabled (the nesting an
  *   interrupt does); read them with zs_obj_read_begin(); write them with
  *   zs_obj_write(); or free one and allocate a new object in its place.
- *   Every object's bytes come from a per-object seed and its CRC32 is kept;
- *   a map showing other bytes counts as corrupt (reported with its first
- *   wrong byte, up to a few times).
+ *   Every object's bytes are those of its identity and generation
+ *   (zsm_tu_fill() of tests/zsm_test_util.h) and their checksum is kept; a
+ *   map showing other bytes counts as corrupt (reported with its first
+ *   wrong byte, or as another object's bytes, up to a few times).
  * - A CPU going down tears down that CPU's mapping areas and buffers in
  *   zsm's CPU-dead callback, and coming up rebuilds them: maps made on the
  *   CPU before and after must all be right. A CPU cannot go down while a
@@ -43,7 +44,6 @@
 #include <linux/bottom_half.h>
 #include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
-#include <linux/crc32.h>
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/jiffies.h>
@@ -59,6 +59,7 @@
 #include <linux/zsmalloc.h>
 
 #include "zsm.h"
+#include "zsm_test_util.h"
 
 /* === Parameters ========================================================== */
 
@@ -105,22 +106,16 @@ static const unsigned int tm_sizes[] = {
 	3000, 1100, 2200, 700, 3500, 1500, 4096, 150, 2700, 900, 64, 1900,
 };
 
-/* One object; owned by one worker, which alone reads and writes it. */
-struct tm_obj {
-	unsigned long handle;
-	u32 size;
-	u32 seed;
-	u32 crc;
-};
-
 struct tm_worker {
 	struct zs_pool *pool;
 	struct task_struct *task;
 	unsigned int id;
-	struct tm_obj *objs;
+	struct zsm_tu_obj *objs;
 	unsigned int nr;
 	struct rnd_state rnd;
 	u8 *buf;			/* PAGE_SIZE scratch */
+	u8 *exp;			/* PAGE_SIZE: expected bytes */
+	u64 next_id;			/* identities: id << 40 | serial */
 	int last_cpu;
 
 	/* Counters: written by the worker, read after kthread_stop(). */
@@ -137,60 +132,24 @@ static atomic_long_t tm_onlines = ATOMIC_INIT(0);
 
 /* === Object contents ===================================================== */
 
-/* xorshift32 bytes from a seed. */
-static void tm_fill(u8 *buf, unsigned int len, u32 s)
-{
-	unsigned int i;
-
-	for (i = 0; i < len; i++) {
-		if (!(i & 3)) {
-			s ^= s << 13;
-			s ^= s >> 17;
-			s ^= s << 5;
-		}
-		buf[i] = s >> ((i & 3) * 8);
-	}
-}
-
-static u32 tm_crc(const void *buf, unsigned int len)
-{
-	return crc32_le(~0U, buf, len);
-}
-
-static u32 tm_new_seed(struct tm_worker *w)
-{
-	return prandom_u32_state(&w->rnd) | 1;
-}
-
 /*
  * Count a corrupt object; describe it (first wrong byte) while reports
  * last. @seen is a copy of the bytes the map showed.
  */
-static void tm_corrupt(struct tm_worker *w, struct tm_obj *o, const u8 *seen,
-		       const char *what)
+static void tm_corrupt(struct tm_worker *w, struct zsm_tu_obj *o,
+		       const u8 *seen, const char *what)
 {
-	unsigned int i = 0;
-	u8 *exp;
+	char who[48];
 
 	w->corrupt++;
-	if (atomic_inc_return(&tm_reports) > TM_MAX_REPORTS)
-		return;
-	exp = kmalloc(o->size, GFP_KERNEL);
-	if (exp) {
-		tm_fill(exp, o->size, o->seed);
-		while (i < o->size && seen[i] == exp[i])
-			i++;
-	}
-	pr_err("worker %u: %s: object %lx size %u: crc %08x != %08x, first wrong byte %u: %02x != %02x\n",
-	       w->id, what, o->handle, o->size, tm_crc(seen, o->size), o->crc,
-	       i, i < o->size ? seen[i] : 0, exp && i < o->size ? exp[i] : 0);
-	kfree(exp);
+	snprintf(who, sizeof(who), "worker %u: %s", w->id, what);
+	zsm_tu_obj_check(o, seen, who, w->exp, &tm_reports, TM_MAX_REPORTS);
 }
 
 /* === Operations ========================================================== */
 
 /* Map RO and check. */
-static void tm_check(struct tm_worker *w, struct tm_obj *o)
+static void tm_check(struct tm_worker *w, struct zsm_tu_obj *o)
 {
 	bool ok;
 	u8 *p;
@@ -200,7 +159,7 @@ static void tm_check(struct tm_worker *w, struct tm_obj *o)
 		w->errors++;
 		return;
 	}
-	ok = tm_crc(p, o->size) == o->crc;
+	ok = zsm_tu_csum(p, o->size) == o->csum;
 	if (!ok)
 		memcpy(w->buf, p, o->size);
 	zs_unmap_object(w->pool, o->handle);
@@ -209,11 +168,12 @@ static void tm_check(struct tm_worker *w, struct tm_obj *o)
 }
 
 /* Rewrite through an RW map (checking the old bytes) or a WO map. */
-static void tm_rewrite(struct tm_worker *w, struct tm_obj *o,
+static void tm_rewrite(struct tm_worker *w, struct zsm_tu_obj *o,
 		       enum zs_mapmode mm)
 {
-	u32 s = tm_new_seed(w);
+	u32 gen = o->gen + 1;
 	bool ok = true;
+	u64 csum = 0;
 	u8 *p;
 
 	p = zs_map_object(w->pool, o->handle, mm);
@@ -222,30 +182,30 @@ static void tm_rewrite(struct tm_worker *w, struct tm_obj *o,
 		return;
 	}
 	if (mm == ZS_MM_RW) {
-		ok = tm_crc(p, o->size) == o->crc;
+		ok = zsm_tu_csum(p, o->size) == o->csum;
 		if (!ok)
 			memcpy(w->buf, p, o->size);
 	}
 	if (ok)
-		tm_fill(p, o->size, s);
+		csum = zsm_tu_fill(p, o->size, o->id, gen);
 	zs_unmap_object(w->pool, o->handle);
 	if (!ok) {
 		tm_corrupt(w, o, w->buf, "RW map");
 		return;
 	}
-	o->seed = s;
-	tm_fill(w->buf, o->size, s);
-	o->crc = tm_crc(w->buf, o->size);
+	o->gen = gen;
+	o->csum = csum;
 }
 
 /*
  * Hold an RO map of @a while @b is mapped RW with BH disabled (as an
  * interrupt nests) and rewritten; @a must be unchanged throughout.
  */
-static void tm_nested(struct tm_worker *w, struct tm_obj *a, struct tm_obj *b)
+static void tm_nested(struct tm_worker *w, struct zsm_tu_obj *a, struct zsm_tu_obj *b)
 {
 	bool a_ok, b_ok = true, a_still = true;
-	u32 s = tm_new_seed(w);
+	u32 gen = b->gen + 1;
+	u64 csum = 0;
 	u8 *pa, *pb;
 
 	pa = zs_map_object(w->pool, a->handle, ZS_MM_RO);
@@ -253,15 +213,15 @@ static void tm_nested(struct tm_worker *w, struct tm_obj *a, struct tm_obj *b)
 		w->errors++;
 		return;
 	}
-	a_ok = tm_crc(pa, a->size) == a->crc;
+	a_ok = zsm_tu_csum(pa, a->size) == a->csum;
 	local_bh_disable();
 	pb = zs_map_object(w->pool, b->handle, ZS_MM_RW);
 	if (pb) {
-		b_ok = tm_crc(pb, b->size) == b->crc;
+		b_ok = zsm_tu_csum(pb, b->size) == b->csum;
 		if (b_ok)
-			tm_fill(pb, b->size, s);
+			csum = zsm_tu_fill(pb, b->size, b->id, gen);
 		zs_unmap_object(w->pool, b->handle);
-		a_still = tm_crc(pa, a->size) == a->crc;
+		a_still = zsm_tu_csum(pa, a->size) == a->csum;
 	}
 	local_bh_enable();
 	if (!a_ok || !a_still)
@@ -282,14 +242,13 @@ static void tm_nested(struct tm_worker *w, struct tm_obj *a, struct tm_obj *b)
 		return;
 	}
 	if (pb) {
-		b->seed = s;
-		tm_fill(w->buf, b->size, s);
-		b->crc = tm_crc(w->buf, b->size);
+		b->gen = gen;
+		b->csum = csum;
 	}
 }
 
 /* The 6.15 read API. */
-static void tm_read_api(struct tm_worker *w, struct tm_obj *o)
+static void tm_read_api(struct tm_worker *w, struct zsm_tu_obj *o)
 {
 	bool ok;
 	u8 *p;
@@ -299,7 +258,7 @@ static void tm_read_api(struct tm_worker *w, struct tm_obj *o)
 		w->errors++;
 		return;
 	}
-	ok = tm_crc(p, o->size) == o->crc;
+	ok = zsm_tu_csum(p, o->size) == o->csum;
 	if (!ok && p != w->buf)
 		memcpy(w->buf, p, o->size);
 	zs_obj_read_end(w->pool, o->handle, p);
@@ -307,16 +266,14 @@ static void tm_read_api(struct tm_worker *w, struct tm_obj *o)
 		tm_corrupt(w, o, w->buf, "zs_obj_read_begin");
 }
 
-static void tm_write_api(struct tm_worker *w, struct tm_obj *o)
+static void tm_write_api(struct tm_worker *w, struct zsm_tu_obj *o)
 {
-	o->seed = tm_new_seed(w);
-	tm_fill(w->buf, o->size, o->seed);
-	o->crc = tm_crc(w->buf, o->size);
+	o->csum = zsm_tu_fill(w->buf, o->size, o->id, ++o->gen);
 	zs_obj_write(w->pool, o->handle, w->buf, o->size);
 }
 
 /* Allocate @o anew (size from the table) and write it through WO. */
-static int tm_alloc(struct tm_worker *w, struct tm_obj *o, gfp_t gfp)
+static int tm_alloc(struct tm_worker *w, struct zsm_tu_obj *o, gfp_t gfp)
 {
 	unsigned long h;
 
@@ -327,12 +284,13 @@ static int tm_alloc(struct tm_worker *w, struct tm_obj *o, gfp_t gfp)
 		return (int)(long)h;
 	}
 	o->handle = h;
-	o->crc = ~0U;
+	o->id = ((u64)seed << 48 ^ (u64)w->id << 40) | ++w->next_id;
+	o->gen = 0;
 	tm_rewrite(w, o, ZS_MM_WO);
 	return 0;
 }
 
-static void tm_realloc(struct tm_worker *w, struct tm_obj *o)
+static void tm_realloc(struct tm_worker *w, struct zsm_tu_obj *o)
 {
 	tm_check(w, o);
 	zs_free(w->pool, o->handle);
@@ -342,9 +300,9 @@ static void tm_realloc(struct tm_worker *w, struct tm_obj *o)
 
 /* === Workers ============================================================= */
 
-static struct tm_obj *tm_pick(struct tm_worker *w)
+static struct zsm_tu_obj *tm_pick(struct tm_worker *w)
 {
-	struct tm_obj *o = &w->objs[prandom_u32_state(&w->rnd) % w->nr];
+	struct zsm_tu_obj *o = &w->objs[prandom_u32_state(&w->rnd) % w->nr];
 
 	return o->handle ? o : NULL;
 }
@@ -355,7 +313,7 @@ static int tm_worker_fn(void *data)
 
 	while (!kthread_should_stop()) {
 		unsigned int op = prandom_u32_state(&w->rnd) % 100;
-		struct tm_obj *o = tm_pick(w), *o2;
+		struct zsm_tu_obj *o = tm_pick(w), *o2;
 		int cpu = raw_smp_processor_id();
 
 		if (cpu != w->last_cpu) {
@@ -494,8 +452,9 @@ static int __init zsm_test_map_init(void)
 		w->nr = nr_objs / nr_workers;
 		prandom_seed_state(&w->rnd, (u64)seed << 8 | i);
 		w->buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+		w->exp = kmalloc(PAGE_SIZE, GFP_KERNEL);
 		w->objs = vcalloc(w->nr, sizeof(*w->objs));
-		if (!w->buf || !w->objs) {
+		if (!w->buf || !w->exp || !w->objs) {
 			ret = -ENOMEM;
 			goto err_objs;
 		}
@@ -577,6 +536,7 @@ err_objs:
 		}
 		vfree(w->objs);
 		kfree(w->buf);
+		kfree(w->exp);
 	}
 	/* A zspage whose page was being migrated is freed by a worker. */
 	for (i = 0; i < 100 && zs_get_total_pages(pool); i++)

@@ -32,11 +32,12 @@
  * holding any; block_bytes must be set), "stats" (key value lines),
  * "pages_compacted" (the pool's counter alone, for a watcher).
  *
- * Every object is written through a ZS_MM_WO map with a xorshift64 stream
- * seeded per object (from its handle and an allocation counter), and the
- * CRC32 of the bytes is kept with (handle, size, seed). Reads map ZS_MM_RO
- * and compare the CRC32 of the mapped bytes; a mismatch is reported (first
- * wrong byte, class, slot) and counted. Before a free the object is read.
+ * Every object is written through a ZS_MM_WO map with the contents of its
+ * identity and generation (zsm_tu_fill() of tests/zsm_test_util.h), and
+ * their checksum is kept with (handle, size). Reads map ZS_MM_RO and
+ * compare the checksum of the mapped bytes; a mismatch is reported (first
+ * wrong byte or another object's bytes, class, slot) and counted. Before a
+ * free the object is read.
  *
  * compact P checks: the return value of zs_compact() equals the growth of
  * zs_pool_stats().pages_compacted and the drop of zs_get_total_pages();
@@ -49,10 +50,8 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/crc32.h>
 #include <linux/debugfs.h>
 #include <linux/err.h>
-#include <linux/hash.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -64,11 +63,11 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
-#include <linux/unaligned.h>
 #include <linux/vmalloc.h>
 #include <linux/zsmalloc.h>
 
 #include "zsm_internal.h"
+#include "zsm_test_util.h"
 
 /* === Parameters ========================================================== */
 
@@ -99,13 +98,6 @@ MODULE_PARM_DESC(block_bytes,
 #define TMIG_MAX_REPORTS		8	/* corrupt objects described */
 #define TMIG_OVERHEAD_MAX_PCT	5
 
-struct tmig_obj {
-	unsigned long handle;
-	u32 size;
-	u32 seed;
-	u32 crc;
-};
-
 /*
  * All state is under tmig_lock, except while the churn thread runs: then
  * the thread owns tmig_objs/tmig_nr_live, and every command but churn_stop
@@ -113,10 +105,10 @@ struct tmig_obj {
  */
 static DEFINE_MUTEX(tmig_lock);
 static struct zs_pool *tmig_pool;
-static struct tmig_obj *tmig_objs;		/* nr_objs entries, live first */
+static struct zsm_tu_obj *tmig_objs;		/* nr_objs entries, live first */
 static unsigned int tmig_nr_live;
 static struct rnd_state tmig_rnd;
-static u32 tmig_serial;			/* allocations made: seeds differ */
+static u32 tmig_serial;			/* allocations made: identities */
 static struct task_struct *tmig_churn;
 static struct dentry *tmig_dir;
 
@@ -137,64 +129,48 @@ static bool tmig_failed(void)
 
 /* === Object contents ===================================================== */
 
-static u32 tmig_obj_seed(unsigned long handle)
+/* A new object's identity: unique in the run. */
+static u64 tmig_new_id(void)
 {
-	u64 serial = ++tmig_serial;
-
-	return hash_64(handle ^ serial << 40 ^ seed, 32) | 1;
+	return (u64)seed << 32 | ++tmig_serial;
 }
 
-/* xorshift64 stream of @s as little-endian words; any tail bytes too. */
-static void tmig_pattern(u8 *buf, unsigned int len, u32 s)
+/*
+ * Compare the mapped bytes @buf of @o with its record; report a mismatch
+ * (first wrong byte or another object's bytes, class, slot).
+ * Context: @o is mapped (preemption disabled).
+ * Return: true if they match.
+ */
+static bool tmig_bytes_ok(const struct zsm_tu_obj *o, const u8 *buf,
+			  const char *when)
 {
-	u64 x = ((u64)s << 32 | s) ^ 0x9e3779b97f4a7c15ULL;
-	unsigned int i;
+	char who[64];
+	u8 *scratch;
 
-	for (i = 0; i < len; i += sizeof(x)) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		if (len - i >= sizeof(x))
-			put_unaligned_le64(x, buf + i);
-		else
-			memcpy(buf + i, &x, len - i);
-	}
-}
-
-static u32 tmig_crc(const u8 *buf, unsigned int len)
-{
-	return crc32_le(~0U, buf, len);
-}
-
-static void tmig_report(const struct tmig_obj *o, const u8 *buf, u32 crc,
-			const char *when)
-{
-	unsigned int bad = 0, slot;
-	u8 *want;
-
-	if (atomic_inc_return(&tmig_reports) > TMIG_MAX_REPORTS)
-		return;
-	want = kmalloc(o->size, GFP_ATOMIC);
-	if (want) {
-		tmig_pattern(want, o->size, o->seed);
-		while (bad < o->size && buf[bad] == want[bad])
-			bad++;
-		kfree(want);
-	}
-	slot = zsm_obj_idx(READ_ONCE(*(unsigned long *)o->handle));
-	pr_err("%s: handle %lx size %u (class %u, slot %u): crc %08x != %08x, first bad byte %u\n",
-	       when, o->handle, o->size, zs_lookup_class_index(tmig_pool, o->size),
-	       slot, crc, o->crc, bad);
+	if (zsm_tu_csum(buf, o->size) == o->csum)
+		return true;
+	scratch = kmalloc(PAGE_SIZE, GFP_ATOMIC);
+	snprintf(who, sizeof(who), "%s (class %u, slot %u)", when,
+		 zs_lookup_class_index(tmig_pool, o->size),
+		 zsm_obj_idx(READ_ONCE(*(unsigned long *)o->handle)));
+	if (scratch)
+		zsm_tu_obj_check(o, buf, who, scratch, &tmig_reports,
+				 TMIG_MAX_REPORTS);
+	else
+		pr_err("%s: handle %lx size %u: wrong bytes\n", who,
+		       o->handle, o->size);
+	kfree(scratch);
+	return false;
 }
 
 /*
  * Read object @o through a ZS_MM_RO map.
  * Return: true if intact; false (counted in tmig_corrupt) otherwise.
  */
-static bool tmig_check(const struct tmig_obj *o, const char *when)
+static bool tmig_check(const struct zsm_tu_obj *o, const char *when)
 {
 	const u8 *buf;
-	u32 crc;
+	bool ok;
 
 	buf = zs_map_object(tmig_pool, o->handle, ZS_MM_RO);
 	if (!buf) {
@@ -202,22 +178,19 @@ static bool tmig_check(const struct tmig_obj *o, const char *when)
 		atomic_long_inc(&tmig_errors);
 		return false;
 	}
-	crc = tmig_crc(buf, o->size);
-	if (crc != o->crc)
-		tmig_report(o, buf, crc, when);
+	ok = tmig_bytes_ok(o, buf, when);
 	zs_unmap_object(tmig_pool, o->handle);
-	if (crc == o->crc)
+	if (ok)
 		return true;
 	atomic_long_inc(&tmig_corrupt);
 	return false;
 }
 
 /* Through a ZS_MM_RW map: check the old contents, write new ones. */
-static bool tmig_rewrite(struct tmig_obj *o)
+static bool tmig_rewrite(struct zsm_tu_obj *o)
 {
 	bool ok = true;
 	u8 *buf;
-	u32 crc;
 
 	buf = zs_map_object(tmig_pool, o->handle, ZS_MM_RW);
 	if (!buf) {
@@ -225,15 +198,11 @@ static bool tmig_rewrite(struct tmig_obj *o)
 		atomic_long_inc(&tmig_errors);
 		return false;
 	}
-	crc = tmig_crc(buf, o->size);
-	if (crc != o->crc) {
-		tmig_report(o, buf, crc, "rewrite");
+	if (!tmig_bytes_ok(o, buf, "rewrite")) {
 		atomic_long_inc(&tmig_corrupt);
 		ok = false;
 	}
-	o->seed = tmig_obj_seed(o->handle);
-	tmig_pattern(buf, o->size, o->seed);
-	o->crc = tmig_crc(buf, o->size);
+	zsm_tu_obj_write(o, buf, o->gen + 1);
 	zs_unmap_object(tmig_pool, o->handle);
 	return ok;
 }
@@ -246,7 +215,7 @@ static unsigned int tmig_pick_size(struct rnd_state *rnd)
 /* Allocate and fill one object into tmig_objs[tmig_nr_live]. */
 static int tmig_alloc(struct rnd_state *rnd)
 {
-	struct tmig_obj *o = &tmig_objs[tmig_nr_live];
+	struct zsm_tu_obj *o = &tmig_objs[tmig_nr_live];
 	unsigned long h;
 	u8 *buf;
 
@@ -255,14 +224,13 @@ static int tmig_alloc(struct rnd_state *rnd)
 	if (IS_ERR_VALUE(h))
 		return (int)(long)h;
 	o->handle = h;
-	o->seed = tmig_obj_seed(h);
+	o->id = tmig_new_id();
 	buf = zs_map_object(tmig_pool, h, ZS_MM_WO);
 	if (!buf) {
 		zs_free(tmig_pool, h);
 		return -EIO;
 	}
-	tmig_pattern(buf, o->size, o->seed);
-	o->crc = tmig_crc(buf, o->size);
+	zsm_tu_obj_write(o, buf, 0);
 	zs_unmap_object(tmig_pool, h);
 	tmig_nr_live++;
 	return 0;
@@ -430,7 +398,7 @@ static void tmig_walk(void (*fn)(struct page *page, void *arg), void *arg)
 	unsigned int i, k;
 
 	for (i = 0; i < tmig_nr_live; i++) {
-		const struct tmig_obj *o = &tmig_objs[i];
+		const struct zsm_tu_obj *o = &tmig_objs[i];
 		struct zsm_class *class;
 		struct zsm_zspage *zspage;
 

@@ -5,9 +5,10 @@
  *
  * At load time, in a fresh pool named "zsm_test_stat", for each j:
  * counts[j] objects of sizes[j] bytes are allocated one after the other
- * (so each class's zspages fill in order), each written with bytes made
- * from (j, i) and its checksum kept; then, with free_every = k > 1, every
- * k-th object of each size (i % k == k - 1) is freed. The live objects are
+ * (so each class's zspages fill in order), each written with contents of
+ * its own (zsm_tu_fill() of tests/zsm_test_util.h) and its checksum kept;
+ * then, with free_every = k > 1, every k-th object of each size
+ * (i % k == k - 1) is freed. The live objects are
  * read back and checked. The pool stays as it is until the module is
  * unloaded, when the objects are checked again and freed.
  *
@@ -20,10 +21,11 @@
 
 #include <linux/err.h>
 #include <linux/module.h>
-#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 #include <linux/zsmalloc.h>
+
+#include "zsm_test_util.h"
 
 #define STAT_MAX_SIZES	8
 
@@ -45,28 +47,12 @@ MODULE_PARM_DESC(free_every, "Free every Nth object of each size (0, 1: none)");
 struct stat_obj {
 	unsigned long handle;
 	u32 size;
-	u32 csum;
+	u64 csum;
 };
 
 static struct zs_pool *stat_pool;
 static struct stat_obj *stat_objs;
 static unsigned long stat_nr;
-
-/* Byte @b of object @i of size index @j: known, and different per object. */
-static u8 stat_byte(unsigned int j, unsigned long i, unsigned int b)
-{
-	return (u8)(j * 131 + i * 31 + b * 7 + (b >> 8));
-}
-
-static u32 stat_csum(const u8 *p, unsigned int len)
-{
-	u32 h = 2166136261u;	/* FNV-1a */
-	unsigned int b;
-
-	for (b = 0; b < len; b++)
-		h = (h ^ p[b]) * 16777619u;
-	return h;
-}
 
 /* Objects whose bytes no longer match their checksum. */
 static unsigned long stat_verify(void)
@@ -80,7 +66,7 @@ static unsigned long stat_verify(void)
 		if (!o->handle)
 			continue;
 		p = zs_map_object(stat_pool, o->handle, ZS_MM_RO);
-		if (!p || stat_csum(p, o->size) != o->csum)
+		if (!p || zsm_tu_csum(p, o->size) != o->csum)
 			bad++;
 		if (p)
 			zs_unmap_object(stat_pool, o->handle);
@@ -91,39 +77,28 @@ static unsigned long stat_verify(void)
 static int stat_fill(void)
 {
 	unsigned long i, n = 0;
-	unsigned int j, b;
-	u8 *buf;
+	unsigned int j;
 
-	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
 	for (j = 0; j < nr_sizes; j++) {
 		for (i = 0; i < counts[j]; i++, n++) {
 			struct stat_obj *o = &stat_objs[n];
 			unsigned long h;
 			void *p;
 
-			for (b = 0; b < sizes[j]; b++)
-				buf[b] = stat_byte(j, i, b);
 			h = zs_malloc(stat_pool, sizes[j], GFP_KERNEL);
 			if (IS_ERR_VALUE(h)) {
 				pr_err("zs_malloc(%u): %ld\n", sizes[j], (long)h);
-				kfree(buf);
 				return (int)h;
 			}
 			o->handle = h;
 			o->size = sizes[j];
-			o->csum = stat_csum(buf, sizes[j]);
 			p = zs_map_object(stat_pool, h, ZS_MM_WO);
-			if (!p) {
-				kfree(buf);
+			if (!p)
 				return -EIO;
-			}
-			memcpy(p, buf, sizes[j]);
+			o->csum = zsm_tu_fill(p, sizes[j], n, 0);
 			zs_unmap_object(stat_pool, h);
 		}
 	}
-	kfree(buf);
 	return 0;
 }
 

@@ -289,7 +289,6 @@ static inline unsigned int zsm_tu_pick_size(struct rnd_state *rnd)
 	return PAGE_SIZE;
 }
 
-
 /* === KUnit: one pool fixture ============================================= */
 
 #ifdef ZSM_TU_KUNIT
