@@ -536,7 +536,7 @@ static void bi_unmap_unmapped(struct bi_ctx *c)
 	zs_unmap_object(c->pool, a->handle);
 	bi_fence_end(c);
 
-	/* One mapped, another unmapped: ignored (silently now). */
+	/* One mapped, another unmapped: ignored (no second warning). */
 	p = zs_map_object(c->pool, a->handle, ZS_MM_RO);
 	if (BI_EXPECT(c, p, "map after a stray unmap failed")) {
 		zs_unmap_object(c->pool, b->handle);
