@@ -154,6 +154,8 @@ static struct zsm_mig_fx *zsm_mig_fx_create(struct kunit *test)
 		struct zsm_tu_obj *o;
 		unsigned int slot;
 
+		/* A live object must map; memory may be short. */
+		KUNIT_ASSERT_NE_MSG(test, k, -EFAULT, "object %u does not map", i);
 		if (k < 0)
 			kunit_skip(test, "zs_malloc(%u) failed: %d", size, k);
 		o = &fx->kt->objs[k];
