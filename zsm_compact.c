@@ -45,75 +45,22 @@ static struct zsm_zspage *__zsm_zspage_emptiest(struct zsm_class *class)
 				struct zsm_zspage, list);
 }
 
-/* The fullest zspage with a free slot, other than @not, or NULL. */
-static struct zsm_zspage *__zsm_zspage_target(struct zsm_class *class,
-					      struct zsm_zspage *not)
-{
-	unsigned long mask = class->fullness_mask & (BIT(ZSM_FULLNESS_FULL) - 1);
-	struct zsm_zspage *zspage;
-
-	lockdep_assert_held(&class->lock);
-	while (mask) {
-		unsigned int grp = __fls(mask);
-
-		list_for_each_entry(zspage, &class->fullness_list[grp], list) {
-			if (zspage != not)
-				return zspage;
-		}
-		mask &= ~BIT(grp);
-	}
-	return NULL;
-}
-
-/* Free slots of @class outside @zspage. */
-static unsigned long __zsm_free_slots_besides(struct zsm_class *class,
-					      struct zsm_zspage *zspage)
-{
-	unsigned long slots = class->nr_zspages * class->geom.objs;
-
-	lockdep_assert_held(&class->lock);
-	return slots - class->objs_inuse - (class->geom.objs - zspage->inuse);
-}
-
 static bool zsm_should_yield(struct zsm_class *class)
 {
 	return need_resched() || spin_is_contended(&class->lock);
 }
 
-/* Pages compaction adds to target zspages: never sleeps, never warns. */
-#define ZSM_COMPACT_GFP	(GFP_NOWAIT | __GFP_NOWARN | __GFP_HIGHMEM | \
-			 __GFP_MOVABLE)
-
 /*
- * Make @dst's first free slot usable: add the page it reaches into, if
- * missing. Return: false if that page could not be had (without sleeping).
- */
-static bool __zsm_target_ready(struct zsm_class *class, struct zsm_zspage *dst,
-			       unsigned long *added)
-{
-	lockdep_assert_held(&class->lock);
-	while (__zsm_pages_missing(class, dst)) {
-		struct page *page = zsm_page_alloc(ZSM_COMPACT_GFP);
-
-		if (!page)
-			return false;
-		__zsm_zspage_add_page(class, dst, page);
-		(*added)++;
-	}
-	return true;
-}
-
-/*
- * Move every object of @src, write-locked by the caller, to other zspages of
- * its class, and write-unlock @src. Pages added to targets on the way are
- * counted in @added. Return: true if @src was emptied (and is off every
- * list), false if we stopped early to give up the CPU or for want of a page.
+ * Move every object of @src, write-locked by the caller, into free slots of
+ * present pages of other zspages of its class, and write-unlock @src. The
+ * caller checked that there are enough such slots (class->ready_free less
+ * @src's own). Return: true if @src was emptied (and is off every list),
+ * false if we stopped early to give up the CPU.
  *
  * Context: class->lock held (throughout); @src write-locked on entry,
  * unlocked on return.
  */
-static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src,
-			       unsigned long *added)
+static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src)
 	__must_hold(&class->lock) __releases(&src->lock)
 {
 	unsigned long *slots = zsm_zspage_slots(src);
@@ -127,8 +74,9 @@ static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src,
 
 		if (slots[i] & ZSM_SLOT_FREE_TAG)
 			continue;
-		dst = __zsm_zspage_target(class, src);
-		if (WARN_ON_ONCE(!dst) || !__zsm_target_ready(class, dst, added))
+		dst = __zsm_zspage_pick(class, src, true);
+		/* The room check before the drain makes this impossible. */
+		if (WARN_ON_ONCE(!dst))
 			break;
 		zsm_obj_copy(dst, dst->free_head, src, i, size);
 		/* Mappers of this object wait on src->lock, then re-read *hp. */
@@ -144,10 +92,15 @@ static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src,
 	return false;
 }
 
+/*
+ * Compaction never allocates: objects move only into slots of pages the
+ * class already holds, so it cannot grow the pool, cannot fail for want of
+ * memory, and touches no reserve when it runs in reclaim (the shrinker).
+ */
 static unsigned long zsm_class_compact(struct zsm_pool *pool,
 				       struct zsm_class *class)
 {
-	unsigned long freed = 0, added = 0;
+	unsigned long freed = 0;
 	unsigned int busy = 0;
 	struct zsm_zspage *src;
 
@@ -158,20 +111,20 @@ static unsigned long zsm_class_compact(struct zsm_pool *pool,
 	while (!READ_ONCE(pool->destroying)) {
 		src = __zsm_zspage_emptiest(class);
 		/* Stop when the emptiest zspage cannot be emptied elsewhere. */
-		if (!src || __zsm_free_slots_besides(class, src) < src->inuse)
+		if (!src || class->ready_free - __zsm_zspage_ready(class, src) <
+			    src->inuse)
 			break;
 		if (!zsm_zspage_write_trylock(src)) {
 			/* Mapped: try the next one, a bounded number of times. */
 			if (++busy > ZSM_COMPACT_BUSY_TRIES)
 				break;
-			list_move_tail(&src->list, &class->fullness_list[src->fullness]);
+			list_move_tail(&src->list,
+				       &class->fullness_list[src->fullness]);
 			continue;
 		}
-		if (__zsm_zspage_drain(class, src, &added)) {
+		if (__zsm_zspage_drain(class, src)) {
 			freed += src->nr_pages;
 			__zsm_zspage_free(pool, src);
-		} else if (!zsm_should_yield(class)) {
-			break;	/* no page for a target */
 		}
 		if (zsm_should_yield(class)) {
 			spin_unlock(&class->lock);
@@ -180,8 +133,7 @@ static unsigned long zsm_class_compact(struct zsm_pool *pool,
 		}
 	}
 	spin_unlock(&class->lock);
-	/* Net: a moved object can open a page in its target. */
-	return freed > added ? freed - added : 0;
+	return freed;
 }
 
 /**

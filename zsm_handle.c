@@ -137,21 +137,6 @@ struct zsm_class *zsm_handle_class(struct zsm_pool *pool,
 	return (struct zsm_class *)page_private(page);
 }
 
-/* Release the handle pages of @class that hold no handle. */
-void __zsm_handle_pages_trim(struct zsm_class *class)
-{
-	struct zsm_handle_page *h, *tmp;
-
-	lockdep_assert_held(&class->lock);
-	list_for_each_entry_safe(h, tmp, &class->handle_pages, list) {
-		if (h->inuse)
-			continue;
-		list_del(&h->list);
-		class->nr_handle_pages--;
-		zsm_handle_page_release(virt_to_page(h));
-	}
-}
-
 /* Release every handle page of @class, used or not (pool destruction). */
 void __zsm_handle_pages_drain(struct zsm_class *class)
 {

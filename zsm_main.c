@@ -38,25 +38,6 @@ MODULE_PARM_DESC(chain_size,
 atomic_long_t zsm_pages_held;
 EXPORT_SYMBOL_IF_KUNIT(zsm_pages_held);
 
-/* === Internals ============================================================ */
-
-/*
- * After a failed allocation: free the handle pages with no handle and the
- * zspages with no object that earlier rounds of it installed.
- */
-static void __zsm_class_trim(struct zsm_pool *pool, struct zsm_class *class)
-{
-	struct zsm_zspage *zspage, *ztmp;
-
-	lockdep_assert_held(&class->lock);
-	__zsm_handle_pages_trim(class);
-	list_for_each_entry_safe(zspage, ztmp, &class->fullness_list[ZSM_FULLNESS_EMPTY],
-				 list) {
-		__zsm_fullness_del(class, zspage);
-		__zsm_zspage_free(pool, zspage);
-	}
-}
-
 /* === Public interface ==================================================== */
 
 /**
@@ -90,7 +71,7 @@ struct zs_pool *zs_create_pool(const char *name)
 	for (i = ZSM_NR_CLASSES; i-- > 0;) {
 		const struct zsm_geom *g = &zsm_classes.geom[i];
 		struct zsm_class *class;
-		unsigned int grp;
+		unsigned int grp, n;
 
 		if (g->index != i) {
 			pool->class_of[i] = pool->classes[g->index];
@@ -103,6 +84,8 @@ struct zs_pool *zs_create_pool(const char *name)
 		class->pool = pool;
 		class->geom = *g;
 		class->index = i;
+		for (n = 0; n <= g->pages; n++)
+			class->slots_in[n] = min(g->objs, n * PAGE_SIZE / g->size);
 		for (grp = 0; grp < ZSM_NR_FULLNESS; grp++)
 			INIT_LIST_HEAD(&class->fullness_list[grp]);
 		INIT_LIST_HEAD(&class->handle_pages);
@@ -223,9 +206,12 @@ void zs_destroy_pool(struct zs_pool *zpool)
 	WARN_ONCE(live, "zsm: pool %s destroyed with %lu live objects\n",
 		  pool->name, live);
 
+	/*
+	 * No rcu_barrier(): the descriptors still waiting for their grace
+	 * period (kfree_rcu()) point at nothing that is freed here and call
+	 * no code of this module.
+	 */
 	flush_work(&pool->free_work);
-	/* Descriptors go through RCU; their memory must outlive the wait. */
-	rcu_barrier();
 	for (i = 0; i < ZSM_NR_CLASSES; i++)
 		kfree(pool->classes[i]);
 	kfree(pool->name);
@@ -234,6 +220,71 @@ void zs_destroy_pool(struct zs_pool *zpool)
 }
 EXPORT_SYMBOL_GPL(zs_destroy_pool);
 
+/*
+ * What zs_malloc() allocates outside the class lock and keeps to itself
+ * until it uses it: nothing is installed in the class unless the object is
+ * placed in the same critical section, so a failed or raced allocation has
+ * nothing to take back but its own.
+ */
+struct zsm_alloc_spare {
+	struct page *handle_page;
+	struct zsm_zspage *zspage;
+	struct page *pages[2];
+	unsigned int nr_pages;
+};
+
+static void zsm_alloc_spare_release(struct zsm_alloc_spare *sp)
+{
+	if (sp->handle_page)
+		zsm_handle_page_release(sp->handle_page);
+	kfree(sp->zspage);
+	while (sp->nr_pages)
+		zsm_page_unused(sp->pages[--sp->nr_pages]);
+}
+
+/*
+ * Place an object of @class for handle-to-be, using @sp for what the class
+ * lacks. Return: the handle, or 0 with *@want_* set to what must be
+ * allocated first.
+ */
+static unsigned long __zsm_alloc_locked(struct zsm_class *class,
+					struct zsm_alloc_spare *sp,
+					bool *want_handle_page,
+					bool *want_zspage,
+					unsigned int *want_pages)
+{
+	struct zsm_zspage *zspage = __zsm_zspage_pick(class, NULL, false);
+	unsigned int missing;
+	unsigned long *hp;
+
+	lockdep_assert_held(&class->lock);
+	/* A fresh zspage needs one page, for slot 0. */
+	missing = zspage ? __zsm_pages_missing(class, zspage) : 1;
+	*want_handle_page = list_empty(&class->handle_pages) &&
+			    !sp->handle_page;
+	*want_zspage = !zspage && !sp->zspage;
+	*want_pages = missing;
+	if (*want_handle_page || *want_zspage || missing > sp->nr_pages)
+		return 0;
+
+	if (list_empty(&class->handle_pages)) {
+		__zsm_handle_page_add(class, sp->handle_page);
+		sp->handle_page = NULL;
+	}
+	if (!zspage) {
+		zspage = sp->zspage;
+		sp->zspage = NULL;
+		class->nr_zspages++;
+		__zsm_fullness_add(class, zspage, ZSM_FULLNESS_EMPTY);
+	}
+	while (__zsm_pages_missing(class, zspage))
+		__zsm_zspage_add_page(class, zspage,
+				      sp->pages[--sp->nr_pages]);
+	hp = __zsm_handle_get(class);
+	__zsm_slot_take(class, zspage, hp);
+	return (unsigned long)hp;
+}
+
 /**
  * zs_malloc() - allocate an object.
  * @zpool: pool to allocate from.
@@ -241,89 +292,76 @@ EXPORT_SYMBOL_GPL(zs_destroy_pool);
  * @gfp: allocation flags for any new memory. Without __GFP_DIRECT_RECLAIM
  *	zs_malloc() does not sleep.
  *
- * Context: Process or atomic context, depending on @gfp.
+ * The object goes into the fullest zspage of its class that has a free
+ * slot in a page already present; a page is allocated only when no such
+ * slot exists, and if that allocation fails while objects were freed
+ * meanwhile, the freed slots are used.
+ *
+ * Context: Task context, atomic or not (spinlocks may be held, preemption
+ * or interrupts disabled), depending on @gfp; not from an interrupt
+ * handler or softirq (refused with a warning, once).
  * Return: an opaque handle, or an error value tested with IS_ERR_VALUE():
- * -EINVAL for @size 0, -ENOSPC for @size above PAGE_SIZE, -ENOMEM when
- * memory could not be had.
+ * -EINVAL for @size 0 or a call from interrupt context, -ENOSPC for @size
+ * above PAGE_SIZE, -ENOMEM when memory could not be had.
  */
 unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp)
 {
 	struct zsm_pool *pool = zsm_pool(zpool);
-	struct zsm_zspage *zspage, *fresh = NULL;
-	struct page *spare[2] = { NULL, NULL };
-	unsigned int nspare = 0, need_p;
-	struct page *handle_page = NULL;
+	struct zsm_alloc_spare sp = { };
+	bool want_hpage, want_zspage, retried = false;
+	unsigned int want_pages;
 	struct zsm_class *class;
-	bool need_h, need_z;
-	unsigned long *hp;
+	unsigned long handle;
 
 	if (unlikely(!size))
 		return (unsigned long)ERR_PTR(-EINVAL);
 	if (unlikely(size > ZSM_MAX_ALLOC))
 		return (unsigned long)ERR_PTR(-ENOSPC);
+	if (WARN_ONCE(!in_task(), "zsm: %s() from interrupt context\n", __func__))
+		return (unsigned long)ERR_PTR(-EINVAL);
 
 	class = pool->class_of[zsm_size_to_slot(size)];
 	for (;;) {
 		spin_lock(&class->lock);
-		if (handle_page) {
-			__zsm_handle_page_add(class, handle_page);
-			handle_page = NULL;
-		}
-		if (fresh) {
-			/* A fresh zspage is used at once: never left empty. */
-			class->nr_zspages++;
-			__zsm_fullness_add(class, fresh, ZSM_FULLNESS_EMPTY);
-			zspage = fresh;
-			fresh = NULL;
-		} else {
-			zspage = __zsm_zspage_fullest(class);
-		}
-		hp = NULL;
-		need_p = zspage ? __zsm_pages_missing(class, zspage) : 1;
-		if (zspage && need_p <= nspare)
-			hp = __zsm_handle_get(class);
-		if (likely(hp))
-			break;
-		need_h = list_empty(&class->handle_pages);
-		need_z = !zspage;
+		handle = __zsm_alloc_locked(class, &sp, &want_hpage,
+					    &want_zspage, &want_pages);
 		spin_unlock(&class->lock);
+		if (handle)
+			break;
 
-		/* Slow path: get what was missing without the lock, retry. */
-		if (need_h) {
-			handle_page = zsm_handle_page_alloc(class, gfp);
-			if (!handle_page)
+		/* Get what was missing without the lock, and retry. */
+		if (want_hpage) {
+			sp.handle_page = zsm_handle_page_alloc(class, gfp);
+			if (!sp.handle_page)
 				goto nomem;
 		}
-		if (need_z) {
-			fresh = zsm_zspage_alloc(class, gfp);
-			if (!fresh)
+		if (want_zspage) {
+			sp.zspage = zsm_zspage_alloc(class, gfp);
+			if (!sp.zspage)
 				goto nomem;
 		}
-		while (nspare < need_p && nspare < ARRAY_SIZE(spare)) {
-			spare[nspare] = zsm_page_alloc(gfp);
-			if (!spare[nspare])
-				goto nomem;
-			nspare++;
+		while (sp.nr_pages < want_pages &&
+		       sp.nr_pages < ARRAY_SIZE(sp.pages)) {
+			sp.pages[sp.nr_pages] = zsm_page_alloc(gfp);
+			if (!sp.pages[sp.nr_pages]) {
+				/*
+				 * Objects freed since we looked may have
+				 * left a slot in a present page: look once
+				 * more before failing.
+				 */
+				if (retried)
+					goto nomem;
+				retried = true;
+				break;
+			}
+			sp.nr_pages++;
 		}
 	}
-	while (__zsm_pages_missing(class, zspage))
-		__zsm_zspage_add_page(class, zspage, spare[--nspare]);
-	__zsm_slot_take(class, zspage, hp);
-	spin_unlock(&class->lock);
-	while (nspare)
-		zsm_page_unused(spare[--nspare]);
-	return (unsigned long)hp;
+	zsm_alloc_spare_release(&sp);
+	return handle;
 
 nomem:
-	if (handle_page)
-		zsm_handle_page_release(handle_page);
-	kfree(fresh);
-	while (nspare)
-		zsm_page_unused(spare[--nspare]);
-	/* A handle page installed on an earlier round may now be unused. */
-	spin_lock(&class->lock);
-	__zsm_class_trim(pool, class);
-	spin_unlock(&class->lock);
+	zsm_alloc_spare_release(&sp);
 	return (unsigned long)ERR_PTR(-ENOMEM);
 }
 EXPORT_SYMBOL_GPL(zs_malloc);
@@ -336,7 +374,9 @@ EXPORT_SYMBOL_GPL(zs_malloc);
  * A handle that is not a live handle of @pool (double free, another pool's
  * handle) is refused with one warning; nothing else is touched.
  *
- * Context: Any context but hard IRQ. Does not sleep.
+ * Context: Task context, atomic or not; does not sleep. Not from an
+ * interrupt handler or softirq: refused with a warning (once), and the
+ * object stays allocated.
  */
 void zs_free(struct zs_pool *zpool, unsigned long handle)
 {
@@ -349,23 +389,25 @@ void zs_free(struct zs_pool *zpool, unsigned long handle)
 
 	if (IS_ERR_OR_NULL((void *)handle))
 		return;
+	if (WARN_ONCE(!in_task(), "zsm: %s() from interrupt context\n", __func__))
+		return;
 	class = zsm_handle_class(pool, handle);
-	if (WARN_ONCE(!class, "zsm: free of handle %lx not from pool %s\n",
-		      handle, pool->name))
+	if (WARN_ONCE(!class, "zsm: free of handle %p not from pool %s\n",
+		      (void *)handle, pool->name))
 		return;
 
 	spin_lock(&class->lock);
 	obj = *hp;
 	if (WARN_ONCE(obj & ZSM_HANDLE_FREE,
-		      "zsm: double free of handle %lx in pool %s\n", handle,
-		      pool->name))
+		      "zsm: double free of handle %p in pool %s\n",
+		      (void *)handle, pool->name))
 		goto out;
 	zspage = zsm_obj_zspage(obj);
 	idx = zsm_obj_idx(obj);
 	if (WARN_ONCE(zspage->class != class || idx >= class->geom.objs ||
 		      zsm_zspage_slots(zspage)[idx] != handle,
-		      "zsm: handle %lx of pool %s is corrupt\n", handle,
-		      pool->name))
+		      "zsm: handle %p of pool %s is corrupt\n",
+		      (void *)handle, pool->name))
 		goto out;
 
 	__zsm_handle_put(class, hp);

@@ -39,9 +39,9 @@
  *   but it is not exported to modules.
  *
  * Each CPU has ZSM_MAP_DEPTH mapping slots used as a stack, so a map may
- * nest inside another on the same CPU (an interrupt handler mapping while
- * the interrupted task holds a mapping, or a copy from one object to
- * another); unmaps must come in reverse order. A deeper nest, an unmap with
+ * nest inside another on the same CPU (a softirq mapping while the
+ * interrupted task holds a mapping, or a copy from one object to another);
+ * unmaps must come in reverse order. A deeper nest, an unmap with
  * no map, or an unmap out of order is refused with one warning.
  *
  * Between map and unmap the object's zspage is read-locked: compaction and
@@ -77,9 +77,8 @@
 /* === Data ================================================================ */
 
 /*
- * copy is the default: it was faster than pte in every measurement so far
- * (guest map_bench; zsmalloc's own 2012 bare-metal numbers agree), see
- * README "Mapping mode".
+ * copy is the default: it was faster than pte in the guest map benchmark
+ * and in zsmalloc's own 2012 bare-metal numbers (Documentation/zsm.rst).
  */
 static char *map_mode = "copy";
 module_param(map_mode, charp, 0444);
@@ -167,9 +166,10 @@ static enum cpuhp_state zsm_cpuhp_state;
  * Callers use the zsm_obj_lock_read() wrapper, which tells sparse that the
  * lock is held exactly when a zspage is returned.
  *
- * Context: Any but hard IRQ. Does not sleep.
+ * Context: Task or softirq context; not hard IRQ or NMI (refused, warned
+ * once). Does not sleep.
  * Return: the zspage, read-locked, or NULL for a handle that is not a live
- * handle of @pool (warned once).
+ * handle of @pool or a refused context (warned once).
  */
 static __always_inline struct zsm_zspage *
 zsm_obj_lookup_read(struct zsm_pool *pool, unsigned long handle,
@@ -179,16 +179,28 @@ zsm_obj_lookup_read(struct zsm_pool *pool, unsigned long handle,
 	struct zsm_zspage *zspage;
 	unsigned long obj;
 
+	/*
+	 * A hard-IRQ mapper could spin forever on a zspage its CPU's
+	 * interrupted task holds write-locked (writers only disable BH).
+	 */
+	if (WARN_ONCE(in_hardirq() || in_nmi(),
+		      "zsm: map from hard IRQ or NMI context\n"))
+		return NULL;
 	if (WARN_ONCE(!zsm_handle_mapcheck(pool, handle),
-		      "zsm: map of handle %lx not from pool %s\n", handle,
-		      pool->name))
+		      "zsm: map of handle %p not from pool %s\n",
+		      (void *)handle, pool->name))
 		return NULL;
 
 	rcu_read_lock();
 	for (;;) {
-		obj = READ_ONCE(*hp);
+		/*
+		 * Pairs with the smp_store_release() that publishes a moved
+		 * object's location (__zsm_slot_take()): seeing the new
+		 * location, we also see the bytes copied there.
+		 */
+		obj = smp_load_acquire(hp);
 		if (WARN_ONCE(obj & ZSM_HANDLE_FREE,
-			      "zsm: map of free handle %lx\n", handle)) {
+			      "zsm: map of free handle %p\n", (void *)handle)) {
 			zspage = NULL;
 			break;
 		}
@@ -431,41 +443,54 @@ static void *zsm_map_locked(struct zsm_zspage *zspage, unsigned int idx,
 
 /* === CPU hotplug ========================================================= */
 
-static int zsm_cpu_prepare(unsigned int cpu)
+/* Give back what zsm_cpu_prepare() set up for @area (all or part). */
+static void zsm_cpu_area_free(struct zsm_map_area *area)
 {
-	struct zsm_map_area *area = per_cpu_ptr(&zsm_map_areas, cpu);
 	int i;
 
-	/* Both modes are always ready, so that the mode can be switched. */
-	area->depth = 0;
-	for (i = 0; i < ZSM_MAP_DEPTH; i++) {
-		if (zsm_pte_possible && !area->va[i]) {
-			int err = zsm_pte_area_init(area, i);
-
-			if (err)
-				return err;
-		}
-		if (area->buf[i])
-			continue;
-		area->buf[i] = kmalloc_node(PAGE_SIZE, GFP_KERNEL,
-					    cpu_to_node(cpu));
-		if (!area->buf[i])
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-static int zsm_cpu_dead(unsigned int cpu)
-{
-	struct zsm_map_area *area = per_cpu_ptr(&zsm_map_areas, cpu);
-	int i;
-
-	WARN_ON_ONCE(area->depth);
 	for (i = 0; i < ZSM_MAP_DEPTH; i++) {
 		zsm_pte_area_exit(area, i);
 		kfree(area->buf[i]);
 		area->buf[i] = NULL;
 	}
+}
+
+static int zsm_cpu_prepare(unsigned int cpu)
+{
+	struct zsm_map_area *area = per_cpu_ptr(&zsm_map_areas, cpu);
+	int i, err;
+
+	/* Both modes are always ready, so that the mode can be switched. */
+	area->depth = 0;
+	for (i = 0; i < ZSM_MAP_DEPTH; i++) {
+		if (zsm_pte_possible && !area->va[i]) {
+			err = zsm_pte_area_init(area, i);
+			if (err)
+				goto fail;
+		}
+		if (area->buf[i])
+			continue;
+		area->buf[i] = kmalloc_node(PAGE_SIZE, GFP_KERNEL,
+					    cpu_to_node(cpu));
+		if (!area->buf[i]) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	}
+	return 0;
+
+fail:
+	/* cpuhp calls no teardown for the CPU whose prepare failed. */
+	zsm_cpu_area_free(area);
+	return err;
+}
+
+static int zsm_cpu_dead(unsigned int cpu)
+{
+	struct zsm_map_area *area = per_cpu_ptr(&zsm_map_areas, cpu);
+
+	WARN_ON_ONCE(area->depth);
+	zsm_cpu_area_free(area);
 	return 0;
 }
 
@@ -485,10 +510,11 @@ static int zsm_cpu_dead(unsigned int cpu)
  * until zs_unmap_object(). Mappings nest up to two deep per CPU and must be
  * undone in reverse order.
  *
- * Context: Process, softirq, or interrupts-disabled context. Does not
- * sleep or allocate; returns with preemption disabled.
+ * Context: Task context (atomic or not, interrupts may be disabled) or
+ * softirq; not hard IRQ or NMI, where the map is refused. Does not sleep
+ * or allocate; returns with preemption disabled.
  * Return: the object's address, or NULL (warned once) for a handle that is
- * not live in @pool or a third nested mapping.
+ * not live in @pool, a third nested mapping, or a refused context.
  */
 void *zs_map_object(struct zs_pool *zpool, unsigned long handle,
 		    enum zs_mapmode mm)
@@ -536,8 +562,8 @@ void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 	area = this_cpu_ptr(&zsm_map_areas);
 	depth = READ_ONCE(area->depth);
 	if (WARN_ONCE(!depth || area->slot[depth - 1].handle != handle,
-		      "zsm: unmap of handle %lx that is not the last mapped\n",
-		      handle)) {
+		      "zsm: unmap of handle %p that is not the last mapped\n",
+		      (void *)handle)) {
 		preempt_enable();
 		return;
 	}

@@ -81,20 +81,22 @@ static void zsm_page_clear_movable(struct page *page)
 
 /* === Zspages ============================================================== */
 
-/* Take @zspage off its fullness list. */
+/* Take @zspage off its fullness list; its ready slots stop counting. */
 void __zsm_fullness_del(struct zsm_class *class, struct zsm_zspage *zspage)
 {
 	lockdep_assert_held(&class->lock);
+	class->ready_free -= __zsm_zspage_ready(class, zspage);
 	list_del_init(&zspage->list);
 	if (!--class->fullness_count[zspage->fullness])
 		class->fullness_mask &= ~BIT(zspage->fullness);
 }
 
-/* File @zspage in fullness group @grp. */
+/* File @zspage in fullness group @grp; its ready slots count. */
 void __zsm_fullness_add(struct zsm_class *class, struct zsm_zspage *zspage,
 			unsigned int grp)
 {
 	lockdep_assert_held(&class->lock);
+	class->ready_free += __zsm_zspage_ready(class, zspage);
 	zspage->fullness = grp;
 	list_add(&zspage->list, &class->fullness_list[grp]);
 	class->fullness_count[grp]++;
@@ -127,16 +129,46 @@ unsigned int __zsm_zspage_refile(struct zsm_class *class,
 	return grp;
 }
 
-/* The fullest zspage that still has a free slot, or NULL. */
-struct zsm_zspage *__zsm_zspage_fullest(struct zsm_class *class)
+/**
+ * __zsm_zspage_pick() - the zspage the next object of a class goes into.
+ * @class: the class, locked.
+ * @not: a zspage not to pick (compaction's source), or NULL.
+ * @ready_only: only a zspage that needs no new page (compaction, which
+ *	never allocates).
+ *
+ * The fullest zspage whose first free slot lies in a present page; else,
+ * unless @ready_only, the fullest zspage with a free slot at all (its
+ * caller adds the page). Objects thus go where memory is already held
+ * before any page is added: a page is allocated only when no zspage of the
+ * class has a ready slot (class->ready_free is 0). The free list keeps the
+ * ready slots first (__zsm_zspage_ready()), and only zspages being filled
+ * for the first time are not ready, so the search is short.
+ *
+ * Return: the zspage, or NULL if there is none.
+ */
+struct zsm_zspage *__zsm_zspage_pick(struct zsm_class *class,
+				     struct zsm_zspage *not, bool ready_only)
 {
 	unsigned long mask = class->fullness_mask & (BIT(ZSM_FULLNESS_FULL) - 1);
+	struct zsm_zspage *zspage, *fullest = NULL;
 
 	lockdep_assert_held(&class->lock);
-	if (!mask)
-		return NULL;
-	return list_first_entry(&class->fullness_list[__fls(mask)],
-				struct zsm_zspage, list);
+	while (mask) {
+		unsigned int grp = __fls(mask);
+
+		list_for_each_entry(zspage, &class->fullness_list[grp], list) {
+			if (zspage == not)
+				continue;
+			if (__zsm_zspage_ready(class, zspage))
+				return zspage;
+			if (!fullest)
+				fullest = zspage;
+			if (!class->ready_free && !ready_only)
+				return fullest;
+		}
+		mask &= ~BIT(grp);
+	}
+	return ready_only ? NULL : fullest;
 }
 
 /**
@@ -151,12 +183,16 @@ struct zsm_zspage *__zsm_zspage_fullest(struct zsm_class *class)
  */
 struct page *zsm_page_alloc(gfp_t gfp)
 {
-	struct page *page = alloc_page(gfp);
+	struct page *page;
 
+	/* KUnit cases replace it to fail at chosen moments (zsm_alloc). */
+	KUNIT_STATIC_STUB_REDIRECT(zsm_page_alloc, gfp);
+	page = alloc_page(gfp);
 	if (page)
 		atomic_long_inc(&zsm_pages_held);
 	return page;
 }
+EXPORT_SYMBOL_IF_KUNIT(zsm_page_alloc);
 
 /**
  * zsm_page_unused() - give back a page from zsm_page_alloc() never added.
@@ -188,6 +224,8 @@ void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 	page->index = i;
 	zsm_page_make_movable(page);
 	WRITE_ONCE(zspage->pages[i], page);
+	if (!zspage->evicting && !list_empty(&zspage->list))
+		class->ready_free += class->slots_in[i + 1] - class->slots_in[i];
 	zspage->nr_pages = i + 1;
 	class->nr_pages++;
 	atomic_long_inc(&class->pool->pages_total);
@@ -221,6 +259,7 @@ struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp)
 	zspage->evicting = 0;
 	zspage->evict_gen = 0;
 	zspage->nr_pages = 0;
+	zspage->writer_waiting = 0;
 	INIT_LIST_HEAD(&zspage->lru);
 	zspage->last_alloc = jiffies;
 	memset(zspage->pages, 0, g->pages * sizeof(zspage->pages[0]));
@@ -357,12 +396,20 @@ unsigned int __zsm_slot_take(struct zsm_class *class,
 	slots[idx] = (unsigned long)hp;
 	zspage->inuse++;
 	class->objs_inuse++;
-	__zsm_zspage_refile(class, zspage);
 	if (likely(!zspage->evicting)) {
+		class->ready_free--;
 		list_move(&zspage->lru, &class->lru);
 		zspage->last_alloc = jiffies;
 	}
-	*hp = zsm_obj_encode(zspage, idx);
+	__zsm_zspage_refile(class, zspage);
+	/*
+	 * Publish the location after the object's bytes (compaction copied
+	 * them here first). Pairs with the smp_load_acquire() of the handle
+	 * word in the map path (zsm_obj_lookup_read()), which reads no lock
+	 * that this store is ordered by: a mapper that sees the new location
+	 * goes straight to this zspage.
+	 */
+	smp_store_release(hp, zsm_obj_encode(zspage, idx));
 	return idx;
 }
 
@@ -385,6 +432,8 @@ bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
 	zspage->free_head = idx;
 	zspage->inuse--;
 	class->objs_inuse--;
+	if (likely(!zspage->evicting))
+		class->ready_free++;
 	/* Only its evictor frees an evicting zspage. */
 	return __zsm_zspage_refile(class, zspage) == ZSM_FULLNESS_EMPTY &&
 	       !zspage->evicting;
@@ -422,8 +471,12 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 		spin_unlock(&class->lock);
 		return -EAGAIN;
 	}
-	/* Mapped right now: let core mm retry later. */
-	if (!zsm_zspage_write_trylock(zspage)) {
+	/*
+	 * Mapped right now: asynchronous migration (core mm compaction) comes
+	 * back later; the synchronous modes wait for the mappers, bounded.
+	 */
+	if (mode == MIGRATE_ASYNC ? !zsm_zspage_write_trylock(zspage) :
+	    !zsm_zspage_write_lock_bounded(class, zspage)) {
 		spin_unlock(&class->lock);
 		return -EAGAIN;
 	}

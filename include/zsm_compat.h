@@ -16,6 +16,8 @@
  *                      embedded struct shrinker and register_shrinker().
  *   ZSM_HAVE_LOOKUP_CLASS_INDEX
  *                      <linux/zsmalloc.h> declares zs_lookup_class_index().
+ *   ZSM_HAVE_KUNIT_STATIC_STUB
+ *                      <kunit/static_stub.h> exists (6.4+).
  *
  * Not version differences, and so not here: CONFIG_ZPOOL (zsm_zpool.c is
  * built only with it, see Kbuild) and CONFIG_X86_64 (pte mapping mode,
@@ -30,8 +32,27 @@
 #include <linux/page-flags.h>
 #include <linux/zsmalloc.h>
 
+/* KUnit static stubs (6.4+); a no-op where the kernel has none. */
+#ifdef ZSM_HAVE_KUNIT_STATIC_STUB
+#include <kunit/static_stub.h>
+#else
+#define KUNIT_STATIC_STUB_REDIRECT(...) do { } while (0)
+#endif
+
 #if !defined(CONFIG_64BIT)
 #error "zsm encodes object locations in 64-bit handle words"
+#endif
+
+/*
+ * On PREEMPT_RT, rwlock_t and spinlock_t sleep and do not disable
+ * preemption, so a mapping could lose its CPU and its per-CPU map slot to
+ * another task, and the class lock could not be held by the trylock-only
+ * writers the zspage lock protocol relies on. zsm does not support it:
+ * refused here, at build time (dkms.conf's BUILD_EXCLUSIVE_CONFIG skips
+ * such kernels before this is reached).
+ */
+#ifdef CONFIG_PREEMPT_RT
+#error "zsm does not support PREEMPT_RT kernels: use the kernel's zsmalloc there"
 #endif
 
 /* 6.1's <linux/zsmalloc.h> lacks it; zsm exports it everywhere. */

@@ -10,7 +10,6 @@
 #include <linux/types.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
-#include <linux/rwlock.h>
 #include <linux/rcupdate.h>
 #include <linux/mm_types.h>
 #include <linux/workqueue.h>
@@ -19,6 +18,7 @@
 #include <linux/migrate.h>
 #include <linux/bottom_half.h>
 #include <linux/processor.h>
+#include <linux/sched/clock.h>
 #include <linux/zsmalloc.h>
 
 #include "zsm_compat.h"
@@ -181,6 +181,11 @@ struct zsm_class;
  *	under class->lock.
  * @dead: set (under class->lock) when the zspage left its class for
  *	freeing; a stale reader that sees it retries.
+ * @writer_waiting: a migration waits for the mappers of this zspage to
+ *	leave (zsm_zspage_write_lock_bounded()); new mappers hold off until
+ *	it is cleared. Written under class->lock by that migration; read by
+ *	mappers without a lock (READ_ONCE: a stale value only delays them or
+ *	lets one more mapper in, which the migration then waits for).
  * @nr_pages: pages present. A zspage is populated lazily, from page 0 up:
  *	a page is added when the first object that reaches into it is placed
  *	(zs_malloc(), compaction), so a zspage holds only the pages its
@@ -209,6 +214,7 @@ struct zsm_zspage {
 	u8 dead;
 	u8 evicting;
 	u8 nr_pages;
+	u8 writer_waiting;
 	struct list_head lru;
 	unsigned long last_alloc;
 	unsigned int evict_gen;
@@ -246,7 +252,9 @@ struct zsm_zspage {
 static inline void zsm_zspage_read_lock(struct zsm_zspage *zspage)
 	__acquires(&zspage->lock)
 {
-	while (!read_trylock(&zspage->lock))
+	/* A waiting migration goes first: see zsm_zspage_write_lock_bounded(). */
+	while (READ_ONCE(zspage->writer_waiting) ||
+	       !read_trylock(&zspage->lock))
 		cpu_relax();
 }
 
@@ -319,6 +327,13 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
  * @lru: zspages by last allocation, most recent first (eviction order).
  * @nr_zspages: zspages of the class.
  * @nr_pages: pages present in the class's zspages.
+ * @ready_free: free slots, on the zspages of the fullness lists, whose pages
+ *	are present: what compaction can move objects into, and what
+ *	zs_malloc() can use without allocating a page
+ *	(__zsm_zspage_ready()). An evicting zspage is on no list and does
+ *	not count.
+ * @slots_in: slots that lie wholly within the first n pages of a zspage,
+ *	for n = 0..geom.pages; constant.
  * @objs_inuse: live objects.
  * @nr_handle_pages: handle pages.
  */
@@ -335,9 +350,55 @@ struct zsm_class {
 	struct list_head lru;
 	unsigned long nr_zspages;
 	unsigned long nr_pages;
+	unsigned long ready_free;
 	unsigned long objs_inuse;
 	unsigned long nr_handle_pages;
+	u16 slots_in[ZSM_CHAIN_MAX + 1];
 };
+
+/* How long a migration waits for the mappers of a zspage to leave. */
+#define ZSM_MIGRATE_WAIT_NS	(2 * NSEC_PER_MSEC)
+
+/*
+ * The one writer that waits: page migration in a synchronous mode (memory
+ * offline, CMA, alloc_contig_range()), which must not fail just because an
+ * object of the zspage is being read. It sets @zspage->writer_waiting, so
+ * that new mappers hold off, and spins on the write trylock until the
+ * mappers it found have left, for at most ZSM_MIGRATE_WAIT_NS; then it
+ * gives up (-EAGAIN to core mm, which retries). The bound is what keeps
+ * the nested-map case safe: a mapper that holds one map of the zspage and
+ * asks for another waits for the flag, the migration waits for that
+ * mapper, and the bound ends it. BH is off for the wait, so no softirq
+ * mapper can spin on the flag on this CPU underneath it; hard-IRQ mappers
+ * are refused (zs_map_object()).
+ *
+ * Context: class->lock held (it serialises writers, so one flag suffices).
+ * Return: true with the write lock held and BH disabled, as after
+ * zsm_zspage_write_trylock(); false with neither.
+ */
+static inline bool zsm_zspage_write_lock_bounded(struct zsm_class *class,
+						 struct zsm_zspage *zspage)
+{
+	u64 end;
+	bool locked;
+
+	lockdep_assert_held(&class->lock);
+	if (zsm_zspage_write_trylock(zspage))
+		return true;
+	local_bh_disable();
+	WRITE_ONCE(zspage->writer_waiting, 1);
+	end = local_clock() + ZSM_MIGRATE_WAIT_NS;
+	for (;;) {
+		locked = write_trylock(&zspage->lock);
+		if (locked || local_clock() >= end)
+			break;
+		cpu_relax();
+	}
+	WRITE_ONCE(zspage->writer_waiting, 0);
+	if (!locked)
+		local_bh_enable();
+	return locked;
+}
 
 static inline unsigned long *zsm_zspage_slots(struct zsm_zspage *zspage)
 {
@@ -354,6 +415,20 @@ static inline unsigned int zsm_slot_pages(const struct zsm_class *class,
 	unsigned int size = class->geom.size;
 
 	return ((idx + 1) * size - 1) / PAGE_SIZE + 1;
+}
+
+/*
+ * Free slots of @zspage whose pages are present. The free list holds the
+ * slots that were ever used first (released slots are pushed at its head)
+ * and then the never used ones in ascending order, so these are exactly the
+ * first ones on it: the zspage can take an object without a new page iff
+ * this is not 0 (__zsm_pages_missing() is then 0).
+ */
+static inline unsigned int __zsm_zspage_ready(const struct zsm_class *class,
+					      const struct zsm_zspage *zspage)
+{
+	lockdep_assert_held(&class->lock);
+	return class->slots_in[zspage->nr_pages] - zspage->inuse;
 }
 
 /* Pages @zspage lacks before its first free slot can take an object. */
@@ -546,7 +621,6 @@ void zsm_handle_page_release(struct page *page);
 void __zsm_handle_page_add(struct zsm_class *class, struct page *page);
 unsigned long *__zsm_handle_get(struct zsm_class *class);
 void __zsm_handle_put(struct zsm_class *class, unsigned long *hp);
-void __zsm_handle_pages_trim(struct zsm_class *class);
 void __zsm_handle_pages_drain(struct zsm_class *class);
 struct zsm_class *zsm_handle_class(struct zsm_pool *pool, unsigned long handle);
 
@@ -558,7 +632,8 @@ void __zsm_fullness_add(struct zsm_class *class, struct zsm_zspage *zspage,
 			unsigned int grp);
 unsigned int __zsm_zspage_refile(struct zsm_class *class,
 				 struct zsm_zspage *zspage);
-struct zsm_zspage *__zsm_zspage_fullest(struct zsm_class *class);
+struct zsm_zspage *__zsm_zspage_pick(struct zsm_class *class,
+				     struct zsm_zspage *not, bool ready_only);
 struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp);
 void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage);
 void zsm_deferred_free_work(struct work_struct *work);

@@ -11,6 +11,8 @@
 #   deb6.12   Debian's 6.12 headers (linux-headers-6.12.115+deb12-amd64),
 #             ZSM_RENAME=1 (zsmalloc is built into that kernel): zsm.ko
 #   deb6.1    Debian's 6.1 headers (linux-headers-6.1.0-56-amd64): zsm.ko
+#   deb6.1-rt Debian's 6.1 PREEMPT_RT headers (linux-headers-6.1.0-56-rt-amd64):
+#             must FAIL, with zsm's "does not support PREEMPT_RT" error
 # (the ABIs are scripts/stock-kernel.sh's; scripts/fetch-headers.sh unpacks
 # the header packages into the cache)
 #
@@ -32,6 +34,10 @@ jobs=$(nproc)
 
 # Debian's header packages, fetched into the cache (never installed).
 read -r ABI61 ABI612 <<<"$("$repo/scripts/stock-kernel.sh" --abis)"
+ABI61RT=${ABI61%-amd64}-rt-amd64
+# What the entry that must fail prints (include/zsm_compat.h).
+RT_ERROR='zsm does not support PREEMPT_RT'
+
 
 die() {
 	echo "build-matrix: $*" >&2
@@ -44,7 +50,8 @@ entry() {
 	guest) echo "$guest_kdir" ;;
 	deb6.12) echo "$("$repo/scripts/fetch-headers.sh" "$ABI612" | tail -n 1) ZSM_TESTS=0 ZSM_RENAME=1" ;;
 	deb6.1) echo "$("$repo/scripts/fetch-headers.sh" "$ABI61" | tail -n 1) ZSM_TESTS=0" ;;
-	*) die "unknown build $1 (guest, deb6.12, deb6.1)" ;;
+	deb6.1-rt) echo "$("$repo/scripts/fetch-headers.sh" "$ABI61RT" | tail -n 1) ZSM_TESTS=0" ;;
+	*) die "unknown build $1 (guest, deb6.12, deb6.1, deb6.1-rt)" ;;
 	esac
 }
 
@@ -81,6 +88,16 @@ build() {
 	make -C "$kdir" M="$dir" W=1 C=2 $args -j"$jobs" modules \
 		>"$log" 2>&1 || rc=$?
 	secs=$(echo "$(date +%s.%N) - $start" | bc)
+	if [ "$name" = deb6.1-rt ]; then
+		if [ "$rc" != 0 ] && grep -q "$RT_ERROR" "$log"; then
+			printf 'build-matrix: %s: OK: refused as it must be ("%s"), %.1f s (%s)\n' \
+				"$name" "$RT_ERROR" "$secs" "$kdir"
+			return 0
+		fi
+		printf 'build-matrix: %s: FAIL: built, or failed without "%s" (make exit %s; %s)\n' \
+			"$name" "$RT_ERROR" "$rc" "$log"
+		return 1
+	fi
 	bad=$(grep -ciE '(warning|error)[: ]' "$log" || true)
 	if [ "$rc" != 0 ] || [ "$bad" != 0 ]; then
 		grep -iE '(warning|error)[: ]' "$log" | sed "s|^|  $name: |" | head -n 40
@@ -98,7 +115,7 @@ main() {
 	[ $# -ge 1 ] || die "usage: $0 GUEST_KDIR [guest|deb6.12|deb6.1...]"
 	guest_kdir=$1
 	shift
-	names=${*:-guest deb6.12 deb6.1}
+	names=${*:-guest deb6.12 deb6.1 deb6.1-rt}
 	command -v sparse >/dev/null || die "sparse missing: scripts/deps.sh (apt-get install sparse)"
 	mkdir -p "$cache/matrix"
 	# One matrix at a time per cache (several checkouts may share it).

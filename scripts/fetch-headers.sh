@@ -61,7 +61,7 @@ fi
 # The exact common and kbuild packages the headers package depends on
 # ("name (= version)" or "name (>= version)").
 deps=$(field "$pkg" Depends | tr ',' '\n' |
-       sed -n 's/^ *\(linux-headers-[^ ]*-common\|linux-kbuild-[^ ]*\)\( .*\)\{0,1\}$/\1/p')
+       sed -n 's/^ *\(linux-headers-[^ ]*-common\(-rt\)\{0,1\}\|linux-kbuild-[^ ]*\)\( .*\)\{0,1\}$/\1/p')
 [ "$(wc -w <<<"$deps")" = 2 ] ||
 	die "$pkg $ver: cannot find its -common and linux-kbuild dependencies ($deps)"
 

@@ -44,7 +44,11 @@
  *   value before the pool had pages, and the page has no user left;
  * - freeing the zspage while a page lock is held (a migration in progress)
  *   defers the free; ->isolate_page() refuses the dying zspage; after the
- *   lock is dropped the deferred free completes.
+ *   lock is dropped the deferred free completes;
+ * - a synchronous migration of a page whose zspage another CPU has mapped
+ *   waits for the mapper and succeeds; a mapper that asks for a second map
+ *   of that zspage meanwhile makes it give up after its bounded wait
+ *   (-EAGAIN), and both maps complete.
  *
  * These tests assume nothing else uses zsm while the suite runs (pages
  * held are compared). Core compaction may move one of our pages at any
@@ -57,10 +61,12 @@
 
 #define ZSM_TU_KUNIT
 #include <kunit/test.h>
+#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
+#include <linux/kthread.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -649,6 +655,129 @@ static void migrate_of_dying_zspage_is_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
 }
 
+/*
+ * A reader on another CPU: maps object 0 of the zspage and holds the map
+ * until a migration announces that it waits (zspage->writer_waiting), or
+ * for ZSM_MIG_HOLD_MS at most. With @nested it then maps object 1 of the
+ * same zspage inside the first map, as a caller copying between two
+ * objects would, before it unmaps both.
+ */
+#define ZSM_MIG_HOLD_MS		1000
+
+struct zsm_mig_reader {
+	struct zsm_mig_fx *fx;
+	bool nested;
+	struct completion mapped;
+	struct completion done;
+	bool saw_waiter;	/* a migration waited while we held the map */
+	bool intact;		/* both objects read back right */
+};
+
+static int zsm_mig_reader_fn(void *data)
+{
+	struct zsm_mig_reader *r = data;
+	struct zsm_kt_fx *kt = r->fx->kt;
+	struct zsm_zspage *zspage = r->fx->zspage;
+	const u8 *a, *b;
+	unsigned long end;
+
+	a = zs_map_object(kt->pool, kt->objs[0].handle, ZS_MM_RO);
+	complete(&r->mapped);
+	end = jiffies + msecs_to_jiffies(ZSM_MIG_HOLD_MS);
+	while (!READ_ONCE(zspage->writer_waiting) && time_before(jiffies, end))
+		cpu_relax();
+	r->saw_waiter = READ_ONCE(zspage->writer_waiting);
+	r->intact = a && zsm_tu_csum(a, kt->objs[0].size) == kt->objs[0].csum;
+	if (r->nested) {
+		/* Spins while the migration waits, until it gives up. */
+		b = zs_map_object(kt->pool, kt->objs[1].handle, ZS_MM_RO);
+		r->intact = r->intact && b &&
+			    zsm_tu_csum(b, kt->objs[1].size) == kt->objs[1].csum;
+		if (b)
+			zs_unmap_object(kt->pool, kt->objs[1].handle);
+	}
+	if (a)
+		zs_unmap_object(kt->pool, kt->objs[0].handle);
+	complete(&r->done);
+	return 0;
+}
+
+/* Start the reader on a CPU other than ours; wait until it holds its map. */
+static void zsm_mig_reader_start(struct kunit *test, struct zsm_mig_reader *r)
+{
+	struct task_struct *t;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs");
+	init_completion(&r->mapped);
+	init_completion(&r->done);
+	t = kthread_create(zsm_mig_reader_fn, r, "zsm_mig_reader");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	kthread_bind(t, cpumask_any_but(cpu_online_mask,
+					raw_smp_processor_id()));
+	wake_up_process(t);
+	wait_for_completion(&r->mapped);
+}
+
+/*
+ * Synchronous migration (memory offline, CMA) of a page whose zspage is
+ * mapped on another CPU waits for the mapper to leave, then succeeds.
+ */
+static void migrate_waits_for_mapper(struct kunit *test)
+{
+	struct zsm_mig_fx *fx = zsm_mig_fx_create(test);
+	struct zsm_mig_reader r = { .fx = fx };
+	LIST_HEAD(isolated);
+	struct page *page;
+
+	page = zsm_mig_isolate_k(fx, 0, &isolated);
+	zsm_mig_reader_start(test, &r);
+	zsm_mig_migrate_k(fx, 0, page);
+	wait_for_completion(&r.done);
+	KUNIT_EXPECT_TRUE_MSG(test, r.saw_waiter,
+			      "the migration did not wait for the mapper");
+	KUNIT_EXPECT_TRUE(test, r.intact);
+	KUNIT_EXPECT_EQ(test, zsm_mig_check_all(fx, "after the wait"), 0U);
+}
+
+/*
+ * The wait is bounded: a mapper that holds one map of the zspage and asks
+ * for a second one waits for the migration, which waits for it; the
+ * migration gives up (-EAGAIN, core mm retries) and the mapper goes on.
+ */
+static void migrate_wait_is_bounded(struct kunit *test)
+{
+	struct zsm_mig_fx *fx = zsm_mig_fx_create(test);
+	struct zsm_mig_reader r = { .fx = fx, .nested = true };
+	LIST_HEAD(isolated);
+	struct page *page, *dst;
+	int rc = -EINVAL;
+
+	dst = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+	if (!dst)
+		kunit_skip(test, "cannot allocate a destination page");
+	page = zsm_mig_isolate_k(fx, 0, &isolated);
+	zsm_mig_reader_start(test, &r);
+	if (!zsm_mig_lock_pair(test, page, dst))
+		return;
+	if (zsm_mig_page_movable(page))
+		rc = page_movable_ops(page)->migrate_page(dst, page,
+							  MIGRATE_SYNC);
+	KUNIT_EXPECT_EQ(test, rc, -EAGAIN);
+	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(fx->zspage->pages[0]), page);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(fx->zspage->writer_waiting));
+	unlock_page(dst);
+	put_page(dst);
+	unlock_page(page);
+	zsm_mig_putback(page);
+	wait_for_completion(&r.done);
+	KUNIT_EXPECT_TRUE_MSG(test, r.saw_waiter,
+			      "the migration did not wait for the mapper");
+	KUNIT_EXPECT_TRUE(test, r.intact);
+	KUNIT_EXPECT_EQ(test, zsm_mig_check_all(fx, "after the bounded wait"),
+			0U);
+}
+
 static int zsm_migrate_suite_init(struct kunit_suite *suite)
 {
 	const struct zsm_geom *g = zsm_mig_pick_class();
@@ -666,6 +795,8 @@ static struct kunit_case zsm_migrate_cases[] = {
 	KUNIT_CASE(free_while_isolated),
 	KUNIT_CASE(free_while_locked_is_deferred),
 	KUNIT_CASE(migrate_of_dying_zspage_is_refused),
+	KUNIT_CASE(migrate_waits_for_mapper),
+	KUNIT_CASE(migrate_wait_is_bounded),
 	{}
 };
 
