@@ -24,7 +24,9 @@ FS=/sys/kernel/debug/failslab
 FP=/sys/kernel/debug/fail_page_alloc
 KL=/sys/kernel/debug/kmemleak
 [ -w "$cpu1" ] || zsm_skip "CPU 1 cannot be taken offline"
-[ -d "$FS" ] && [ -d "$FP" ] || zsm_skip "no failslab/fail_page_alloc"
+if [ ! -d "$FS" ] || [ ! -d "$FP" ]; then
+	zsm_skip "no failslab/fail_page_alloc"
+fi
 [ -e "$KL" ] || zsm_skip "no kmemleak"
 
 filters_off() {

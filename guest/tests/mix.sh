@@ -54,7 +54,9 @@ while [ "$(zsm_uptime_cs)" -lt $t_end ]; do
 done
 migrated=$(cat "$d/migrated")
 rc=0
-echo stop >"$d/ctl" || rc=$?
+if ! echo stop >"$d/ctl"; then
+	rc=1
+fi
 zsm_metric mix.offlined $offlined
 zsm_metric mix.offline_tries $tries
 zsm_metric mix.kernel_compactions $compactions
