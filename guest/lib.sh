@@ -178,3 +178,14 @@ zsm_uptime_cs() {
 	read -r up _ </proc/uptime
 	echo "${up%.*}${up#*.}" | sed 's/^0*//; s/^$/0/'
 }
+
+# zsm_block_give_back <block>: at the end of a test, return a block made
+# movable by zsm_movable_block to the kernel zone, if it is online and can
+# go offline (it holds no zsm page any more); harmless otherwise.
+zsm_block_give_back() {
+	[ -n "$1" ] || return 0
+	if [ "$(cat "$ZSM_MEM/memory$1/state")" = online ] &&
+	   zsm_block_offline "$1" 2>/dev/null; then
+		zsm_block_online "$1" || true
+	fi
+}

@@ -42,12 +42,7 @@ cleanup() {
 		zsm_block_online "$offlined" || true
 	fi
 	zsm_rmmod zsm_test_migrate zsm
-	# Give the movable block back to the kernel zone (it holds no zsm
-	# page any more); harmless if it cannot be done.
-	if [ -n "$movable" ] && [ "$(cat "$mem/memory$movable/state")" = online ] &&
-	   zsm_block_offline "$movable" 2>/dev/null; then
-		zsm_block_online "$movable" || true
-	fi
+	zsm_block_give_back "$movable"
 }
 trap cleanup EXIT
 

@@ -27,11 +27,7 @@ cleanup() {
 		zsm_block_online "$offlined" || true
 	fi
 	zsm_rmmod zsm_test_migrate zsm
-	if [ -n "$movable" ] &&
-	   [ "$(cat "$ZSM_MEM/memory$movable/state")" = online ] &&
-	   zsm_block_offline "$movable" 2>/dev/null; then
-		zsm_block_online "$movable" || true
-	fi
+	zsm_block_give_back "$movable"
 }
 trap cleanup EXIT
 

@@ -20,10 +20,7 @@ cleanup() {
 	fi
 	[ ! -e "$d/ctl" ] || echo stop >"$d/ctl" 2>/dev/null || true
 	zsm_rmmod zsm_test_mix zsm
-	if [ -n "$movable" ] &&
-	   zsm_block_offline "$movable" 2>/dev/null; then
-		zsm_block_online "$movable" || true
-	fi
+	zsm_block_give_back "$movable"
 }
 trap cleanup EXIT
 
