@@ -132,3 +132,60 @@ zsm_kunit_failed() {
 zsm_kunit_suites() {
 	ls /sys/kernel/debug/kunit 2>/dev/null || true
 }
+
+# Memory blocks (migrate, migrate_mapped, mix): /sys/devices/system/memory.
+ZSM_MEM=/sys/devices/system/memory
+
+# zsm_block_online <block>: online an offline block as kernel memory, as
+# the boot memory was.
+zsm_block_online() {
+	echo online_kernel >"$ZSM_MEM/memory$1/state" ||
+		echo online >"$ZSM_MEM/memory$1/state"
+}
+
+# zsm_block_offline <block> [seconds]: offline a block; offlining retries
+# migration until it succeeds or is interrupted, so it is bounded in time
+# (default 120 s).
+zsm_block_offline() {
+	timeout "${2:-120}" sh -c "echo offline >$ZSM_MEM/memory$1/state"
+}
+
+# zsm_movable_block: make one online block (not block 0) ZONE_MOVABLE by
+# taking it offline and back with online_movable; print its number, or
+# nothing. Done before any zsm page exists, zsm's object pages
+# (__GFP_MOVABLE | __GFP_HIGHMEM) then go there first, and nothing
+# unmovable does, so that the block can be taken offline again.
+zsm_movable_block() {
+	local s b
+	for s in "$ZSM_MEM"/memory*/state; do
+		b=${s%/state}
+		b=${b##*/memory}
+		if [ "$b" = 0 ] || [ "$(cat "$s")" != online ]; then
+			continue
+		fi
+		zsm_block_offline "$b" 2>/dev/null || continue
+		if echo online_movable >"$s"; then
+			echo "$b"
+			return
+		fi
+		zsm_block_online "$b"
+	done
+}
+
+# zsm_uptime_cs: time since boot in hundredths of a second.
+zsm_uptime_cs() {
+	local up
+	read -r up _ </proc/uptime
+	echo "${up%.*}${up#*.}" | sed 's/^0*//; s/^$/0/'
+}
+
+# zsm_block_give_back <block>: at the end of a test, return a block made
+# movable by zsm_movable_block to the kernel zone, if it is online and can
+# go offline (it holds no zsm page any more); harmless otherwise.
+zsm_block_give_back() {
+	[ -n "$1" ] || return 0
+	if [ "$(cat "$ZSM_MEM/memory$1/state")" = online ] &&
+	   zsm_block_offline "$1" 2>/dev/null; then
+		zsm_block_online "$1" || true
+	fi
+}

@@ -3,11 +3,12 @@
 #
 # Build (or reuse) a zsm guest kernel from Debian's linux-source-6.12.
 #
-#   scripts/build-kernel.sh debug|kasan|perf
+#   scripts/build-kernel.sh debug|kasan|kcsan|perf
 #
 # Flavours and the config fragments they merge, in order, onto tinyconfig:
 #   debug  base debug        make check: lockdep, DEBUG_VM, kmemleak, faults
 #   kasan  base debug kasan  make check-kasan, make soak: debug plus KASAN
+#   kcsan  base debug kcsan  make check-kcsan: debug plus KCSAN (strict)
 #   perf   base perf         make bench: no checkers
 #
 # The tree is cached outside the repository, under $ZSM_CACHE (default
@@ -25,8 +26,9 @@ cfgdir=$here/kconfig
 case $flavor in
 debug) frags="base debug" ;;
 kasan) frags="base debug kasan" ;;
+kcsan) frags="base debug kcsan" ;;
 perf) frags="base perf" ;;
-*) echo "usage: $0 debug|kasan|perf" >&2; exit 2 ;;
+*) echo "usage: $0 debug|kasan|kcsan|perf" >&2; exit 2 ;;
 esac
 # Bump RECIPE when a change below changes what a build produces; other
 # edits of this script keep every cached kernel valid.

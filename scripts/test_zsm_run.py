@@ -220,6 +220,94 @@ Call Trace:
 """
 
 
+KCSAN_ZSM = """\
+==================================================================
+BUG: KCSAN: data-race in __zsm_slot_take [zsm] / zs_map_object [zsm]
+
+write to 0xffff888003a1c040 of 8 bytes by task 301 on cpu 1:
+ __zsm_slot_take+0x1f3/0x260 [zsm]
+ zs_compact+0x2b1/0x5a0 [zsm]
+ kthread+0x12f/0x160
+
+read to 0xffff888003a1c040 of 8 bytes by task 300 on cpu 0:
+ zs_map_object+0x5c/0x3e0 [zsm]
+ stress_worker+0x91/0x300 [zsm_test_stress]
+
+value changed: 0xffff888003f0c002 -> 0xffff888003f0d801
+
+Reported by Kernel Concurrency Sanitizer on:
+CPU: 0 UID: 0 PID: 300 Comm: zsm_stress Not tainted 6.12.57 #1
+==================================================================
+"""
+
+KCSAN_KERNEL = """\
+==================================================================
+BUG: KCSAN: data-race in tick_nohz_idle_stop_tick / tick_sched_timer
+
+write to 0xffff88803ec1c0a0 of 8 bytes by interrupt on cpu 1:
+ tick_sched_timer+0x51/0x140
+ __hrtimer_run_queues+0x1a3/0x3e0
+
+read to 0xffff88803ec1c0a0 of 8 bytes by task 0 on cpu 0:
+ tick_nohz_idle_stop_tick+0x2c/0x90
+ do_idle+0x12a/0x1b0
+
+Reported by Kernel Concurrency Sanitizer on:
+CPU: 0 UID: 0 PID: 0 Comm: swapper/0 Not tainted 6.12.57 #1
+==================================================================
+"""
+
+
+class KcsanTest(unittest.TestCase):
+    def run_test(self, body, name="t"):
+        p = parse(guest_log("zsm-test-begin %s\n%s\nzsm-test-end %s pass 1s"
+                            % (name, body, name), tests=name))
+        return p, by_name(p)["guest." + name]
+
+    def test_zsm_race_fails_test(self):
+        p, r = self.run_test(KCSAN_ZSM)
+        self.assertEqual(r.status, "FAIL")
+        self.assertEqual(len(r.reasons), 1)     # one report, one reason
+        self.assertIn("KCSAN in zsm: data-race in __zsm_slot_take",
+                      r.reasons[0])
+        self.assertEqual(p.kcsan_foreign, [])
+
+    def test_zsm_frame_below_header_fails(self):
+        body = KCSAN_KERNEL.replace(" do_idle+0x12a/0x1b0",
+                                    " zs_free+0x12a/0x1b0 [zsm]")
+        _, r = self.run_test(body)
+        self.assertEqual(r.status, "FAIL")
+
+    def test_kernel_race_listed_not_failed(self):
+        p, r = self.run_test(KCSAN_KERNEL)
+        self.assertEqual(r.status, "PASS", r.reasons)
+        self.assertEqual(len(p.kcsan_foreign), 1)
+        self.assertIn("(t): data-race in tick_nohz_idle_stop_tick",
+                      p.kcsan_foreign[0])
+        out = io.StringIO()
+        self.assertEqual(zr.report(p, out), 0)
+        self.assertIn("KCSAN outside zsm", out.getvalue())
+
+    def test_upstream_zsmalloc_is_not_zsm(self):
+        body = KCSAN_KERNEL.replace(" do_idle+0x12a/0x1b0",
+                                    " zs_free+0x12a/0x1b0 [zsmalloc]")
+        _, r = self.run_test(body)
+        self.assertEqual(r.status, "PASS", r.reasons)
+
+    def test_splat_after_kcsan_report_still_fails(self):
+        _, r = self.run_test(KCSAN_KERNEL + WARN)
+        self.assertEqual(r.status, "FAIL")
+        self.assertIn("WARNING: CPU: 1", r.reasons[0])
+
+    def test_unterminated_report_closed_at_end(self):
+        p = parse(guest_log("zsm-test-begin t\n" +
+                            KCSAN_ZSM.rsplit("=====", 1)[0].rstrip("=\n"),
+                            tests="t", done=False))
+        r = by_name(p)["guest.t"]
+        self.assertEqual(r.status, "FAIL")
+        self.assertTrue(any("KCSAN in zsm" in x for x in r.reasons))
+
+
 class SplatTest(unittest.TestCase):
     def run_test(self, body, name="t"):
         p = parse(guest_log("zsm-test-begin %s\n%s\nzsm-test-end %s pass 1s"

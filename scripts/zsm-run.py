@@ -103,6 +103,22 @@ SPLAT_RULES = [
     ("call-trace", re.compile(r"Call Trace:")),
 ]
 
+# KCSAN reports (the kcsan guest flavour, make check-kcsan): from the
+# "BUG: KCSAN:" line to the "=====" line that closes the report. A report
+# fails the test it occurs in (or the run, outside any test) when one of
+# its stacks is in zsm: a frame of one of our modules ("[zsm]",
+# "[zsm_test_stress]", ...) or of a zs_*/zsm_* function (built in, or
+# inlined into a caller), upstream zsmalloc's ("[zsmalloc]") excepted. Other reports are data races in the kernel
+# itself: listed ("KCSAN outside zsm" in the results), not failures, since
+# KCSAN's strict mode reports many races the kernel tolerates on purpose.
+KCSAN_BEGIN_RE = re.compile(r"BUG: KCSAN: (.*)")
+KCSAN_END_RE = re.compile(r"^={20,}\s*$")
+KCSAN_ZSM_RE = re.compile(r"\[zsm(?!alloc\])\w*\]|\bzsm?_\w+\+0x|"
+                          r"data-race in (?:.* )?zsm?_\w+")
+KCSAN_ZSMALLOC_RE = re.compile(r"\[zsmalloc\]")
+# Lines a report may have; a longer one is closed there (a lost end line).
+KCSAN_MAX_LINES = 150
+
 # Fault injection (failslab, fail_page_alloc) prints a stack trace on
 # purpose; the trace and allocation-failure report right after it are not
 # splats.
@@ -174,6 +190,9 @@ class LogParser:
         self.last_header = -TRACE_WINDOW - 1
         self.in_warn = False            # inside a tolerated WARN report
         self.fault_injected = -TRACE_WINDOW - 1
+        self.kcsan = None               # open KCSAN report: [line, header,
+                                        #  zsm frame seen, lines]
+        self.kcsan_foreign = []         # KCSAN reports outside zsm
 
     # --- Results -----------------------------------------------------
 
@@ -313,6 +332,37 @@ class LogParser:
         else:
             self.test.reasons.append("OOM fence end %s without begin" % tag)
 
+    # --- KCSAN --------------------------------------------------------
+
+    def kcsan_line(self, text):
+        """Feed a kernel line to an open KCSAN report, or open one.
+        True if the line belongs to a report."""
+        if self.kcsan is None:
+            m = KCSAN_BEGIN_RE.search(text)
+            if not m:
+                return False
+            self.kcsan = [self.lineno, m.group(1).strip(),
+                          bool(KCSAN_ZSM_RE.search(text)) and
+                          not KCSAN_ZSMALLOC_RE.search(text), 1]
+            return True
+        k = self.kcsan
+        k[3] += 1
+        if KCSAN_ZSM_RE.search(text) and not KCSAN_ZSMALLOC_RE.search(text):
+            k[2] = True
+        if KCSAN_END_RE.match(text.strip()) or k[3] > KCSAN_MAX_LINES:
+            self.kcsan_close()
+        return True
+
+    def kcsan_close(self):
+        line, header, zsm, _ = self.kcsan
+        self.kcsan = None
+        if zsm:
+            self.fail_current("line %d: KCSAN in zsm: %s" % (line, header))
+        else:
+            where = self.test.name if self.test else "outside tests"
+            self.kcsan_foreign.append("line %d (%s): %s"
+                                      % (line, where, header))
+
     # --- Splats -------------------------------------------------------
 
     def splat(self, text):
@@ -409,11 +459,15 @@ class LogParser:
             return
         if kernel and self.ktap(text):
             return
+        if kernel and self.kcsan_line(text):
+            return
         if kernel or not text.startswith("zsm-"):
             self.splat(text)
 
     def finish(self):
         """End of log: close what is open, add the synthetic results."""
+        if self.kcsan:
+            self.kcsan_close()
         if self.test:
             why = "no end marker: the guest "
             if self.timed_out:
@@ -498,6 +552,11 @@ def report(parser, out=sys.stdout, part=None):
         for k, v in parser.metrics.items():
             print("zsm-metric %s=%s" % (k, v), file=out)
         print("---", file=out)
+    if parser.kcsan_foreign:
+        print("--- KCSAN outside zsm (listed, not failures) ---", file=out)
+        for k in parser.kcsan_foreign:
+            print(k, file=out)
+        print("---", file=out)
     for r in results:
         line = "%s %s" % (r.status, r.name)
         if r.status != "PASS" and r.reasons:
@@ -515,6 +574,7 @@ def write_json(parser, path, extra=None):
     n, s = summary(parser.results)
     data = {"summary": s, "passed": n["PASS"], "failed": n["FAIL"],
             "skipped": n["SKIP"], "metrics": parser.metrics,
+            "kcsan_foreign": parser.kcsan_foreign,
             "results": [r.as_dict() for r in parser.results]}
     data.update(extra or {})
     with open(path, "w") as f:

@@ -65,6 +65,26 @@
  *                   kept until unload so the script can see their debugfs
  *                   directories (<64 chars> and <64 chars>.1).
  *
+ *   irq_malloc      warning (any "zsm: " text): zs_malloc() from hard IRQ
+ *                   (an HRTIMER_MODE_REL_HARD hrtimer) is -EINVAL and takes
+ *                   no page or slot.
+ *   irq_free        warning: zs_free() from hard IRQ leaves the object
+ *                   allocated and intact.
+ *   irq_map         a map with interrupts disabled in task context works;
+ *                   warning: zs_map_object() from hard IRQ is NULL.
+ *   irq_read        warning: zs_obj_read_begin() from hard IRQ is NULL.
+ *   irq_write       warning: zs_obj_write() from hard IRQ writes nothing.
+ *   softirq         two warnings: an HRTIMER_MODE_REL_SOFT timer maps and
+ *                   reads objects (zs_map_object(), zs_obj_read_begin())
+ *                   for BI_SOFTIRQ_MS while a kthread on another CPU
+ *                   allocates, frees and compacts: every map works and
+ *                   shows the right bytes; its zs_malloc() is -EINVAL and
+ *                   its zs_free() leaves the object allocated.
+ *
+ * Before each warning case the module logs the handle it misuses ("case
+ * <case>: misused handle <hex>"); the script checks that zsm's warning does
+ * not show it.
+ *
  * Module unload while pools exist: writing N to the `pools` parameter
  * makes the module hold N empty pools; the script checks that each one
  * adds a reference to zsm (/sys/module/zsm/refcnt) and that rmmod zsm is
@@ -77,6 +97,8 @@
 #include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/err.h>
+#include <linux/hardirq.h>
+#include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -168,6 +190,12 @@ static void bi_fence_begin(struct bi_ctx *c)
 static void bi_fence_end(struct bi_ctx *c)
 {
 	pr_info("zsm-expect-warn-end badinput-%s\n", c->name);
+}
+
+/* Print the handle a case misuses: its warning must not show it. */
+static void bi_note_handle(struct bi_ctx *c, unsigned long handle)
+{
+	pr_info("case %s: misused handle %lx\n", c->name, handle);
 }
 
 /* Allocate @o of @size in @pool and write its first generation. */
@@ -392,6 +420,7 @@ static void bi_double_free(struct bi_ctx *c)
 	pages = zs_get_total_pages(c->pool);
 	inuse = bi_class_inuse(c->pool, BI_VICTIM_SIZE);
 
+	bi_note_handle(c, v.handle);
 	bi_fence_begin(c);
 	zs_free(c->pool, v.handle);
 	bi_fence_end(c);
@@ -439,6 +468,7 @@ static void bi_foreign_free(struct bi_ctx *c)
 	pages = zs_get_total_pages(c->pool);
 	opages = zs_get_total_pages(other);
 
+	bi_note_handle(c, y.handle);
 	bi_fence_begin(c);
 	zs_free(c->pool, y.handle);
 	bi_fence_end(c);
@@ -476,6 +506,7 @@ static void bi_map_freed(struct bi_ctx *c)
 		return;
 	zs_free(c->pool, v.handle);
 
+	bi_note_handle(c, v.handle);
 	bi_fence_begin(c);
 	p = zs_map_object(c->pool, v.handle, ZS_MM_RO);
 	bi_fence_end(c);
@@ -507,6 +538,7 @@ static void bi_map_foreign(struct bi_ctx *c)
 	    bi_alloc(c, other, &y, BI_VICTIM_SIZE))
 		goto out;
 
+	bi_note_handle(c, y.handle);
 	bi_fence_begin(c);
 	p = zs_map_object(c->pool, y.handle, ZS_MM_RW);
 	bi_fence_end(c);
@@ -532,6 +564,7 @@ static void bi_unmap_unmapped(struct bi_ctx *c)
 	struct zsm_tu_obj *a = &c->nb[0], *b = &c->nb[1];
 	void *p;
 
+	bi_note_handle(c, a->handle);
 	bi_fence_begin(c);
 	zs_unmap_object(c->pool, a->handle);
 	bi_fence_end(c);
@@ -586,6 +619,7 @@ static void bi_unmap_order(struct bi_ctx *c)
 			zs_unmap_object(c->pool, a->handle);
 		goto out;
 	}
+	bi_note_handle(c, a->handle);
 	bi_fence_begin(c);
 	zs_unmap_object(c->pool, a->handle);
 	bi_fence_end(c);
@@ -830,6 +864,386 @@ static void bi_long_name(struct bi_ctx *c)
 	kfree(name);
 }
 
+/* === Calling contexts ==================================================== */
+
+/*
+ * What runs in interrupt context, and what it saw. The hard-IRQ cases run
+ * @fn once from an hrtimer in HRTIMER_MODE_REL_HARD (hard interrupt
+ * context also on PREEMPT_RT); the softirq case re-arms an
+ * HRTIMER_MODE_REL_SOFT timer (HRTIMER_SOFTIRQ) until told to stop.
+ */
+struct bi_irq {
+	struct hrtimer timer;
+	struct bi_ctx *c;
+	struct zsm_tu_obj *o;		/* the object the interrupt uses */
+	void (*fn)(struct bi_irq *irq);
+	struct completion done;
+	bool hardirq;			/* in_hardirq() held in the callback */
+	bool softirq;			/* in_serving_softirq() held */
+	unsigned long handle;		/* zs_malloc() result */
+	void *p;			/* zs_map_object() result */
+	/* softirq case */
+	struct zsm_tu_obj *objs;
+	unsigned int nr_objs;
+	struct rnd_state rnd;
+	atomic_t stop;
+	unsigned long maps;
+	unsigned long bad_maps;
+	unsigned long corrupt;
+	unsigned long runs;
+};
+
+static enum hrtimer_restart bi_hardirq_fn(struct hrtimer *t)
+{
+	struct bi_irq *irq = container_of(t, struct bi_irq, timer);
+
+	irq->hardirq = in_hardirq();
+	irq->fn(irq);
+	complete(&irq->done);
+	return HRTIMER_NORESTART;
+}
+
+/* Run @fn in hard interrupt context on this CPU; wait for it. */
+static void bi_in_hardirq(struct bi_ctx *c, struct bi_irq *irq,
+			  void (*fn)(struct bi_irq *irq))
+{
+	irq->c = c;
+	irq->fn = fn;
+	init_completion(&irq->done);
+	hrtimer_init(&irq->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	irq->timer.function = bi_hardirq_fn;
+	hrtimer_start(&irq->timer, ns_to_ktime(1000), HRTIMER_MODE_REL_HARD);
+	wait_for_completion(&irq->done);
+	hrtimer_cancel(&irq->timer);
+	BI_EXPECT(c, irq->hardirq, "the hrtimer did not run in hard IRQ");
+}
+
+static void bi_irq_malloc_fn(struct bi_irq *irq)
+{
+	irq->handle = zs_malloc(irq->c->pool, BI_VICTIM_SIZE, GFP_ATOMIC);
+}
+
+/* irq_malloc: zs_malloc() in hard IRQ is refused with -EINVAL. */
+static void bi_irq_malloc(struct bi_ctx *c)
+{
+	unsigned long pages = zs_get_total_pages(c->pool);
+	unsigned long inuse = bi_class_inuse(c->pool, BI_VICTIM_SIZE);
+	struct bi_irq irq = { };
+
+	bi_fence_begin(c);
+	bi_in_hardirq(c, &irq, bi_irq_malloc_fn);
+	bi_fence_end(c);
+	if (!BI_EXPECT(c, irq.handle == (unsigned long)ERR_PTR(-EINVAL),
+		       "zs_malloc() in hard IRQ returned %ld, expected -EINVAL",
+		       IS_ERR_VALUE(irq.handle) ? (long)irq.handle : 0L)) {
+		if (!IS_ERR_VALUE(irq.handle))
+			zs_free(c->pool, irq.handle);
+		return;
+	}
+	BI_EXPECT(c, zs_get_total_pages(c->pool) == pages &&
+		  bi_class_inuse(c->pool, BI_VICTIM_SIZE) == inuse,
+		  "the refused zs_malloc() took pages or a slot");
+}
+
+static void bi_irq_free_fn(struct bi_irq *irq)
+{
+	zs_free(irq->c->pool, irq->o->handle);
+}
+
+/* Is the handle word of @h that of a freed handle? */
+static bool bi_handle_freed(unsigned long h)
+{
+	return READ_ONCE(*(unsigned long *)h) & ZSM_HANDLE_FREE;
+}
+
+/* irq_free: zs_free() in hard IRQ is refused; the object stays. */
+static void bi_irq_free(struct bi_ctx *c)
+{
+	unsigned long inuse;
+	struct bi_irq irq = { };
+	struct zsm_tu_obj v;
+
+	if (bi_alloc(c, c->pool, &v, BI_VICTIM_SIZE))
+		return;
+	inuse = bi_class_inuse(c->pool, BI_VICTIM_SIZE);
+	irq.o = &v;
+	bi_note_handle(c, v.handle);
+	bi_fence_begin(c);
+	bi_in_hardirq(c, &irq, bi_irq_free_fn);
+	bi_fence_end(c);
+	if (!BI_EXPECT(c, !bi_handle_freed(v.handle) &&
+		       bi_class_inuse(c->pool, BI_VICTIM_SIZE) == inuse,
+		       "zs_free() in hard IRQ freed the object"))
+		return;
+	bi_check(c, c->pool, &v);
+	zs_free(c->pool, v.handle);
+}
+
+static void bi_irq_map_fn(struct bi_irq *irq)
+{
+	irq->p = zs_map_object(irq->c->pool, irq->o->handle, ZS_MM_RO);
+	if (irq->p)
+		zs_unmap_object(irq->c->pool, irq->o->handle);
+}
+
+/*
+ * irq_map: zs_map_object() in hard IRQ returns NULL. With interrupts
+ * disabled in task context it works.
+ */
+static void bi_irq_map(struct bi_ctx *c)
+{
+	struct zsm_tu_obj *o = &c->nb[c->nr_nb / 2];
+	struct bi_irq irq = { .o = o };
+	unsigned long flags;
+	const u8 *p;
+	bool ok = false;
+
+	local_irq_save(flags);
+	p = zs_map_object(c->pool, o->handle, ZS_MM_RO);
+	if (p) {
+		ok = zsm_tu_csum(p, o->size) == o->csum;
+		zs_unmap_object(c->pool, o->handle);
+	}
+	local_irq_restore(flags);
+	BI_EXPECT(c, ok, "map with interrupts disabled failed (%p)", p);
+
+	bi_note_handle(c, o->handle);
+	bi_fence_begin(c);
+	bi_in_hardirq(c, &irq, bi_irq_map_fn);
+	bi_fence_end(c);
+	BI_EXPECT(c, !irq.p, "zs_map_object() in hard IRQ returned %p", irq.p);
+	bi_nest_two(c);
+}
+
+static void bi_irq_read_fn(struct bi_irq *irq)
+{
+	irq->p = zs_obj_read_begin(irq->c->pool, irq->o->handle, irq->c->buf);
+	if (irq->p)
+		zs_obj_read_end(irq->c->pool, irq->o->handle, irq->p);
+}
+
+/* irq_read: zs_obj_read_begin() in hard IRQ returns NULL. */
+static void bi_irq_read(struct bi_ctx *c)
+{
+	struct bi_irq irq = { .o = &c->nb[c->nr_nb / 2] };
+
+	bi_note_handle(c, irq.o->handle);
+	bi_fence_begin(c);
+	bi_in_hardirq(c, &irq, bi_irq_read_fn);
+	bi_fence_end(c);
+	BI_EXPECT(c, !irq.p, "zs_obj_read_begin() in hard IRQ returned %p",
+		  irq.p);
+}
+
+static void bi_irq_write_fn(struct bi_irq *irq)
+{
+	zs_obj_write(irq->c->pool, irq->o->handle, irq->c->buf,
+		     irq->o->size);
+}
+
+/* irq_write: zs_obj_write() in hard IRQ writes nothing. */
+static void bi_irq_write(struct bi_ctx *c)
+{
+	struct bi_irq irq = { .o = &c->nb[c->nr_nb / 2] };
+
+	memset(c->buf, 0x5a, PAGE_SIZE);
+	bi_note_handle(c, irq.o->handle);
+	bi_fence_begin(c);
+	bi_in_hardirq(c, &irq, bi_irq_write_fn);
+	bi_fence_end(c);
+	/* bi_ctx_exit() checks every neighbour, irq.o among them. */
+}
+
+#define BI_SOFTIRQ_OBJS		96
+#define BI_SOFTIRQ_CHURN	384
+#define BI_SOFTIRQ_MS		2000
+#define BI_SOFTIRQ_PERIOD_NS	(50 * NSEC_PER_USEC)
+#define BI_SOFTIRQ_MAPS		8	/* per timer run */
+
+/* softirq: map (and read) objects, checking them; the refusals, once. */
+static enum hrtimer_restart bi_softirq_fn(struct hrtimer *t)
+{
+	struct bi_irq *irq = container_of(t, struct bi_irq, timer);
+	struct zs_pool *pool = irq->c->pool;
+	unsigned int k;
+
+	irq->softirq &= in_serving_softirq() && !in_hardirq();
+	if (!irq->runs++) {
+		/* Refused here (no class lock is taken from a softirq). */
+		irq->handle = zs_malloc(pool, BI_VICTIM_SIZE, GFP_ATOMIC);
+		zs_free(pool, irq->o->handle);
+	}
+	for (k = 0; k < BI_SOFTIRQ_MAPS; k++) {
+		const struct zsm_tu_obj *o;
+		const u8 *p;
+
+		o = &irq->objs[prandom_u32_state(&irq->rnd) % irq->nr_objs];
+		if (k & 1)
+			p = zs_obj_read_begin(pool, o->handle, irq->c->buf);
+		else
+			p = zs_map_object(pool, o->handle, ZS_MM_RO);
+		if (!p) {
+			irq->bad_maps++;
+			continue;
+		}
+		irq->maps++;
+		if (!zsm_tu_obj_check(o, p, "softirq", irq->c->scratch,
+				      &bi_reports, BI_MAX_REPORTS))
+			irq->corrupt++;
+		if (k & 1)
+			zs_obj_read_end(pool, o->handle, (void *)p);
+		else
+			zs_unmap_object(pool, o->handle);
+	}
+	if (atomic_read(&irq->stop)) {
+		complete(&irq->done);
+		return HRTIMER_NORESTART;
+	}
+	hrtimer_forward_now(t, ns_to_ktime(BI_SOFTIRQ_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+/* The writer on another CPU: allocations, frees and zs_compact(). */
+struct bi_compactor {
+	struct bi_ctx *c;
+	struct zsm_tu_obj *churn;
+	unsigned int nr;
+	unsigned long rounds;
+	unsigned long freed_pages;
+};
+
+static int bi_compactor_fn(void *data)
+{
+	struct bi_compactor *w = data;
+	struct zs_pool *pool = w->c->pool;
+	struct rnd_state rnd;
+	unsigned int i;
+
+	prandom_seed_state(&rnd, 0x5eed);
+	while (!kthread_should_stop()) {
+		/* Refill the holes, punch new ones, pack the pool. */
+		for (i = 0; i < w->nr; i++) {
+			if (w->churn[i].handle)
+				continue;
+			if (bi_alloc(w->c, pool, &w->churn[i],
+				     bi_sizes[i % ARRAY_SIZE(bi_sizes)]))
+				w->churn[i].handle = 0;
+		}
+		for (i = 0; i < w->nr; i++) {
+			if (!w->churn[i].handle || prandom_u32_state(&rnd) & 1)
+				continue;
+			zs_free(pool, w->churn[i].handle);
+			w->churn[i].handle = 0;
+		}
+		w->freed_pages += zs_compact(pool);
+		w->rounds++;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * softirq: while a kthread on another CPU allocates, frees and compacts
+ * the pool, an HRTIMER_MODE_REL_SOFT timer maps objects (zs_map_object()
+ * and zs_obj_read_begin()) every BI_SOFTIRQ_PERIOD_NS for BI_SOFTIRQ_MS
+ * and checks them: every map works and shows the right bytes. In its
+ * first run it calls zs_malloc() and zs_free(): both are refused with a
+ * warning (-EINVAL; the object stays allocated).
+ */
+static void bi_softirq(struct bi_ctx *c)
+{
+	struct bi_compactor w = { .c = c, .nr = BI_SOFTIRQ_CHURN };
+	struct task_struct *t = NULL;
+	struct bi_irq *irq;
+	struct zsm_tu_obj v;
+	unsigned int i, cpu;
+
+	cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
+	if (!BI_EXPECT(c, cpu < nr_cpu_ids, "needs two online CPUs"))
+		return;
+	irq = kzalloc(sizeof(*irq), GFP_KERNEL);
+	w.churn = kcalloc(BI_SOFTIRQ_CHURN, sizeof(*w.churn), GFP_KERNEL);
+	if (!irq)
+		goto out;
+	irq->objs = kcalloc(BI_SOFTIRQ_OBJS, sizeof(*irq->objs), GFP_KERNEL);
+	if (!BI_EXPECT(c, w.churn && irq->objs, "no memory"))
+		goto out;
+	/* Stable objects between churn ones, so that compaction moves them. */
+	for (i = 0; i < BI_SOFTIRQ_OBJS; i++) {
+		if (bi_alloc(c, c->pool, &irq->objs[i],
+			     bi_sizes[i % ARRAY_SIZE(bi_sizes)]))
+			goto out;
+		irq->nr_objs++;
+		if (i < BI_SOFTIRQ_CHURN &&
+		    bi_alloc(c, c->pool, &w.churn[i],
+			     bi_sizes[i % ARRAY_SIZE(bi_sizes)]))
+			goto out;
+	}
+	if (bi_alloc(c, c->pool, &v, BI_VICTIM_SIZE))
+		goto out;
+	t = kthread_create(bi_compactor_fn, &w, "zsm_bi_compact");
+	if (!BI_EXPECT(c, !IS_ERR(t), "kthread_create: %ld", PTR_ERR(t))) {
+		t = NULL;
+		goto out_v;
+	}
+	kthread_bind(t, cpu);
+	wake_up_process(t);
+
+	irq->c = c;
+	irq->o = &v;
+	irq->softirq = true;
+	prandom_seed_state(&irq->rnd, 0xb1);
+	init_completion(&irq->done);
+	hrtimer_init(&irq->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	irq->timer.function = bi_softirq_fn;
+	bi_note_handle(c, v.handle);
+	bi_fence_begin(c);
+	hrtimer_start(&irq->timer, ns_to_ktime(BI_SOFTIRQ_PERIOD_NS),
+		      HRTIMER_MODE_REL_SOFT);
+	msleep(BI_SOFTIRQ_MS);
+	atomic_set(&irq->stop, 1);
+	wait_for_completion(&irq->done);
+	hrtimer_cancel(&irq->timer);
+	bi_fence_end(c);
+	kthread_stop(t);
+
+	pr_info("case %s: %lu timer runs, %lu maps, %lu compaction rounds freed %lu pages\n",
+		c->name, irq->runs, irq->maps, w.rounds, w.freed_pages);
+	pr_info("zsm-metric badinput.softirq_maps=%lu\n", irq->maps);
+	pr_info("zsm-metric badinput.softirq_compactions=%lu\n", w.rounds);
+	BI_EXPECT(c, irq->softirq, "the timer did not run in softirq context");
+	BI_EXPECT(c, irq->maps && !irq->bad_maps && !irq->corrupt,
+		  "%lu maps, %lu failed, %lu showed wrong bytes", irq->maps,
+		  irq->bad_maps, irq->corrupt);
+	BI_EXPECT(c, w.rounds && w.freed_pages,
+		  "the compactor made %lu rounds, freed %lu pages", w.rounds,
+		  w.freed_pages);
+	BI_EXPECT(c, irq->handle == (unsigned long)ERR_PTR(-EINVAL),
+		  "zs_malloc() in softirq returned %ld, expected -EINVAL",
+		  IS_ERR_VALUE(irq->handle) ? (long)irq->handle : 0L);
+	if (!IS_ERR_VALUE(irq->handle))
+		zs_free(c->pool, irq->handle);
+	if (!BI_EXPECT(c, !bi_handle_freed(v.handle),
+		       "zs_free() in softirq freed the object"))
+		goto out;
+out_v:
+	bi_check(c, c->pool, &v);
+	zs_free(c->pool, v.handle);
+out:
+	if (irq) {
+		for (i = 0; i < irq->nr_objs; i++) {
+			bi_check(c, c->pool, &irq->objs[i]);
+			zs_free(c->pool, irq->objs[i].handle);
+		}
+		kfree(irq->objs);
+	}
+	for (i = 0; w.churn && i < BI_SOFTIRQ_CHURN; i++)
+		if (w.churn[i].handle)
+			zs_free(c->pool, w.churn[i].handle);
+	kfree(w.churn);
+	kfree(irq);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct bi_ctx *c);
@@ -847,6 +1261,12 @@ static const struct {
 	{ "destroy_mapped", bi_destroy_mapped },
 	{ "create_null", bi_create_null },
 	{ "long_name", bi_long_name },
+	{ "irq_malloc", bi_irq_malloc },
+	{ "irq_free", bi_irq_free },
+	{ "irq_map", bi_irq_map },
+	{ "irq_read", bi_irq_read },
+	{ "irq_write", bi_irq_write },
+	{ "softirq", bi_softirq },
 };
 
 /* Run one case with its neighbours; return true if it passed. */

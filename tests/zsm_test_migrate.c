@@ -26,11 +26,20 @@
  *   check_block N   fail if any page of any live zspage lies in memory
  *                   block N (block_bytes must be set)
  *   compact P       zs_compact(); see below
+ *   mappers_start   start one kthread per online CPU, bound to it, that
+ *                   maps the objects it owns (object i belongs to mapper
+ *                   i % CPUs) in a tight loop: 3 of 4 maps ZS_MM_RO (the
+ *                   CRC is checked), 1 of 4 ZS_MM_RW (checked, then new
+ *                   contents written); each map is held map_hold_us
+ *                   microseconds in all (a consumer compressing or
+ *                   decompressing the object)
+ *   mappers_stop P  stop them; print P.maps and P.map_cpus
  *   destroy         read and free every object, destroy the pool
  *
  * Files to read: "blocks" (memory block, zspage pages there, for blocks
  * holding any; block_bytes must be set), "stats" (key value lines),
- * "pages_compacted" (the pool's counter alone, for a watcher).
+ * "pages_compacted" (the pool's counter alone, for a watcher), "maps"
+ * (maps the mappers made so far; readable while they run).
  *
  * Every object is written through a ZS_MM_WO map with the contents of its
  * identity and generation (zsm_tu_fill() of tests/zsm_test_util.h), and
@@ -51,6 +60,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
@@ -87,6 +97,10 @@ static unsigned int seed = 1;
 module_param(seed, uint, 0444);
 MODULE_PARM_DESC(seed, "Random seed (sizes, choices, contents)");
 
+static unsigned int map_hold_us = 20;
+module_param(map_hold_us, uint, 0444);
+MODULE_PARM_DESC(map_hold_us, "mappers_start: microseconds each map is held");
+
 static unsigned long block_bytes;
 module_param(block_bytes, ulong, 0644);
 MODULE_PARM_DESC(block_bytes,
@@ -99,9 +113,10 @@ MODULE_PARM_DESC(block_bytes,
 #define TMIG_OVERHEAD_MAX_PCT	5
 
 /*
- * All state is under tmig_lock, except while the churn thread runs: then
- * the thread owns tmig_objs/tmig_nr_live, and every command but churn_stop
- * returns -EBUSY.
+ * All state is under tmig_lock, except while the churn thread or the
+ * mappers run: then they own tmig_objs/tmig_nr_live (each mapper only its
+ * own objects), and every command but churn_stop (mappers_stop) returns
+ * -EBUSY.
  */
 static DEFINE_MUTEX(tmig_lock);
 static struct zs_pool *tmig_pool;
@@ -110,6 +125,9 @@ static unsigned int tmig_nr_live;
 static struct rnd_state tmig_rnd;
 static u32 tmig_serial;			/* allocations made: identities */
 static struct task_struct *tmig_churn;
+static struct task_struct *tmig_mappers[NR_CPUS];
+static unsigned int tmig_nr_mappers;
+static atomic_long_t tmig_maps = ATOMIC_LONG_INIT(0);
 static struct dentry *tmig_dir;
 
 static atomic_long_t tmig_corrupt = ATOMIC_LONG_INIT(0);	/* bad bytes */
@@ -283,6 +301,90 @@ static int tmig_churn_fn(void *arg)
 		if (!(++tmig_churn_ops & 63))
 			cond_resched();
 	}
+	return 0;
+}
+
+/* === Mappers ============================================================= */
+
+/*
+ * Map the objects of mapper @arg (i % tmig_nr_mappers == arg) until told to
+ * stop. Objects are neither allocated nor freed meanwhile, so
+ * tmig_objs[i] stays the same object; only its owner rewrites it.
+ */
+static int tmig_mapper_fn(void *arg)
+{
+	unsigned int me = (unsigned long)arg, n = tmig_nr_mappers, i;
+	struct rnd_state rnd;
+	unsigned long maps = 0;
+
+	prandom_seed_state(&rnd, (u64)seed << 32 | me);
+	while (!kthread_should_stop()) {
+		struct zsm_tu_obj *o;
+		bool rw;
+		u8 *buf;
+
+		i = prandom_u32_state(&rnd) % tmig_nr_live;
+		i -= i % n;
+		i += me;
+		if (i >= tmig_nr_live)
+			continue;
+		o = &tmig_objs[i];
+		rw = !(prandom_u32_state(&rnd) & 3);
+		buf = zs_map_object(tmig_pool, o->handle, rw ? ZS_MM_RW : ZS_MM_RO);
+		if (!buf) {
+			atomic_long_inc(&tmig_errors);
+			continue;
+		}
+		if (!tmig_bytes_ok(o, buf, "mapper"))
+			atomic_long_inc(&tmig_corrupt);
+		if (rw)
+			zsm_tu_obj_write(o, buf, o->gen + 1);
+		udelay(map_hold_us);
+		zs_unmap_object(tmig_pool, o->handle);
+		atomic_long_inc(&tmig_maps);
+		if (!(++maps & 15))
+			cond_resched();
+	}
+	return 0;
+}
+
+static void tmig_mappers_end(const char *prefix)
+{
+	unsigned int k;
+
+	for (k = 0; k < tmig_nr_mappers; k++)
+		kthread_stop(tmig_mappers[k]);
+	pr_info("zsm-metric %s.maps=%ld\n", prefix, atomic_long_read(&tmig_maps));
+	pr_info("zsm-metric %s.map_cpus=%u\n", prefix, tmig_nr_mappers);
+	tmig_nr_mappers = 0;
+}
+
+static int tmig_mappers_begin(void)
+{
+	unsigned int k = 0, cpu;
+
+	if (tmig_nr_live < num_online_cpus())
+		return -EINVAL;
+	atomic_long_set(&tmig_maps, 0);
+	tmig_nr_mappers = num_online_cpus();
+	for_each_online_cpu(cpu) {
+		struct task_struct *t;
+
+		if (k == tmig_nr_mappers)
+			break;
+		t = kthread_create(tmig_mapper_fn, (void *)(unsigned long)k,
+				   "zsm_mt_map/%u", cpu);
+		if (IS_ERR(t)) {
+			tmig_nr_mappers = k;
+			tmig_mappers_end("mappers_failed");
+			return PTR_ERR(t);
+		}
+		kthread_bind(t, cpu);
+		tmig_mappers[k++] = t;
+	}
+	tmig_nr_mappers = k;
+	for (k = 0; k < tmig_nr_mappers; k++)
+		wake_up_process(tmig_mappers[k]);
 	return 0;
 }
 
@@ -578,6 +680,8 @@ static int tmig_command(char *line)
 
 	if (tmig_churn && strcmp(cmd, "churn_stop"))
 		return -EBUSY;
+	if (tmig_nr_mappers && strcmp(cmd, "mappers_stop"))
+		return -EBUSY;
 	if (!strcmp(cmd, "fill"))
 		return tmig_fill();
 	if (!tmig_pool)
@@ -590,6 +694,14 @@ static int tmig_command(char *line)
 		if (!tmig_churn)
 			return -EINVAL;
 		tmig_churn_end(arg && *arg ? arg : "churn");
+		return tmig_failed() ? -EIO : 0;
+	}
+	if (!strcmp(cmd, "mappers_start"))
+		return tmig_mappers_begin();
+	if (!strcmp(cmd, "mappers_stop")) {
+		if (!tmig_nr_mappers)
+			return -EINVAL;
+		tmig_mappers_end(arg && *arg ? arg : "mappers");
 		return tmig_failed() ? -EIO : 0;
 	}
 	if (!strcmp(cmd, "destroy"))
@@ -665,7 +777,8 @@ static int tmig_blocks_show(struct seq_file *s, void *unused)
 	int err = 0;
 
 	mutex_lock(&tmig_lock);
-	if (!tmig_pool || tmig_churn || block_bytes < PAGE_SIZE) {
+	if (!tmig_pool || tmig_churn || tmig_nr_mappers ||
+	    block_bytes < PAGE_SIZE) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -702,7 +815,7 @@ static int tmig_stats_show(struct seq_file *s, void *unused)
 		seq_printf(s, "pool_pages %lu\n", zs_get_total_pages(tmig_pool));
 		seq_printf(s, "pages_compacted %ld\n",
 			   atomic_long_read(&st.pages_compacted));
-		if (!tmig_churn) {
+		if (!tmig_churn && !tmig_nr_mappers) {
 			seq_printf(s, "live_objects %u\n", tmig_nr_live);
 			seq_printf(s, "ideal_pages %lu\n", tmig_ideal_pages());
 		}
@@ -726,6 +839,14 @@ static int tmig_pages_compacted_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(tmig_pages_compacted);
 
+/* Maps made by the mappers since mappers_start; no lock: read while they run. */
+static int tmig_maps_show(struct seq_file *s, void *unused)
+{
+	seq_printf(s, "%ld\n", atomic_long_read(&tmig_maps));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(tmig_maps);
+
 /* === Module ============================================================== */
 
 static int __init tmig_init(void)
@@ -743,6 +864,7 @@ static int __init tmig_init(void)
 	debugfs_create_file("stats", 0444, tmig_dir, NULL, &tmig_stats_fops);
 	debugfs_create_file("pages_compacted", 0444, tmig_dir, NULL,
 			    &tmig_pages_compacted_fops);
+	debugfs_create_file("maps", 0444, tmig_dir, NULL, &tmig_maps_fops);
 	return 0;
 }
 
@@ -752,6 +874,8 @@ static void __exit tmig_exit(void)
 	mutex_lock(&tmig_lock);
 	if (tmig_churn)
 		tmig_churn_end("exit");
+	if (tmig_nr_mappers)
+		tmig_mappers_end("exit");
 	if (tmig_pool)
 		tmig_destroy();
 	mutex_unlock(&tmig_lock);

@@ -17,6 +17,9 @@
 #                   map_mode other than pte|copy|auto (insmod fails with
 #                   EINVAL and zsm logs why); the limits themselves load.
 #
+# The warning lines of each fence must not show the misused handle's value
+# nor any other kernel address (no_address).
+#
 # badinput.cases is the number of cases that passed; any failure fails the
 # test.
 . /zsm/lib.sh
@@ -41,6 +44,26 @@ fail() {
 # The kernel log from the last line matching <begin> to <end> (sed BREs).
 log_window() {
 	dmesg | sed -n "/$1/,/$2/p"
+}
+
+# no_address <case> <fence window>: zsm's warning lines (those with "zsm:")
+# show no kernel address: neither the handle the case misused (the module
+# logs it, "case <case>: misused handle <hex>") nor any 16-digit hex word
+# of the kernel half (ffff...).
+no_address() {
+	local c=$1 msgs h
+	msgs=$(echo "$2" | grep 'zsm:' || true)
+	if echo "$msgs" | grep -qi 'ffff[0-9a-f]\{12\}'; then
+		fail "$c" "a warning shows a kernel address: $(echo "$msgs" | grep -i 'ffff[0-9a-f]\{12\}' | head -n 1)"
+		return 1
+	fi
+	for h in $(dmesg | sed -n "s/.*case $c: misused handle \([0-9a-f]*\)$/\1/p"); do
+		if echo "$msgs" | grep -qi "$h"; then
+			fail "$c" "a warning shows the handle $h"
+			return 1
+		fi
+	done
+	return 0
 }
 
 # run_case <case> [<expected warning text>...]: one load of zsm and the
@@ -77,6 +100,9 @@ run_case() {
 			return
 		fi
 	done
+	if ! no_address "$c" "$win"; then
+		return
+	fi
 	pass "$c"
 }
 
@@ -84,17 +110,27 @@ run_case() {
 run_case malloc_size
 run_case free_null
 run_case create_null
-run_case double_free "zsm: double free of handle [0-9a-f]* in pool zsm_badinput_double_free"
-run_case foreign_free "zsm: free of handle [0-9a-f]* not from pool zsm_badinput_foreign_free"
-run_case map_freed "zsm: map of free handle [0-9a-f]*"
-run_case map_foreign "zsm: map of handle [0-9a-f]* not from pool zsm_badinput_map_foreign"
-run_case unmap_unmapped "zsm: unmap of handle [0-9a-f]* that is not the last mapped"
-run_case unmap_order "zsm: unmap of handle [0-9a-f]* that is not the last mapped"
+run_case double_free "zsm: double free.* in pool zsm_badinput_double_free"
+run_case foreign_free "zsm: free of .*not from pool zsm_badinput_foreign_free"
+run_case map_freed "zsm: map of .*free"
+run_case map_foreign "zsm: map of .*not from pool zsm_badinput_map_foreign"
+run_case unmap_unmapped "zsm: unmap of .*not the last mapped"
+run_case unmap_order "zsm: unmap of .*not the last mapped"
 run_case nested3 "zsm: more than 2 nested maps on a CPU"
 run_case destroy_live "zsm: pool zsm_badinput_live destroyed with 100 live objects"
 run_case destroy_mapped \
 	"zsm: pool zsm_badinput_mapped destroyed with an object mapped: waiting for the unmap" \
 	"zsm: pool zsm_badinput_mapped destroyed with 10 live objects"
+# Calling contexts: zs_malloc() and zs_free() are refused in hard IRQ and
+# softirq, zs_map_object(), zs_obj_read_begin() and zs_obj_write() in hard
+# IRQ (mapping works in softirq, where the case maps while another CPU
+# compacts).
+run_case irq_malloc "zsm: "
+run_case irq_free "zsm: "
+run_case irq_map "zsm: "
+run_case irq_read "zsm: "
+run_case irq_write "zsm: "
+run_case softirq "zsm: .*" "zsm: .*"
 
 # long_name: the two pools stay until unload; look at their debugfs.
 zsm_insmod zsm.ko

@@ -32,35 +32,17 @@
 . /zsm/lib.sh
 
 d=/sys/kernel/debug/zsm_test_migrate
-mem=/sys/devices/system/memory
+mem=$ZSM_MEM
 compactions=15
 offlined=
 movable=
 
-# block_online <block>: online an offline block as kernel memory, as the
-# boot memory was.
-block_online() {
-	echo online_kernel >"$mem/memory$1/state" ||
-		echo online >"$mem/memory$1/state"
-}
-
-# block_offline <block>: offline a block; offlining retries migration
-# until it succeeds or is interrupted, so it is bounded in time.
-block_offline() {
-	timeout 120 sh -c "echo offline >$mem/memory$1/state"
-}
-
 cleanup() {
 	if [ -n "$offlined" ]; then
-		block_online "$offlined" || true
+		zsm_block_online "$offlined" || true
 	fi
 	zsm_rmmod zsm_test_migrate zsm
-	# Give the movable block back to the kernel zone (it holds no zsm
-	# page any more); harmless if it cannot be done.
-	if [ -n "$movable" ] && [ "$(cat "$mem/memory$movable/state")" = online ] &&
-	   block_offline "$movable" 2>/dev/null; then
-		block_online "$movable" || true
-	fi
+	zsm_block_give_back "$movable"
 }
 trap cleanup EXIT
 
@@ -79,19 +61,7 @@ nr_zspages() {
 [ -r "$mem/block_size_bytes" ] || zsm_skip "no memory hotplug sysfs ($mem)"
 
 # --- 1. a movable memory block, before any zsm page exists ---------------
-for s in "$mem"/memory*/state; do
-	b=${s%/state}
-	b=${b##*/memory}
-	if [ "$b" = 0 ] || [ "$(cat "$s")" != online ]; then
-		continue
-	fi
-	block_offline "$b" 2>/dev/null || continue
-	if echo online_movable >"$s"; then
-		movable=$b
-		break
-	fi
-	block_online "$b"
-done
+movable=$(zsm_movable_block)
 echo "movable memory block: ${movable:-none}"
 
 # --- 2. a fragmented pool -------------------------------------------------
@@ -128,7 +98,7 @@ for b in $candidates; do
 	if [ ! -w "$state" ] || [ "$(cat "$state")" != online ]; then
 		continue
 	fi
-	if block_offline "$b"; then
+	if zsm_block_offline "$b"; then
 		offlined=$b
 		break
 	fi
@@ -146,7 +116,7 @@ if [ -n "$offlined" ]; then
 	p1=$(mstat pool_pages)
 	[ $((z1 - z0)) = "$p1" ] ||
 		{ echo "NR_ZSPAGES grew by $((z1 - z0)), the pool has $p1 pages"; exit 1; }
-	block_online "$offlined"
+	zsm_block_online "$offlined"
 	[ "$offlined" != "$movable" ] || movable=
 	offlined=
 	offline_ok=1
