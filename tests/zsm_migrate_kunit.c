@@ -826,7 +826,7 @@ static struct kunit_case zsm_migrate_cases[] = {
 	KUNIT_CASE(free_while_isolated),
 	KUNIT_CASE(free_while_locked_is_deferred),
 	KUNIT_CASE(migrate_of_dying_zspage_is_refused),
-	KUNIT_CASE(migrate_waits_for_mapper),
+	KUNIT_CASE_SLOW(migrate_waits_for_mapper),
 	KUNIT_CASE(migrate_wait_is_bounded),
 	{}
 };
