@@ -174,9 +174,14 @@ EXPORT_SYMBOL_GPL(zs_compact);
  */
 unsigned long zsm_class_freeable_pages(struct zsm_class *class)
 {
-	unsigned long zspages = READ_ONCE(class->nr_zspages);
-	unsigned long inuse = READ_ONCE(class->objs_inuse);
-	unsigned long pages = READ_ONCE(class->nr_pages);
+	/*
+	 * Racy on purpose: the counters change under class->lock, which the
+	 * shrinker's count does not take; a stale value only mis-sizes one
+	 * scan.
+	 */
+	unsigned long zspages = data_race(class->nr_zspages);
+	unsigned long inuse = data_race(class->objs_inuse);
+	unsigned long pages = data_race(class->nr_pages);
 	unsigned long need;
 
 	if (class->geom.objs == 1 ||
