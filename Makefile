@@ -18,6 +18,8 @@
 #                         make check); each also alone: make lint,
 #                         make matrix, make dkms-check
 #   make tools            tools/zsmstat for the host (make builds it too)
+#   make deb              the zsm-dkms Debian package, lintian-checked
+#                         (scripts/build-deb.sh; into $ZSM_CACHE/deb)
 #   make soak             the stress test for hours (SOAK_OPS operations),
 #                         kasan guest kernel
 #   make kernel           build (or reuse) the debug, kasan, kcsan and perf guest
@@ -49,7 +51,7 @@ SOAK_OPS ?= 200000000
 SOAK_TIMEOUT ?= 43200
 
 .PHONY: all modules clean check demo check-runner kernel deps parser-tests bench \
-	tools lint matrix dkms-check static-checks \
+	tools lint matrix dkms-check static-checks deb \
 	soak check-kasan check-kcsan
 
 all: modules tools
@@ -81,6 +83,9 @@ matrix: deps
 
 dkms-check:
 	@scripts/dkms-check.sh
+
+deb: deps
+	@scripts/build-deb.sh
 
 static-checks: deps
 	@$(call guest_kernel,debug) && scripts/static-checks.sh "$$kout/build"

@@ -27,6 +27,8 @@ PACKAGES=(
 	sparse			# scripts/build-matrix.sh (make C=2)
 	dkms			# scripts/dkms-check.sh
 	rsync			# scripts/stock-kernel.sh: the build copy
+	debhelper dh-dkms lintian	# make deb (scripts/build-deb.sh)
+	debootstrap qemu-utils	# the Debian guest image (scripts/deb-image.sh)
 )
 # Never a kernel package: Debian's kernel headers (build matrix, DKMS
 # check, consumer boots) and images are fetched with `apt-get download`

@@ -53,7 +53,8 @@ stage_sources() {
 	rm -rf "$dst"
 	mkdir -p "$dst"
 	(cd "$repo" && git ls-files -co --exclude-standard -z -- \
-		dkms.conf Kbuild 'zsm_*.c' 'include/*.h' |
+		dkms.conf Kbuild 'zsm_*.c' 'include/*.h' \
+		scripts/dkms-post-build.sh |
 		xargs -0 cp --parents -t "$dst")
 }
 
