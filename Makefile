@@ -20,6 +20,8 @@
 #   make tools            tools/zsmstat for the host (make builds it too)
 #   make deb              the zsm-dkms Debian package, lintian-checked
 #                         (scripts/build-deb.sh; into $ZSM_CACHE/deb)
+#   make deb-check        install, use and remove it in a Debian 12 guest
+#                         (scripts/deb-test.py; also part of make check)
 #   make soak             the stress test for hours (SOAK_OPS operations),
 #                         kasan guest kernel
 #   make kernel           build (or reuse) the debug, kasan, kcsan and perf guest
@@ -51,7 +53,7 @@ SOAK_OPS ?= 200000000
 SOAK_TIMEOUT ?= 43200
 
 .PHONY: all modules clean check demo check-runner kernel deps parser-tests bench \
-	tools lint matrix dkms-check static-checks deb \
+	tools lint matrix dkms-check static-checks deb deb-check \
 	soak check-kasan check-kcsan
 
 all: modules tools
@@ -86,6 +88,9 @@ dkms-check:
 
 deb: deps
 	@scripts/build-deb.sh
+
+deb-check: deps
+	@scripts/deb-test.py
 
 static-checks: deps
 	@$(call guest_kernel,debug) && scripts/static-checks.sh "$$kout/build"

@@ -44,7 +44,9 @@ echo "build-deb: dpkg-buildpackage in $src" >&2
 
 changes=$top/build/zsm_${ver}_$(dpkg --print-architecture).changes
 deb=$top/build/zsm-dkms_${ver}_all.deb
-[ -f "$changes" ] && [ -f "$deb" ] || die "no $changes or $deb"
+for f in "$changes" "$deb"; do
+	[ -f "$f" ] || die "dpkg-buildpackage made no $f"
+done
 
 # Every tag lintian can report (--display-info, --pedantic) fails the
 # build; a tag that must stay is overridden in debian/ with its reason.

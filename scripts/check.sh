@@ -17,7 +17,9 @@
 #      (default: guest 6.1 6.12) in turn, their two vCPUs taking turns on
 #      one host thread (--tcg-thread single), so the two guests need three
 #      host threads, not four, on a 2-core host. Their output is printed
-#      when the main guest is done.
+#      when the main guest is done. After the consumer boots, in the same
+#      turn, scripts/deb-test.py installs the zsm-dkms package in a
+#      Debian 12 guest (three boots; CHECK_DEB=0 leaves it out).
 #   4. scripts/zsm-summary.py adds every boot's results up and prints the
 #      combined "N passed, N failed" last.
 # Measured on a quiet 2-core host (whole make check): 7m37s this way;
@@ -38,8 +40,9 @@ kout=$2
 shift 2
 
 consumers=${CONSUMER_KERNELS-guest 6.1 6.12}
+deb=${CHECK_DEB:-1}
 case " $* " in
-*" --tests "*|*" --tests="*) consumers= ;;
+*" --tests "*|*" --tests="*) consumers=; deb=0 ;;
 esac
 
 cd "$repo" || exit 1
@@ -52,6 +55,7 @@ files=$res/main.json
 for k in $consumers; do
 	files="$files $res/kernel-$k.json"
 done
+[ "$deb" = 0 ] || files="$files $res/deb.json"
 
 (
 	for k in $consumers; do
@@ -59,6 +63,8 @@ done
 			--results "$res/kernel-$k.json" "$k" --tcg-thread single \
 			>"$res/kernel-$k.log" 2>&1
 	done
+	[ "$deb" = 0 ] || scripts/deb-test.py --results "$res/deb.json" \
+		--tcg-thread single >"$res/deb.log" 2>&1
 ) &
 cpid=$!
 
@@ -66,11 +72,17 @@ scripts/zsm-run.py --kernel-dir "$kout" --mode check \
 	--timeout "${CHECK_TIMEOUT:-3000}" --label 6_12_guest \
 	--results "$res/main.json" "$@"
 
-[ -z "$consumers" ] || echo "check: waiting for the consumer boots ($consumers)"
+side=$consumers
+[ "$deb" = 0 ] || side="$side deb"
+[ -z "$side" ] || echo "check: waiting for the boots alongside (${side# })"
 wait "$cpid"
 for k in $consumers; do
 	echo "=== consumer boot: $k"
 	cat "$res/kernel-$k.log"
 done
+if [ "$deb" != 0 ]; then
+	echo "=== package test: zsm-dkms in Debian 12"
+	cat "$res/deb.log"
+fi
 # shellcheck disable=SC2086 # one file per word
 scripts/zsm-summary.py $files
