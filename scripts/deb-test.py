@@ -169,6 +169,7 @@ def main():
                 log("stage %s did not finish: stopping" % stage)
                 break
     os.unlink(overlay)
+    os.unlink(disk)
 
     parser = zr.parse_file(logpath, tests)
     status = {r.name: r.status for r in parser.results}

@@ -9,7 +9,10 @@
 # Module.symvers (written by the build) lists zsm's exports: zs_* where
 # zsmalloc is a module (zram binds to zsm), zsm_* where it is built into
 # the kernel (ZSM_RENAME=auto in dkms.conf; zsm then serves zswap only).
+# On stderr: Debian's dkms postinst sends `dkms build`'s stdout to
+# /dev/null.
 kernel=${1:-unknown}
+exec 1>&2
 
 if grep -q '[[:space:]]zsm_malloc[[:space:]]' Module.symvers 2>/dev/null; then
 	echo "zsm: kernel $kernel has zsmalloc built in: zsm is built with"
@@ -19,6 +22,6 @@ elif grep -q '[[:space:]]zs_malloc[[:space:]]' Module.symvers 2>/dev/null; then
 	echo "zsm: kernel $kernel: zsm exports the zs_* API and is installed in"
 	echo "zsm: updates/, so zram loads zsm instead of zsmalloc.ko from the next boot"
 else
-	echo "zsm: kernel $kernel: Module.symvers lists no zs_malloc or zsm_malloc" >&2
+	echo "zsm: kernel $kernel: Module.symvers lists no zs_malloc or zsm_malloc"
 fi
 exit 0
