@@ -7,7 +7,8 @@
 #   make KDIR=/lib/modules/$(uname -r)/build   ... against another kernel
 #   make W=1              extra compiler warnings (passed on to Kbuild)
 #   make check            deps, debug kernel, modules (W=1), all tests;
-#                         the consumer tests on three kernels
+#                         the consumer tests on three kernels; the
+#                         zsm-dkms package test (CHECK_DEB=0: without)
 #   make check-kasan      the same on the kasan guest kernel (debug + KASAN)
 #   make check-kcsan      KUnit, stress and mix on the kcsan guest kernel
 #                         (debug + KCSAN, strict)
