@@ -1,15 +1,24 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build (or reuse) a zsm guest kernel from Debian's linux-source-6.12.
+# Build (or reuse) a zsm guest kernel from Debian's linux-source-6.12, or
+# (flavours ending in 7) from Debian's linux-source-7.x.
 #
-#   scripts/build-kernel.sh debug|kasan|kcsan|perf
+#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7
 #
 # Flavours and the config fragments they merge, in order, onto tinyconfig:
-#   debug  base debug        make check: lockdep, DEBUG_VM, kmemleak, faults
-#   kasan  base debug kasan  make check-kasan, make soak: debug plus KASAN
-#   kcsan  base debug kcsan  make check-kcsan: debug plus KCSAN (strict)
-#   perf   base perf         make bench: no checkers
+#   debug   base debug        make check: lockdep, DEBUG_VM, kmemleak, faults
+#   kasan   base debug kasan  make check-kasan, make soak: debug plus KASAN
+#   kcsan   base debug kcsan  make check-kcsan: debug plus KCSAN (strict)
+#   perf    base perf         make bench: no checkers
+#   debug7  base debug v7     debug on 7.x (make check's 7.x boots)
+#   perf7   base perf v7      perf on 7.x
+#
+# A later fragment overrides an option an earlier one sets (v7.config
+# drops what 7.x no longer has). The 7.x source is linux-source-$ZSM_LINUX7
+# (default below), the newest version the private package lists carry
+# (scripts/fetch-source.sh, scripts/apt-private.sh); 6.12's is the host's
+# installed linux-source-6.12 package.
 #
 # The tree is cached outside the repository, under $ZSM_CACHE (default
 # ~/.cache/zsm), keyed by the Debian source version, a hash of the options
@@ -23,12 +32,15 @@ set -euo pipefail
 flavor=${1:-debug}
 here=$(cd "$(dirname "$0")" && pwd)
 cfgdir=$here/kconfig
+series=6.12
 case $flavor in
 debug) frags="base debug" ;;
 kasan) frags="base debug kasan" ;;
 kcsan) frags="base debug kcsan" ;;
 perf) frags="base perf" ;;
-*) echo "usage: $0 debug|kasan|kcsan|perf" >&2; exit 2 ;;
+debug7) frags="base debug v7" series=${ZSM_LINUX7:-7.3} ;;
+perf7) frags="base perf v7" series=${ZSM_LINUX7:-7.3} ;;
+*) echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7" >&2; exit 2 ;;
 esac
 # Bump RECIPE when a change below changes what a build produces; other
 # edits of this script keep every cached kernel valid.
@@ -39,20 +51,25 @@ for f in $frags; do
 done
 
 cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
-tarball=/usr/src/linux-source-6.12.tar.xz
-if [ ! -r "$tarball" ]; then
-	echo "build-kernel: $tarball missing: apt-get install linux-source-6.12" >&2
-	exit 1
+if [ "$series" = 6.12 ]; then
+	tarball=/usr/src/linux-source-6.12.tar.xz
+	if [ ! -r "$tarball" ]; then
+		echo "build-kernel: $tarball missing: apt-get install linux-source-6.12" >&2
+		exit 1
+	fi
+	srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true)
+	[ -n "$srcver" ] || srcver=$(stat -c %s-%Y "$tarball")
+else
+	{ read -r srcver; read -r tarball; } < <("$here/fetch-source.sh" "$series")
+	[ -r "$tarball" ] || { echo "build-kernel: no linux-source-$series" >&2; exit 1; }
 fi
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true)
-[ -n "$srcver" ] || srcver=$(stat -c %s-%Y "$tarball")
 
 # Only the fragments' options count: comments may change freely.
 key=$(cat "${fragfiles[@]}" | grep -v -e '^#' -e '^[[:space:]]*$' |
       { cat; echo "recipe $RECIPE $srcver"; } | sha256sum | cut -c1-12)
-out=$cache/kernel-6.12-$flavor-$key
+out=$cache/kernel-$series-${flavor%7}-$key
 srcroot=$cache/src/$srcver
-src=$srcroot/linux-source-6.12
+src=$srcroot/linux-source-$series
 mkdir -p "$cache" "$srcroot"
 
 reuse() {
@@ -85,22 +102,30 @@ mk tinyconfig >/dev/null
 	"${fragfiles[@]}" >/dev/null
 mk olddefconfig >/dev/null
 
-# Every option the fragments ask for must have survived olddefconfig;
-# a silently dropped option (a missing dependency) would make tests lie.
-bad=0
+# Every option the fragments ask for (the last fragment's word on it) must
+# have survived olddefconfig; a silently dropped option (a missing
+# dependency, a renamed symbol) would make tests lie.
+declare -A want=()
 while IFS= read -r line; do
 	case $line in
-	CONFIG_*=n) opt=${line%=n}
+	CONFIG_*=*) want[${line%%=*}]=$line ;;
+	esac
+done < <(cat "${fragfiles[@]}")
+bad=0
+for opt in "${!want[@]}"; do
+	line=${want[$opt]}
+	case $line in
+	CONFIG_*=n)
 		if grep -q "^$opt=" "$out/build/.config"; then
 			echo "build-kernel: $opt still set" >&2; bad=1
 		fi ;;
-	CONFIG_*=*)
+	*)
 		if ! grep -qx "$line" "$out/build/.config"; then
-			echo "build-kernel: wanted $line, got: $(grep "^${line%%=*}=" "$out/build/.config" || echo unset)" >&2
+			echo "build-kernel: wanted $line, got: $(grep "^$opt=" "$out/build/.config" || echo unset)" >&2
 			bad=1
 		fi ;;
 	esac
-done < <(cat "${fragfiles[@]}")
+done
 # The perf fragment turns DEBUG_KERNEL off, which olddefconfig can undo for
 # options that select it; the list above is authoritative either way.
 [ $bad = 0 ] || { echo "build-kernel: config check failed" >&2; exit 1; }
