@@ -50,8 +50,8 @@ struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp)
 	h = page_address(page);
 	words = (unsigned long *)(h + 1);
 	set_page_private(page, (unsigned long)class);
-	page->index = zsm_handle_page_cookie(class->pool);
-	h->cookie = page->index;
+	zsm_page_set_index(page, zsm_handle_page_cookie(class->pool));
+	h->cookie = zsm_handle_page_cookie(class->pool);
 	for (i = 0; i < ZSM_HANDLES_PER_PAGE - 1; i++)
 		words[i] = (unsigned long)&words[i + 1] | ZSM_HANDLE_FREE;
 	words[i] = ZSM_HANDLE_FREE;
@@ -96,7 +96,7 @@ void zsm_handle_page_release(struct page *page)
 
 	WRITE_ONCE(h->cookie, 0);
 	set_page_private(page, 0);
-	page->index = 0;
+	zsm_page_set_index(page, 0);
 	__free_page(page);
 	atomic_long_dec(&zsm_pages_held);
 }
@@ -132,7 +132,7 @@ struct zsm_class *zsm_handle_class(struct zsm_pool *pool,
 	if (!zsm_handle_word_ok(handle) || !virt_addr_valid((void *)handle))
 		return NULL;
 	page = virt_to_page((void *)handle);
-	if (READ_ONCE(page->index) != zsm_handle_page_cookie(pool))
+	if (zsm_page_index(page) != zsm_handle_page_cookie(pool))
 		return NULL;
 	return (struct zsm_class *)page_private(page);
 }

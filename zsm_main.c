@@ -286,11 +286,15 @@ static unsigned long __zsm_alloc_locked(struct zsm_class *class,
 }
 
 /**
- * zs_malloc() - allocate an object.
- * @zpool: pool to allocate from.
+ * zsm_alloc_object() - allocate an object (zs_malloc()).
+ * @pool: pool to allocate from.
  * @size: object size in bytes, 1..PAGE_SIZE.
  * @gfp: allocation flags for any new memory. Without __GFP_DIRECT_RECLAIM
- *	zs_malloc() does not sleep.
+ *	it does not sleep.
+ * @nid: node the pages it adds to a zspage come from first, falling back
+ *	to others as alloc_pages_node() does; NUMA_NO_NODE for the local
+ *	node. Objects go into the class's fullest zspage wherever its pages
+ *	are, as in zsmalloc.
  *
  * The object goes into the fullest zspage of its class that has a free
  * slot in a page already present; a page is allocated only when no such
@@ -304,9 +308,9 @@ static unsigned long __zsm_alloc_locked(struct zsm_class *class,
  * -EINVAL for @size 0 or a call from interrupt context, -ENOSPC for @size
  * above PAGE_SIZE, -ENOMEM when memory could not be had.
  */
-unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp)
+unsigned long zsm_alloc_object(struct zsm_pool *pool, size_t size, gfp_t gfp,
+			       int nid)
 {
-	struct zsm_pool *pool = zsm_pool(zpool);
 	struct zsm_alloc_spare sp = { };
 	bool want_hpage, want_zspage, retried = false;
 	unsigned int want_pages;
@@ -342,7 +346,7 @@ unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp)
 		}
 		while (sp.nr_pages < want_pages &&
 		       sp.nr_pages < ARRAY_SIZE(sp.pages)) {
-			sp.pages[sp.nr_pages] = zsm_page_alloc(gfp);
+			sp.pages[sp.nr_pages] = zsm_page_alloc(gfp, nid);
 			if (!sp.pages[sp.nr_pages]) {
 				/*
 				 * Objects freed since we looked may have
@@ -364,6 +368,39 @@ nomem:
 	zsm_alloc_spare_release(&sp);
 	return (unsigned long)ERR_PTR(-ENOMEM);
 }
+EXPORT_SYMBOL_IF_KUNIT(zsm_alloc_object);
+
+#ifdef ZSM_HAVE_MALLOC_NID
+/**
+ * zs_malloc() - allocate an object.
+ * @zpool: pool to allocate from.
+ * @size: object size in bytes, 1..PAGE_SIZE.
+ * @gfp: allocation flags for any new memory; see zsm_alloc_object().
+ * @nid: preferred node of new pages; see zsm_alloc_object().
+ *
+ * Context: See zsm_alloc_object().
+ * Return: a handle or an error value; see zsm_alloc_object().
+ */
+unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp,
+			const int nid)
+{
+	return zsm_alloc_object(zsm_pool(zpool), size, gfp, nid);
+}
+#else
+/**
+ * zs_malloc() - allocate an object.
+ * @zpool: pool to allocate from.
+ * @size: object size in bytes, 1..PAGE_SIZE.
+ * @gfp: allocation flags for any new memory; see zsm_alloc_object().
+ *
+ * Context: See zsm_alloc_object().
+ * Return: a handle or an error value; see zsm_alloc_object().
+ */
+unsigned long zs_malloc(struct zs_pool *zpool, size_t size, gfp_t gfp)
+{
+	return zsm_alloc_object(zsm_pool(zpool), size, gfp, NUMA_NO_NODE);
+}
+#endif
 EXPORT_SYMBOL_GPL(zs_malloc);
 
 /**
@@ -502,9 +539,17 @@ static int __init zsm_init(void)
 		       ZSM_CHAIN_MIN, ZSM_CHAIN_MAX);
 		return err;
 	}
-	err = zsm_map_init();
-	if (err)
+	err = zsm_movable_ops_register(&zsm_mops);
+	if (err) {
+		pr_err("page migration of zsmalloc-type pages is owned by another allocator (zsmalloc built in or loaded): not loading (%d)\n",
+		       err);
 		return err;
+	}
+	err = zsm_map_init();
+	if (err) {
+		zsm_movable_ops_unregister();
+		return err;
+	}
 	zsm_debugfs_init();
 	zsm_zpool_init();
 	return 0;
@@ -519,6 +564,7 @@ static void __exit zsm_exit(void)
 	zsm_zpool_exit();
 	zsm_debugfs_exit();
 	zsm_map_exit();
+	zsm_movable_ops_unregister();
 }
 
 module_init(zsm_init);

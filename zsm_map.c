@@ -46,8 +46,15 @@
  *
  * Between map and unmap the object's zspage is read-locked: compaction and
  * migration, which move bytes, wait; allocation and free, which do not
- * touch object memory, do not. The read lock also disables preemption, so
- * the CPU and its slot stay ours until unmap.
+ * touch object memory, do not. A mapping also disables preemption, so the
+ * CPU and its slot stay ours until unmap.
+ *
+ * The object API (zs_obj_read_begin()/_end(), the SG reads, zs_obj_write())
+ * uses no per-CPU state: between begin and end the caller holds only the
+ * zspage's read lock, and may sleep (as 7.x zsmalloc allows). An object is
+ * read in place when its first mem_len bytes lie in one page, else copied
+ * into the caller's buffer; the SG read hands out the page(s) themselves,
+ * which migration cannot replace while the read lock is held.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -59,6 +66,7 @@
 #include <linux/cpuhotplug.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/scatterlist.h>
 #include <kunit/visibility.h>
 
 #include "zsm_internal.h"
@@ -229,7 +237,7 @@ zsm_obj_lock_read(struct zsm_pool *pool, unsigned long handle,
 {
 	struct zsm_zspage *zspage = zsm_obj_lookup_read(pool, handle, idx);
 
-	(void)__cond_lock(&zspage->lock, zspage);
+	(void)zsm_cond_lock(&zspage->lock, zspage);
 	return zspage;
 }
 
@@ -512,7 +520,7 @@ static int zsm_cpu_dead(unsigned int cpu)
  *
  * Context: Task context (atomic or not, interrupts may be disabled) or
  * softirq; not hard IRQ or NMI, where the map is refused. Does not sleep
- * or allocate; returns with preemption disabled.
+ * or allocate; returns with preemption disabled until the unmap.
  * Return: the object's address, or NULL (warned once) for a handle that is
  * not live in @pool, a third nested mapping, or a refused context.
  */
@@ -526,11 +534,13 @@ void *zs_map_object(struct zs_pool *zpool, unsigned long handle,
 	zspage = zsm_obj_lock_read(pool, handle, &idx);
 	if (!zspage)
 		return NULL;
-	/* Preemption is off from here: the read lock disables it. */
+	/* Off until zs_unmap_object(): the slot is this CPU's. */
+	preempt_disable();
 	d = zsm_slot_push();
 	if (WARN_ONCE(d == ZSM_MAP_DEPTH,
 		      "zsm: more than %d nested maps on a CPU\n",
 		      ZSM_MAP_DEPTH)) {
+		preempt_enable();
 		zsm_zspage_read_unlock(zspage);
 		return NULL;
 	}
@@ -588,29 +598,65 @@ void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 	zsm_zspage_lock_from_caller(zspage);
 	zsm_zspage_read_unlock(zspage);
 	preempt_enable();
+	/* zs_map_object()'s. */
+	preempt_enable();
 }
 EXPORT_SYMBOL_GPL(zs_unmap_object);
+
+/*
+ * The object's first @mem_len bytes (clamped, warned once, to its class
+ * size): where they start in their page (*@poff) and whether they stay in
+ * it. The same answer at begin and end, since the read lock keeps the
+ * object in place.
+ */
+static bool zsm_obj_in_page(struct zsm_zspage *zspage, unsigned int idx,
+			    size_t *mem_len, unsigned long *off,
+			    unsigned int *poff)
+{
+	unsigned int size = zspage->class->geom.size;
+
+	if (WARN_ONCE(*mem_len > size,
+		      "zsm: read of %zu bytes of a %u-byte object\n",
+		      *mem_len, size))
+		*mem_len = size;
+	*off = (unsigned long)idx * size;
+	*poff = offset_in_page(*off);
+	return *poff + *mem_len <= PAGE_SIZE;
+}
+
+/* The zspage of a handle whose zspage the caller holds read-locked. */
+static struct zsm_zspage *zsm_obj_held(unsigned long handle, unsigned int *idx)
+{
+	unsigned long obj = READ_ONCE(*(unsigned long *)handle);
+
+	*idx = zsm_obj_idx(obj);
+	return zsm_obj_zspage(obj);
+}
 
 /**
  * zs_obj_read_begin() - start reading an object.
  * @zpool: the object's pool.
  * @handle: handle from zs_malloc().
- * @local_copy: a buffer of at least the object's size, used when the object
- *	crosses a page boundary.
+ * @mem_len: bytes the caller will read from the object's start (its
+ *	stored length; at most the size it was allocated with). Whether they
+ *	cross a page boundary decides between reading in place and copying.
+ * @local_copy: a buffer of at least @mem_len bytes, used when they cross a
+ *	page boundary; may be NULL when they cannot (@mem_len PAGE_SIZE).
  *
- * The API of Linux 6.15+ (zswap and zram call it there). The object stays
- * in place until zs_obj_read_end().
+ * The object stays in place, and its bytes unchanged by zsm, until
+ * zs_obj_read_end(): compaction and migration of its zspage wait.
  *
- * Context: As zs_map_object(). Returns with preemption disabled.
+ * Context: Any context but hard IRQ. Does not sleep itself; the caller may
+ * sleep before zs_obj_read_end().
  * Return: address of the object's bytes (in its page or in @local_copy), or
- * NULL for a handle that is not live in @pool.
+ * NULL for a handle that is not live in @pool (warned once).
  */
 void *zs_obj_read_begin(struct zs_pool *zpool, unsigned long handle,
-			void *local_copy)
+			size_t mem_len, void *local_copy)
 {
 	struct zsm_pool *pool = zsm_pool(zpool);
 	struct zsm_zspage *zspage;
-	unsigned int idx, size, poff;
+	unsigned int idx, poff;
 	unsigned long off;
 	void *addr;
 
@@ -619,14 +665,11 @@ void *zs_obj_read_begin(struct zs_pool *zpool, unsigned long handle,
 		return NULL;
 	/* Held until zs_obj_read_end(). */
 	zsm_zspage_lock_to_caller(zspage);
-	size = zspage->class->geom.size;
-	off = (unsigned long)idx * size;
-	poff = offset_in_page(off);
-	if (poff + size <= PAGE_SIZE) {
+	if (zsm_obj_in_page(zspage, idx, &mem_len, &off, &poff)) {
 		addr = kmap_local_page(zsm_span_page(zspage, off));
 		return addr + poff;
 	}
-	zsm_zspage_read(zspage, off, local_copy, size);
+	zsm_zspage_read(zspage, off, local_copy, mem_len);
 	return local_copy;
 }
 EXPORT_SYMBOL_GPL(zs_obj_read_begin);
@@ -635,26 +678,87 @@ EXPORT_SYMBOL_GPL(zs_obj_read_begin);
  * zs_obj_read_end() - end a zs_obj_read_begin().
  * @zpool: the object's pool.
  * @handle: the handle.
+ * @mem_len: the @mem_len given to zs_obj_read_begin().
  * @handle_mem: the address zs_obj_read_begin() returned.
  *
- * Context: Same CPU and context as the matching zs_obj_read_begin().
+ * Context: The task (or softirq) that called zs_obj_read_begin(); reads
+ * end in reverse order of their begins.
  */
 void zs_obj_read_end(struct zs_pool *zpool, unsigned long handle,
-		     void *handle_mem)
+		     size_t mem_len, void *handle_mem)
 {
-	unsigned long obj = READ_ONCE(*(unsigned long *)handle);
-	struct zsm_zspage *zspage = zsm_obj_zspage(obj);
-	unsigned int size = zspage->class->geom.size;
-	unsigned long off = (unsigned long)zsm_obj_idx(obj) * size;
+	unsigned int idx, poff;
+	struct zsm_zspage *zspage = zsm_obj_held(handle, &idx);
+	unsigned long off;
 
-	/* The read lock held since begin keeps the handle word stable. */
-	if (offset_in_page(off) + size <= PAGE_SIZE)
-		kunmap_local(PTR_ALIGN_DOWN(handle_mem, PAGE_SIZE));
+	if (zsm_obj_in_page(zspage, idx, &mem_len, &off, &poff))
+		kunmap_local(handle_mem - poff);
 	/* The lock zs_obj_read_begin() left to its caller. */
 	zsm_zspage_lock_from_caller(zspage);
 	zsm_zspage_read_unlock(zspage);
 }
 EXPORT_SYMBOL_GPL(zs_obj_read_end);
+
+/**
+ * zs_obj_read_sg_begin() - start reading an object through its pages.
+ * @zpool: the object's pool.
+ * @handle: handle from zs_malloc().
+ * @sg: a table of two entries, set to the object's first @mem_len bytes:
+ *	one entry when they lie in one page, two when they cross into the
+ *	next.
+ * @mem_len: bytes the caller will read (at most the allocated size).
+ *
+ * The pages handed out stay the object's, and its bytes unchanged by zsm,
+ * until zs_obj_read_sg_end(): migration of those pages and compaction of
+ * the zspage wait. zswap of 7.x reads (decompresses) objects this way.
+ *
+ * Context: Any context but hard IRQ. Does not sleep itself; the caller may
+ * sleep before zs_obj_read_sg_end().
+ */
+void zs_obj_read_sg_begin(struct zs_pool *zpool, unsigned long handle,
+			  struct scatterlist *sg, size_t mem_len)
+{
+	struct zsm_pool *pool = zsm_pool(zpool);
+	struct zsm_zspage *zspage;
+	unsigned int idx, poff;
+	unsigned long off;
+
+	zspage = zsm_obj_lock_read(pool, handle, &idx);
+	if (!zspage) {
+		sg_init_table(sg, 1);
+		return;
+	}
+	/* Held until zs_obj_read_sg_end(). */
+	zsm_zspage_lock_to_caller(zspage);
+	if (zsm_obj_in_page(zspage, idx, &mem_len, &off, &poff)) {
+		sg_init_table(sg, 1);
+		sg_set_page(sg, zsm_span_page(zspage, off), mem_len, poff);
+		return;
+	}
+	sg_init_table(sg, 2);
+	sg_set_page(sg, zsm_span_page(zspage, off), PAGE_SIZE - poff, poff);
+	sg_set_page(sg_next(sg), zsm_span_page(zspage, off + PAGE_SIZE - poff),
+		    mem_len - (PAGE_SIZE - poff), 0);
+}
+EXPORT_SYMBOL_GPL(zs_obj_read_sg_begin);
+
+/**
+ * zs_obj_read_sg_end() - end a zs_obj_read_sg_begin().
+ * @zpool: the object's pool.
+ * @handle: the handle.
+ *
+ * Context: The task (or softirq) that called zs_obj_read_sg_begin().
+ */
+void zs_obj_read_sg_end(struct zs_pool *zpool, unsigned long handle)
+{
+	unsigned int idx;
+	struct zsm_zspage *zspage = zsm_obj_held(handle, &idx);
+
+	/* The lock zs_obj_read_sg_begin() left to its caller. */
+	zsm_zspage_lock_from_caller(zspage);
+	zsm_zspage_read_unlock(zspage);
+}
+EXPORT_SYMBOL_GPL(zs_obj_read_sg_end);
 
 /**
  * zs_obj_write() - write an object's bytes.
@@ -663,7 +767,7 @@ EXPORT_SYMBOL_GPL(zs_obj_read_end);
  * @handle_mem: the bytes to store.
  * @mem_len: how many, at most the size the object was allocated with.
  *
- * Context: As zs_map_object(); does not sleep.
+ * Context: Any context but hard IRQ; does not sleep.
  */
 void zs_obj_write(struct zs_pool *zpool, unsigned long handle,
 		  void *handle_mem, size_t mem_len)

@@ -31,8 +31,10 @@
  * Freeing races: a zspage is released only with every page lock held
  * (trylock under class->lock, else deferred to a worker that sleeps on the
  * locks), so a page is never freed while migrate_page() runs on it. A page
- * isolated but not locked can be released: __ClearPageMovable() tells core
- * mm, which then drops its own reference and never calls us for it again.
+ * isolated but not locked can be released: up to 6.16 clearing its movable
+ * mark tells core mm, which then drops its own reference and never calls
+ * us for it again; from 6.17 the mark is sticky and migrate_page() is
+ * called for it, finds no zspage and succeeds without doing anything.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -175,19 +177,20 @@ struct zsm_zspage *__zsm_zspage_pick(struct zsm_class *class,
  * zsm_page_alloc() - allocate one object page.
  * @gfp: zs_malloc()'s flags; __GFP_MOVABLE and __GFP_HIGHMEM are honoured
  *	(zspage pages can move and need no permanent kernel mapping).
+ * @nid: node to take it from first (alloc_pages_node()), or NUMA_NO_NODE.
  *
  * The page counts in zsm_pages_held from here until zsm_page_unused() or
  * the release of its zspage.
  *
  * Return: the page or NULL.
  */
-struct page *zsm_page_alloc(gfp_t gfp)
+struct page *zsm_page_alloc(gfp_t gfp, int nid)
 {
 	struct page *page;
 
 	/* KUnit cases replace it to fail at chosen moments (zsm_alloc). */
-	KUNIT_STATIC_STUB_REDIRECT(zsm_page_alloc, gfp);
-	page = alloc_page(gfp);
+	KUNIT_STATIC_STUB_REDIRECT(zsm_page_alloc, gfp, nid);
+	page = alloc_pages_node(nid, gfp, 0);
 	if (page)
 		atomic_long_inc(&zsm_pages_held);
 	return page;
@@ -221,7 +224,7 @@ void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 
 	lockdep_assert_held(&class->lock);
 	set_page_private(page, (unsigned long)zspage);
-	page->index = i;
+	zsm_page_set_index(page, i);
 	zsm_page_make_movable(page);
 	WRITE_ONCE(zspage->pages[i], page);
 	if (!zspage->evicting && !list_empty(&zspage->list))
@@ -251,7 +254,7 @@ struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp)
 
 	INIT_LIST_HEAD(&zspage->list);
 	zspage->class = class;
-	rwlock_init(&zspage->lock);
+	zsm_zspage_lock_init(zspage);
 	zspage->inuse = 0;
 	zspage->free_head = 0;
 	zspage->fullness = ZSM_FULLNESS_EMPTY;
@@ -280,7 +283,7 @@ static void zsm_zspage_release(struct zsm_pool *pool, struct zsm_zspage *zspage)
 
 		zsm_page_clear_movable(page);
 		set_page_private(page, 0);
-		page->index = 0;
+		zsm_page_set_index(page, 0);
 		unlock_page(page);
 		put_page(page);
 	}
@@ -457,9 +460,16 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 			    enum migrate_mode mode)
 {
 	struct zsm_zspage *zspage = (struct zsm_zspage *)page_private(src);
-	struct zsm_class *class = zspage->class;
-	unsigned int i = src->index;
+	unsigned int i = zsm_page_index(src);
+	struct zsm_class *class;
 
+	/*
+	 * Released while isolated (see zsm_compat.h, movable pages): not
+	 * ours any more, nothing to move; core mm frees both pages.
+	 */
+	if (!zspage)
+		return 0;
+	class = zspage->class;
 	spin_lock(&class->lock);
 	/*
 	 * A dead zspage's pages[] must not change: its deferred free reads
@@ -475,10 +485,11 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 	 * Mapped right now: asynchronous migration (core mm compaction) comes
 	 * back later; the synchronous modes wait for the mappers, bounded.
 	 */
-	if (mode == MIGRATE_ASYNC ? !zsm_zspage_write_trylock(zspage) :
-	    !zsm_zspage_write_lock_bounded(class, zspage)) {
-		spin_unlock(&class->lock);
-		return -EAGAIN;
+	if (mode == MIGRATE_ASYNC) {
+		if (!zsm_zspage_write_trylock(zspage))
+			goto busy;
+	} else if (!zsm_zspage_write_lock_bounded(class, zspage)) {
+		goto busy;
 	}
 	if (WARN_ON_ONCE(zspage->pages[i] != src)) {
 		zsm_zspage_write_unlock(zspage);
@@ -487,7 +498,7 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 	}
 	copy_highpage(dst, src);
 	set_page_private(dst, (unsigned long)zspage);
-	dst->index = i;
+	zsm_page_set_index(dst, i);
 	zsm_page_set_movable(dst, &zsm_mops);
 	WRITE_ONCE(zspage->pages[i], dst);
 	zsm_zspage_write_unlock(zspage);
@@ -501,10 +512,14 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 	}
 	zsm_page_clear_movable_ops(src);
 	set_page_private(src, 0);
-	src->index = 0;
+	zsm_page_set_index(src, 0);
 	put_page(src);
 	atomic_long_inc(&zsm_pages_migrated);
-	return MIGRATEPAGE_SUCCESS;
+	return 0;
+
+busy:
+	spin_unlock(&class->lock);
+	return -EAGAIN;
 }
 
 static void zsm_putback_page(struct page *page)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * zsm: differences between the kernels zsm builds for (6.1, 6.12), in one
+ * zsm: differences between the kernels zsm builds for (6.1, 6.12, 7.x), in one
  * place. Code elsewhere uses the names defined here, never version checks.
  *
  * The ZSM_HAVE_* macros come from feature tests in Kbuild, which look at
@@ -18,6 +18,23 @@
  *                      <linux/zsmalloc.h> declares zs_lookup_class_index().
  *   ZSM_HAVE_KUNIT_STATIC_STUB
  *                      <kunit/static_stub.h> exists (6.4+).
+ *   ZSM_HAVE_MALLOC_NID
+ *                      zs_malloc() takes a NUMA node (7.x).
+ *   ZSM_HAVE_OBJ_API   <linux/zsmalloc.h> declares the object API of 7.x
+ *                      (zs_obj_read_begin() with mem_len, the SG reads);
+ *                      elsewhere include/zsm.h declares the same functions.
+ *   ZSM_HAVE_MAP_OBJECT
+ *                      <linux/zsmalloc.h> declares zs_map_object() (up to
+ *                      6.14); elsewhere include/zsm.h does.
+ *   ZSM_HAVE_SET_MOVABLE_OPS
+ *                      movable pages are registered per page type, with
+ *                      set_movable_ops() (6.17+); earlier, per page, with
+ *                      __SetPageMovable().
+ *   ZSM_HAVE_FOLIO_INDEX
+ *                      struct page's index word is __folio_index (7.x).
+ *   ZSM_HAVE_NS_STRING symbol namespaces are strings (6.13+).
+ *   ZSM_HAVE_HRTIMER_SETUP
+ *                      hrtimer_setup() (6.13+; hrtimer_init() went in 6.15).
  *
  * Not version differences, and so not here: CONFIG_ZPOOL (zsm_zpool.c is
  * built only with it, see Kbuild) and CONFIG_X86_64 (pte mapping mode,
@@ -26,6 +43,7 @@
 #ifndef _ZSM_COMPAT_H
 #define _ZSM_COMPAT_H
 
+#include <linux/hrtimer.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/migrate.h>
@@ -60,6 +78,69 @@
 struct zs_pool;
 unsigned int zs_lookup_class_index(struct zs_pool *pool, unsigned int size);
 #endif
+
+/*
+ * zs_malloc() of the kernel built against, on no particular node: the
+ * call of zsm's own tests and benchmarks (7.x adds the node argument).
+ */
+#ifdef ZSM_HAVE_MALLOC_NID
+#define zsm_zs_malloc(pool, size, gfp)	zs_malloc(pool, size, gfp, NUMA_NO_NODE)
+#else
+#define zsm_zs_malloc(pool, size, gfp)	zs_malloc(pool, size, gfp)
+#endif
+
+/*
+ * Sparse: @c, a condition under which lock @x is held (the kernel's
+ * __cond_lock(), gone in 7.x with the move to compiler context analysis).
+ */
+#ifdef __CHECKER__
+#define zsm_cond_lock(x, c)	((c) ? ({ __acquire(x); 1; }) : 0)
+#else
+#define zsm_cond_lock(x, c)	({ (void)(x); (c); })
+#endif
+
+/* A timer calling @fn (tests): hrtimer_setup() where it exists. */
+static inline void zsm_hrtimer_setup(struct hrtimer *timer,
+				     enum hrtimer_restart (*fn)(struct hrtimer *),
+				     clockid_t clock, enum hrtimer_mode mode)
+{
+#ifdef ZSM_HAVE_HRTIMER_SETUP
+	hrtimer_setup(timer, fn, clock, mode);
+#else
+	hrtimer_init(timer, clock, mode);
+	timer->function = fn;
+#endif
+}
+
+/* Test modules import zsm's EXPORT_SYMBOL_IF_KUNIT() symbols with this. */
+#ifdef ZSM_HAVE_NS_STRING
+#define ZSM_KUNIT_NS	"EXPORTED_FOR_KUNIT_TESTING"
+#else
+#define ZSM_KUNIT_NS	EXPORTED_FOR_KUNIT_TESTING
+#endif
+
+/*
+ * A word of struct page that zsm keeps for its own pages (a zspage page's
+ * place in its chain, a handle page's owner mark): page->index, renamed
+ * __folio_index when 7.x made it folio-only. zsmalloc uses the same word.
+ */
+static inline unsigned long zsm_page_index(const struct page *page)
+{
+#ifdef ZSM_HAVE_FOLIO_INDEX
+	return READ_ONCE(page->__folio_index);
+#else
+	return READ_ONCE(page->index);
+#endif
+}
+
+static inline void zsm_page_set_index(struct page *page, unsigned long index)
+{
+#ifdef ZSM_HAVE_FOLIO_INDEX
+	WRITE_ONCE(page->__folio_index, index);
+#else
+	WRITE_ONCE(page->index, index);
+#endif
+}
 
 typedef unsigned long (*zsm_shrink_fn)(struct shrinker *,
 				       struct shrink_control *);
@@ -174,11 +255,63 @@ static inline u64 zsm_zpool_total(void *pool)
 #endif
 
 /*
- * Movable pages (6.0 to 6.14: __SetPageMovable() and friends; 6.15 replaced
- * them). The kernel's CamelCase names appear only here, which is why
- * scripts/lint.sh lets checkpatch's CAMELCASE check pass for exactly these
- * three names in this file.
+ * Movable pages.
+ *
+ * Up to 6.16 each page carries its movable_operations (__SetPageMovable()
+ * under the page lock; __ClearPageMovable() when it leaves, after which
+ * core mm no longer calls us for it). From 6.17 the operations are
+ * registered once per page type, and one owner holds the zsmalloc type:
+ * zsm's pages are typed PGTY_zsmalloc and flagged movable, both sticky
+ * until the page is freed, so a page released while isolated still
+ * reaches migrate_page(), which must then succeed doing nothing. The
+ * kernel's CamelCase names appear only here, which is why scripts/lint.sh
+ * lets checkpatch's CAMELCASE check pass for these names in this file.
  */
+#ifdef ZSM_HAVE_SET_MOVABLE_OPS
+
+/*
+ * Take the zsmalloc page type's migration slot. -EBUSY: another
+ * allocator (zsmalloc built in or loaded) owns it; zsm then refuses to
+ * load rather than leave its pages unmovable.
+ */
+static inline int zsm_movable_ops_register(const struct movable_operations *mops)
+{
+	return set_movable_ops(mops, PGTY_zsmalloc);
+}
+
+static inline void zsm_movable_ops_unregister(void)
+{
+	set_movable_ops(NULL, PGTY_zsmalloc);
+}
+
+static inline void zsm_page_set_movable(struct page *page,
+					const struct movable_operations *mops)
+{
+	__SetPageZsmalloc(page);
+	SetPageMovableOps(page);
+}
+
+/* Sticky until the page is freed: nothing to clear. */
+static inline void zsm_page_clear_movable_ops(struct page *page)
+{
+}
+
+static inline bool zsm_page_movable_ops(struct page *page)
+{
+	return page_has_movable_ops(page);
+}
+
+#else
+
+static inline int zsm_movable_ops_register(const struct movable_operations *mops)
+{
+	return 0;
+}
+
+static inline void zsm_movable_ops_unregister(void)
+{
+}
+
 static inline void zsm_page_set_movable(struct page *page,
 					const struct movable_operations *mops)
 {
@@ -194,5 +327,7 @@ static inline bool zsm_page_movable_ops(struct page *page)
 {
 	return __PageMovable(page);
 }
+
+#endif
 
 #endif /* _ZSM_COMPAT_H */

@@ -10,6 +10,8 @@
 #include <linux/types.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
+#include <linux/atomic.h>
+#include <linux/lockdep.h>
 #include <linux/rcupdate.h>
 #include <linux/mm_types.h>
 #include <linux/workqueue.h>
@@ -128,9 +130,9 @@ extern atomic_long_t zsm_pages_held;
  *
  *   zsm_class.lock (spinlock; per class: lists, counters, slot words,
  *   |               handle words and handle pages of the class)
- *   +-> zsm_zspage.lock (rwlock; read: mappers, on their own, not under
- *   |                    class->lock; write: compaction and migration,
- *   |                    trylock only, with BH disabled)
+ *   +-> zsm_zspage.lock (reader/writer; read: mappers, on their own, not
+ *   |                    under class->lock, may sleep; write: compaction
+ *   |                    and migration, trylock only, with BH disabled)
  *   +-> zsm_pool.deferred_lock (spinlock; innermost)
  *   +-> page lock, trylock_page() only (never waited for): freeing a
  *       zspage, and a fresh page joining one
@@ -151,6 +153,16 @@ extern atomic_long_t zsm_pages_held;
 
 struct zsm_pool;
 struct zsm_class;
+
+/**
+ * struct zsm_zspage_lock - a zspage's reader/writer lock (see below).
+ * @cnt: readers holding it (> 0), a writer holding it (-1), or free (0).
+ * @dep_map: lockdep's view of it.
+ */
+struct zsm_zspage_lock {
+	atomic_t cnt;
+	struct lockdep_map dep_map;	/* empty without lockdep */
+};
 
 /**
  * struct zsm_zspage - descriptor of one zspage (a chain of order-0 pages).
@@ -207,7 +219,7 @@ struct zsm_class;
 struct zsm_zspage {
 	struct list_head list;
 	struct zsm_class *class;
-	rwlock_t lock;
+	struct zsm_zspage_lock lock;
 	u16 inuse;
 	u16 free_head;
 	u8 fullness;
@@ -234,8 +246,16 @@ struct zsm_zspage {
  * writer waits. So writers never wait: they trylock, with BH disabled
  * (a softirq mapper on their CPU must not spin on them), and give up when
  * the zspage is mapped (compaction skips it, migration returns -EAGAIN).
- * Readers spin on read_trylock(), which fails only while a writer holds the
- * lock, that is for the length of one page or object copy.
+ * Readers spin until no writer holds the lock, which is for the length of
+ * one page or object copy: a writer holds class->lock, so it is never
+ * preempted.
+ *
+ * A reader holds no spinlock and does not disable preemption: holding the
+ * lock, it may sleep (the 7.x object API allows a caller to sleep between
+ * zs_obj_read_begin() and zs_obj_read_end(); writers only trylock, so none
+ * waits for it). The lock is a counter for that reason, not an rwlock_t;
+ * lockdep sees it as a recursive-read/trylock-write lock. zs_map_object(),
+ * whose per-CPU slots need the CPU, disables preemption itself.
  *
  * What the lock covers: the bytes of the zspage's objects and @pages[]
  * (readers see both stable; writers change them). It does not cover the
@@ -249,25 +269,61 @@ struct zsm_zspage {
  * zsm_zspage_lock_to_caller() / zsm_zspage_lock_from_caller(), because
  * sparse counts locks per function.
  */
+#define ZSM_ZSPAGE_WRLOCKED	(-1)
+
+#define zsm_zspage_dep_map(zspage)	(&(zspage)->lock.dep_map)
+
+static inline void zsm_zspage_lock_init(struct zsm_zspage *zspage)
+{
+	static struct lock_class_key key;
+
+	atomic_set(&zspage->lock.cnt, 0);
+	lockdep_init_map(zsm_zspage_dep_map(zspage), "zsm_zspage->lock", &key,
+			 0);
+}
+
 static inline void zsm_zspage_read_lock(struct zsm_zspage *zspage)
 	__acquires(&zspage->lock)
 {
-	/* A waiting migration goes first: see zsm_zspage_write_lock_bounded(). */
-	while (READ_ONCE(zspage->writer_waiting) ||
-	       !read_trylock(&zspage->lock))
+	int cnt;
+
+	lock_acquire_shared_recursive(zsm_zspage_dep_map(zspage), 0, 0, NULL,
+				      _RET_IP_);
+	for (;;) {
+		cnt = atomic_read(&zspage->lock.cnt);
+		/* A waiting migration goes first: zsm_zspage_write_lock_bounded(). */
+		if (!READ_ONCE(zspage->writer_waiting) && cnt >= 0 &&
+		    atomic_try_cmpxchg_acquire(&zspage->lock.cnt, &cnt, cnt + 1))
+			break;
 		cpu_relax();
+	}
+	__acquire(&zspage->lock);
 }
 
 static inline void zsm_zspage_read_unlock(struct zsm_zspage *zspage)
 	__releases(&zspage->lock)
 {
-	read_unlock(&zspage->lock);
+	lock_release(zsm_zspage_dep_map(zspage), _RET_IP_);
+	atomic_dec_return_release(&zspage->lock.cnt);
+	__release(&zspage->lock);
+}
+
+static inline bool zsm_zspage_write_acquire(struct zsm_zspage *zspage)
+{
+	int cnt = 0;
+
+	if (!atomic_try_cmpxchg_acquire(&zspage->lock.cnt, &cnt,
+					ZSM_ZSPAGE_WRLOCKED))
+		return false;
+	lock_acquire_exclusive(zsm_zspage_dep_map(zspage), 0, 1, NULL,
+			       _RET_IP_);
+	return true;
 }
 
 static inline bool zsm_zspage_write_trylock(struct zsm_zspage *zspage)
 {
 	local_bh_disable();
-	if (write_trylock(&zspage->lock))
+	if (zsm_cond_lock(&zspage->lock, zsm_zspage_write_acquire(zspage)))
 		return true;
 	local_bh_enable();
 	return false;
@@ -276,7 +332,10 @@ static inline bool zsm_zspage_write_trylock(struct zsm_zspage *zspage)
 static inline void zsm_zspage_write_unlock(struct zsm_zspage *zspage)
 	__releases(&zspage->lock)
 {
-	write_unlock_bh(&zspage->lock);
+	lock_release(zsm_zspage_dep_map(zspage), _RET_IP_);
+	atomic_set_release(&zspage->lock.cnt, 0);
+	local_bh_enable();
+	__release(&zspage->lock);
 }
 
 /*
@@ -380,7 +439,6 @@ static inline bool zsm_zspage_write_lock_bounded(struct zsm_class *class,
 						 struct zsm_zspage *zspage)
 {
 	u64 end;
-	bool locked;
 
 	lockdep_assert_held(&class->lock);
 	if (zsm_zspage_write_trylock(zspage))
@@ -389,15 +447,18 @@ static inline bool zsm_zspage_write_lock_bounded(struct zsm_class *class,
 	WRITE_ONCE(zspage->writer_waiting, 1);
 	end = local_clock() + ZSM_MIGRATE_WAIT_NS;
 	for (;;) {
-		locked = write_trylock(&zspage->lock);
-		if (locked || local_clock() >= end)
+		if (zsm_cond_lock(&zspage->lock,
+				  zsm_zspage_write_acquire(zspage))) {
+			WRITE_ONCE(zspage->writer_waiting, 0);
+			return true;
+		}
+		if (local_clock() >= end)
 			break;
 		cpu_relax();
 	}
 	WRITE_ONCE(zspage->writer_waiting, 0);
-	if (!locked)
-		local_bh_enable();
-	return locked;
+	local_bh_enable();
+	return false;
 }
 
 static inline unsigned long *zsm_zspage_slots(struct zsm_zspage *zspage)
@@ -615,6 +676,10 @@ static inline gfp_t zsm_meta_gfp(gfp_t gfp)
 	return gfp & ~(__GFP_HIGHMEM | __GFP_MOVABLE);
 }
 
+/* zsm_main.c */
+unsigned long zsm_alloc_object(struct zsm_pool *pool, size_t size, gfp_t gfp,
+			       int nid);
+
 /* zsm_handle.c */
 struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp);
 void zsm_handle_page_release(struct page *page);
@@ -639,7 +704,7 @@ void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage);
 void zsm_deferred_free_work(struct work_struct *work);
 void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 			   struct page *page);
-struct page *zsm_page_alloc(gfp_t gfp);
+struct page *zsm_page_alloc(gfp_t gfp, int nid);
 void zsm_page_unused(struct page *page);
 unsigned int __zsm_slot_take(struct zsm_class *class, struct zsm_zspage *zspage,
 			     unsigned long *hp);

@@ -25,6 +25,8 @@
 #define zs_pool_stats		zsm_pool_stats
 #define zs_obj_read_begin	zsm_obj_read_begin
 #define zs_obj_read_end		zsm_obj_read_end
+#define zs_obj_read_sg_begin	zsm_obj_read_sg_begin
+#define zs_obj_read_sg_end	zsm_obj_read_sg_end
 #define zs_obj_write		zsm_obj_write
 #define zs_set_evict_handler	zsm_set_evict_handler
 #define zs_evict_pages		zsm_evict_pages

@@ -10,9 +10,10 @@
 # Any checkpatch ERROR, WARNING or CHECK, or any kernel-doc warning, fails
 # the gate. One exception, for one file: the kernel's movable-page API is
 # spelled in CamelCase (__SetPageMovable(), __ClearPageMovable(),
-# __PageMovable()); include/zsm_compat.h wraps it so that no other file
-# names it, and checkpatch's "Avoid CamelCase" on exactly those three names
-# in that file is not counted. Any other CamelCase fails as usual.
+# __PageMovable(); on 6.17+ __SetPageZsmalloc(), SetPageMovableOps());
+# include/zsm_compat.h wraps it so that no other file names it, and
+# checkpatch's "Avoid CamelCase" on exactly those names in that file is
+# not counted. Any other CamelCase fails as usual.
 #
 # The scripts come from $ZSM_CACHE/src/*/linux-source-6.12 (unpacked by
 # scripts/build-kernel.sh), else /usr/src/linux-source-6.12, else they are
@@ -24,7 +25,7 @@ repo=$(cd "$here/.." && pwd)
 cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
 
 CAMEL_FILE=include/zsm_compat.h
-CAMEL_OK='__SetPageMovable|__ClearPageMovable|__PageMovable'
+CAMEL_OK='__SetPageMovable|__ClearPageMovable|__PageMovable|__SetPageZsmalloc|SetPageMovableOps'
 
 die() {
 	echo "lint: $*" >&2

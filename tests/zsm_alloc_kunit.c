@@ -33,7 +33,7 @@
 #define ZSM_TU_KUNIT
 #include "zsm_test_util.h"
 
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS(ZSM_KUNIT_NS);
 
 #define ZA_MAX_OBJS	512
 
@@ -137,7 +137,7 @@ static struct zsm_kt_fx *za_stub_fx;
 static unsigned int za_stub_calls;
 static int za_stub_free_idx = -1;
 
-static struct page *za_page_alloc_stub(gfp_t gfp)
+static struct page *za_page_alloc_stub(gfp_t gfp, int nid)
 {
 	za_stub_calls++;
 	if (za_stub_free_idx >= 0) {
@@ -163,7 +163,7 @@ static void malloc_page_failure_uses_freed_slot(struct kunit *test)
 	za_stub_free_idx = 0;
 	kunit_activate_static_stub(test, zsm_page_alloc, za_page_alloc_stub);
 	/* Every present slot is used: B's next needs a page, which fails. */
-	h = zs_malloc(fx->pool, class->geom.size, GFP_NOWAIT | __GFP_NOWARN);
+	h = zsm_zs_malloc(fx->pool, class->geom.size, GFP_NOWAIT | __GFP_NOWARN);
 	kunit_deactivate_static_stub(test, zsm_page_alloc);
 	KUNIT_EXPECT_EQ(test, za_stub_calls, 1U);
 	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(h), "zs_malloc: %ld",
@@ -178,7 +178,7 @@ static void malloc_page_failure_uses_freed_slot(struct kunit *test)
 	za_alloc(fx, class, GFP_KERNEL);	/* object 0's old slot */
 	pages = atomic_long_read(&zsm_pages_held);
 	kunit_activate_static_stub(test, zsm_page_alloc, za_page_alloc_stub);
-	h = zs_malloc(fx->pool, class->geom.size, GFP_NOWAIT | __GFP_NOWARN);
+	h = zsm_zs_malloc(fx->pool, class->geom.size, GFP_NOWAIT | __GFP_NOWARN);
 	kunit_deactivate_static_stub(test, zsm_page_alloc);
 	KUNIT_EXPECT_EQ(test, h, (unsigned long)ERR_PTR(-ENOMEM));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), pages);
@@ -315,7 +315,7 @@ static void destroy_does_not_wait_for_rcu(struct kunit *test)
 	pool = zs_create_pool("zsm_alloc_kunit_rcu");
 	KUNIT_ASSERT_NOT_NULL(test, pool);
 	for (i = 0; i < ARRAY_SIZE(h); i++) {
-		h[i] = zs_malloc(pool, 100 + i * 40, GFP_KERNEL);
+		h[i] = zsm_zs_malloc(pool, 100 + i * 40, GFP_KERNEL);
 		KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(h[i]));
 	}
 	for (i = 0; i < ARRAY_SIZE(h); i++)

@@ -462,4 +462,4 @@ kunit_test_suite(zsm_class_suite);
 
 MODULE_DESCRIPTION("KUnit tests for zsm: size classes (zsm_class) and pools (zsm_pool)");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS(ZSM_KUNIT_NS);

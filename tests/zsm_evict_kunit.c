@@ -25,7 +25,7 @@
 #include "zsm_internal.h"
 #include "zsm_test_util.h"
 
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS(ZSM_KUNIT_NS);
 
 #define EV_MAX	64
 

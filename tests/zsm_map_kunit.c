@@ -821,8 +821,8 @@ static struct zmt_softirq *zmt_softirq_create(struct kunit *test)
 		kunit_skip(test, "cannot allocate the timer");
 	init_completion(&s->done);
 	s->cpu = -1;
-	hrtimer_init(&s->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_SOFT);
-	s->timer.function = zmt_softirq_fn;
+	zsm_hrtimer_setup(&s->timer, zmt_softirq_fn, CLOCK_MONOTONIC,
+			  HRTIMER_MODE_REL_PINNED_SOFT);
 	/* Cancelled before it is freed, also when the case aborts. */
 	KUNIT_ASSERT_EQ(test, 0,
 			kunit_add_action_or_reset(test, zmt_softirq_cancel, s));
@@ -1179,12 +1179,12 @@ static void zmt_rw_api_one(struct zsm_kt_fx *fx, struct zsm_tu_obj *o, u8 *local
 	memcpy(p, fx->exp, o->size);
 	zs_unmap_object(fx->pool, o->handle);
 	memset(local, 0, PAGE_SIZE);
-	p = zs_obj_read_begin(fx->pool, o->handle, local);
+	p = zs_obj_read_begin(fx->pool, o->handle, o->size, local);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	csum = zsm_tu_csum(p, o->size);
 	memcpy(fx->got, p, o->size);
 	where_ok = zsm_kt_crosses(o) ? p == local : p != local && !is_vmalloc_addr(p);
-	zs_obj_read_end(fx->pool, o->handle, p);
+	zs_obj_read_end(fx->pool, o->handle, o->size, p);
 	KUNIT_EXPECT_TRUE_MSG(test, where_ok,
 			      "zs_obj_read_begin of a%s object returned %s",
 			      zsm_kt_crosses(o) ? " cross-page" : "n in-page",
@@ -1806,7 +1806,7 @@ static int zmt_suite_init(struct kunit_suite *suite)
 		struct zsm_tu_obj o = { .size = g->size };
 		void *p;
 
-		handles[i] = zs_malloc(pool, o.size, GFP_KERNEL);
+		handles[i] = zsm_zs_malloc(pool, o.size, GFP_KERNEL);
 		if (IS_ERR_VALUE(handles[i])) {
 			handles[i] = 0;
 			ret = -ENOMEM;
@@ -1889,4 +1889,4 @@ kunit_test_suite(zmt_suite);
 
 MODULE_DESCRIPTION("KUnit tests for zsm: object mapping in pte and copy mode (zsm_map)");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS(ZSM_KUNIT_NS);

@@ -42,6 +42,9 @@
  *   still holding its reference): zsm lets go of the page, core's putback
  *   finds it no longer movable and frees it; zsm_pages_held is back to its
  *   value before the pool had pages, and the page has no user left;
+ * - the same, but core migrates the let-go page instead: on 6.17+, where
+ *   core calls ->migrate_page() for it, zsm succeeds without touching
+ *   either page;
  * - freeing the zspage while a page lock is held (a migration in progress)
  *   defers the free; ->isolate_page() refuses the dying zspage; after the
  *   lock is dropped the deferred free completes;
@@ -210,6 +213,45 @@ static unsigned int zsm_mig_check_all(struct zsm_mig_fx *fx, const char *when)
 
 /* === Core mm, imitated =================================================== */
 
+/*
+ * Core mm's view of a movable page, by kernel. Up to 6.16 each page names
+ * its movable_operations and the owner clears that when it lets the page
+ * go; core then no longer calls the driver for it. From 6.17 the page type
+ * and its movable mark are sticky until the page is freed, the operations
+ * are those registered for the type (zsm_mops, registered at load), and
+ * core calls them for every marked page, let go or not.
+ */
+#ifdef ZSM_HAVE_SET_MOVABLE_OPS
+
+/* Of the movable_ops type (zsmalloc's). */
+static bool zsm_mig_movable_type(struct page *page)
+{
+	return page_has_movable_ops(page);
+}
+
+/* Movable and still zsm's: the page names its zspage. */
+static bool zsm_mig_page_movable(struct page *page)
+{
+	return page_has_movable_ops(page) && page_private(page);
+}
+
+/* Would core mm call the page's movable_operations? */
+static bool zsm_mig_core_calls(struct page *page)
+{
+	return page_has_movable_ops(page);
+}
+
+static const struct movable_operations *zsm_mig_ops(struct page *page)
+{
+	return &zsm_mops;
+}
+
+#define zsm_mig_isolated(page)		PageMovableOpsIsolated(page)
+#define zsm_mig_set_isolated(page)	SetPageMovableOpsIsolated(page)
+#define zsm_mig_clear_isolated(page)	ClearPageMovableOpsIsolated(page)
+
+#else
+
 /* __PageMovable(): of the movable_ops type, maybe released by its owner. */
 static bool zsm_mig_movable_type(struct page *page)
 {
@@ -221,6 +263,22 @@ static bool zsm_mig_page_movable(struct page *page)
 {
 	return zsm_mig_movable_type(page) && page_movable_ops(page);
 }
+
+static bool zsm_mig_core_calls(struct page *page)
+{
+	return zsm_mig_page_movable(page);
+}
+
+static const struct movable_operations *zsm_mig_ops(struct page *page)
+{
+	return page_movable_ops(page);
+}
+
+#define zsm_mig_isolated(page)		PageIsolated(page)
+#define zsm_mig_set_isolated(page)	SetPageIsolated(page)
+#define zsm_mig_clear_isolated(page)	ClearPageIsolated(page)
+
+#endif
 
 enum zsm_mig_isolate {
 	ZSM_MIG_ISOLATED,
@@ -248,21 +306,21 @@ static enum zsm_mig_isolate zsm_mig_isolate_once(struct kunit *test,
 	}
 	if (!trylock_page(page))
 		goto out_put;
-	if (!zsm_mig_page_movable(page)) {
+	if (!zsm_mig_core_calls(page)) {
 		ret = ZSM_MIG_NOT_MOVABLE;
 		goto out_unlock;
 	}
-	if (PageIsolated(page))
+	if (zsm_mig_isolated(page))
 		goto out_unlock;
-	mops = page_movable_ops(page);
+	mops = zsm_mig_ops(page);
 	KUNIT_EXPECT_PTR_EQ(test, mops, &zsm_mops);
 	if (!mops->isolate_page(page, ISOLATE_UNEVICTABLE)) {
 		ret = ZSM_MIG_REFUSED;
 		goto out_unlock;
 	}
 	/* "Driver shouldn't use the isolated flag" */
-	KUNIT_EXPECT_FALSE(test, PageIsolated(page));
-	SetPageIsolated(page);
+	KUNIT_EXPECT_FALSE(test, zsm_mig_isolated(page));
+	zsm_mig_set_isolated(page);
 	unlock_page(page);
 	list_add(&page->lru, list);
 	return ZSM_MIG_ISOLATED;
@@ -293,9 +351,9 @@ static void zsm_mig_putback(struct page *page)
 {
 	list_del(&page->lru);
 	lock_page(page);
-	if (zsm_mig_page_movable(page))
-		page_movable_ops(page)->putback_page(page);
-	ClearPageIsolated(page);
+	if (zsm_mig_core_calls(page))
+		zsm_mig_ops(page)->putback_page(page);
+	zsm_mig_clear_isolated(page);
 	unlock_page(page);
 	put_page(page);
 }
@@ -365,7 +423,7 @@ static int __zsm_mig_migrate_k(struct zsm_mig_fx *fx, unsigned int k,
 			       struct page *src, bool may_retry)
 {
 	struct kunit *test = fx->test;
-	int rc = MIGRATEPAGE_SUCCESS;
+	int rc = 0;
 	long zspages_before;
 	struct page *dst;
 	void *addr;
@@ -383,11 +441,11 @@ static int __zsm_mig_migrate_k(struct zsm_mig_fx *fx, unsigned int k,
 		return -EINVAL;
 
 	/* migrate_folio_move() -> migrate_movable_ops_page() */
-	KUNIT_EXPECT_TRUE(test, PageIsolated(src));
-	if (zsm_mig_page_movable(src))
-		rc = page_movable_ops(src)->migrate_page(dst, src,
+	KUNIT_EXPECT_TRUE(test, zsm_mig_isolated(src));
+	if (zsm_mig_core_calls(src))
+		rc = zsm_mig_ops(src)->migrate_page(dst, src,
 							 MIGRATE_SYNC);
-	if (rc != MIGRATEPAGE_SUCCESS) {
+	if (rc != 0) {
 		/* Ownership unchanged: undo dst, put src back. */
 		unlock_page(dst);
 		put_page(dst);
@@ -397,15 +455,15 @@ static int __zsm_mig_migrate_k(struct zsm_mig_fx *fx, unsigned int k,
 			KUNIT_FAIL(test, "migrate_page of page %u: %d", k, rc);
 		return rc;
 	}
-	ClearPageIsolated(src);
+	zsm_mig_clear_isolated(src);
 
 	/* zsm's side, checked under both page locks. */
 	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(fx->zspage->pages[k]), dst);
 	KUNIT_EXPECT_TRUE(test, zsm_mig_page_movable(dst));
 	if (zsm_mig_movable_type(dst))
-		KUNIT_EXPECT_PTR_EQ(test, page_movable_ops(dst), &zsm_mops);
+		KUNIT_EXPECT_PTR_EQ(test, zsm_mig_ops(dst), &zsm_mops);
 	KUNIT_EXPECT_EQ(test, page_private(dst), (unsigned long)fx->zspage);
-	KUNIT_EXPECT_EQ(test, dst->index, (pgoff_t)k);
+	KUNIT_EXPECT_EQ(test, zsm_page_index(dst), (unsigned long)k);
 	KUNIT_EXPECT_FALSE(test, zsm_mig_page_movable(src));
 	KUNIT_EXPECT_EQ(test, page_private(src), 0UL);
 	/* zsm holds dst; core holds both its allocation and isolation refs. */
@@ -450,13 +508,13 @@ static void isolate_putback_keeps_data(struct kunit *test)
 	zsm_mig_counts(fx, &c0);
 	for (k = 0; k < n; k++) {
 		pages[k] = zsm_mig_isolate_k(fx, k, &isolated);
-		KUNIT_EXPECT_TRUE(test, PageIsolated(pages[k]));
+		KUNIT_EXPECT_TRUE(test, zsm_mig_isolated(pages[k]));
 	}
 	/* Isolated pages stay in use: objects map and read back. */
 	KUNIT_EXPECT_EQ(test, zsm_mig_check_all(fx, "isolated"), 0U);
 	for (k = 0; k < n; k++) {
 		zsm_mig_putback(pages[k]);
-		KUNIT_EXPECT_FALSE(test, PageIsolated(pages[k]));
+		KUNIT_EXPECT_FALSE(test, zsm_mig_isolated(pages[k]));
 		KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(fx->zspage->pages[k]),
 				    pages[k]);
 		KUNIT_EXPECT_TRUE(test, zsm_mig_page_movable(pages[k]));
@@ -565,12 +623,55 @@ static void free_while_isolated(struct kunit *test)
 	lock_page(page);
 	KUNIT_EXPECT_TRUE(test, zsm_mig_movable_type(page));
 	KUNIT_EXPECT_FALSE(test, zsm_mig_page_movable(page));
-	if (zsm_mig_page_movable(page))
-		page_movable_ops(page)->putback_page(page);
-	ClearPageIsolated(page);
+	if (zsm_mig_core_calls(page))
+		zsm_mig_ops(page)->putback_page(page);
+	zsm_mig_clear_isolated(page);
 	unlock_page(page);
 	put_page(page);
 
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held),
+			fx->held_before);
+}
+
+/*
+ *   core: get_page, lock, isolate, unlock   (page isolated, unlocked)
+ *   zsm:  zs_free() x objs                  -> zspage freed, page let go
+ *   core: lock it and a destination; on 6.17+ ->migrate_page(), which must
+ *         succeed and change nothing (earlier kernels see the page is no
+ *         longer movable and do not call it)
+ *   core: unlock both, drop its references  -> both pages freed
+ */
+static void migrate_after_free_while_isolated(struct kunit *test)
+{
+	struct zsm_mig_fx *fx = zsm_mig_fx_create(test);
+	unsigned int k = fx->geom->pages / 2;
+	LIST_HEAD(isolated);
+	struct page *page, *dst;
+	int rc = 0;
+
+	dst = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+	if (!dst)
+		kunit_skip(test, "cannot allocate a destination page");
+	set_page_private(dst, 0);
+	page = zsm_mig_isolate_k(fx, k, &isolated);
+	zsm_mig_free_all(fx);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	if (!zsm_mig_lock_pair(test, page, dst))
+		return;
+	if (zsm_mig_core_calls(page))
+		rc = zsm_mig_ops(page)->migrate_page(dst, page, MIGRATE_SYNC);
+	KUNIT_EXPECT_EQ_MSG(test, rc, 0,
+			    "migrate_page() of a page its zspage let go");
+	KUNIT_EXPECT_EQ(test, page_private(dst), 0UL);
+	KUNIT_EXPECT_FALSE(test, zsm_mig_page_movable(dst));
+	KUNIT_EXPECT_EQ(test, page_ref_count(dst), 1);
+	zsm_mig_clear_isolated(page);
+	unlock_page(dst);
+	put_page(dst);
+	list_del(&page->lru);
+	unlock_page(page);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	put_page(page);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held),
 			fx->held_before);
 }
@@ -599,12 +700,12 @@ static void free_while_locked_is_deferred(struct kunit *test)
 	zsm_mig_free_all(fx);
 	KUNIT_EXPECT_TRUE(test, zsm_mig_page_movable(page));
 	isolated = zsm_mig_page_movable(page) &&
-		   page_movable_ops(page)->isolate_page(page,
+		   zsm_mig_ops(page)->isolate_page(page,
 							ISOLATE_UNEVICTABLE);
 	KUNIT_EXPECT_FALSE_MSG(test, isolated,
 			       "isolate_page() accepted a page of a dead zspage");
 	if (isolated)
-		page_movable_ops(page)->putback_page(page);
+		zsm_mig_ops(page)->putback_page(page);
 	unlock_page(page);
 
 	flush_work(&zsm_pool(fx->pool)->free_work);
@@ -644,9 +745,9 @@ static void migrate_of_dying_zspage_is_refused(struct kunit *test)
 	zsm_mig_free_all(fx);
 	/* Deferred: the descriptor lives until the worker has run. */
 	KUNIT_EXPECT_TRUE(test, READ_ONCE(zspage->dead));
-	if (zsm_mig_page_movable(page))
-		rc = page_movable_ops(page)->migrate_page(dst, page,
-							  MIGRATE_SYNC);
+	if (zsm_mig_core_calls(page))
+		rc = zsm_mig_ops(page)->migrate_page(dst, page,
+						     MIGRATE_SYNC);
 	KUNIT_EXPECT_EQ_MSG(test, rc, -EAGAIN,
 			    "migrate_page() of a dead zspage's page");
 	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(zspage->pages[k]), page);
@@ -790,9 +891,9 @@ static void migrate_wait_is_bounded(struct kunit *test)
 	if (!zsm_mig_lock_pair(test, page, dst))
 		return;
 	start = local_clock();
-	if (zsm_mig_page_movable(page))
-		rc = page_movable_ops(page)->migrate_page(dst, page,
-							  MIGRATE_SYNC);
+	if (zsm_mig_core_calls(page))
+		rc = zsm_mig_ops(page)->migrate_page(dst, page,
+						     MIGRATE_SYNC);
 	ns = local_clock() - start;
 	KUNIT_EXPECT_EQ(test, rc, -EAGAIN);
 	KUNIT_EXPECT_GE_MSG(test, ns, (u64)ZSM_MIGRATE_WAIT_NS,
@@ -824,6 +925,7 @@ static struct kunit_case zsm_migrate_cases[] = {
 	KUNIT_CASE_PARAM(migrate_page_moves_data, zsm_mig_pos_gen_params),
 	KUNIT_CASE(migrate_every_page),
 	KUNIT_CASE(free_while_isolated),
+	KUNIT_CASE(migrate_after_free_while_isolated),
 	KUNIT_CASE(free_while_locked_is_deferred),
 	KUNIT_CASE(migrate_of_dying_zspage_is_refused),
 	KUNIT_CASE_SLOW(migrate_waits_for_mapper),
@@ -841,4 +943,4 @@ kunit_test_suite(zsm_migrate_suite);
 
 MODULE_DESCRIPTION("KUnit tests for zsm: page isolation, migration and putback (zsm_migrate)");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS(ZSM_KUNIT_NS);

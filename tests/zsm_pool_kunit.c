@@ -192,15 +192,15 @@ static void malloc_error_codes(struct kunit *test)
 	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_kunit_err", 1);
 	unsigned long h;
 
-	h = zs_malloc(fx->pool, 0, GFP_KERNEL);
+	h = zsm_zs_malloc(fx->pool, 0, GFP_KERNEL);
 	KUNIT_EXPECT_TRUE(test, IS_ERR_VALUE(h));
 	KUNIT_EXPECT_EQ(test, h, (unsigned long)ERR_PTR(-EINVAL));
 
-	h = zs_malloc(fx->pool, PAGE_SIZE + 1, GFP_KERNEL);
+	h = zsm_zs_malloc(fx->pool, PAGE_SIZE + 1, GFP_KERNEL);
 	KUNIT_EXPECT_TRUE(test, IS_ERR_VALUE(h));
 	KUNIT_EXPECT_EQ(test, h, (unsigned long)ERR_PTR(-ENOSPC));
 
-	h = zs_malloc(fx->pool, SIZE_MAX, GFP_KERNEL);
+	h = zsm_zs_malloc(fx->pool, SIZE_MAX, GFP_KERNEL);
 	KUNIT_EXPECT_EQ(test, h, (unsigned long)ERR_PTR(-ENOSPC));
 
 	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);

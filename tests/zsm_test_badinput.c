@@ -202,7 +202,7 @@ static void bi_note_handle(struct bi_ctx *c, unsigned long handle)
 static int bi_alloc(struct bi_ctx *c, struct zs_pool *pool,
 		    struct zsm_tu_obj *o, unsigned int size)
 {
-	unsigned long h = zs_malloc(pool, size, GFP_KERNEL);
+	unsigned long h = zsm_zs_malloc(pool, size, GFP_KERNEL);
 	void *p;
 
 	if (IS_ERR_VALUE(h)) {
@@ -364,11 +364,11 @@ static void bi_malloc_size(struct bi_ctx *c)
 	struct zsm_tu_obj o;
 	unsigned int i;
 
-	h = zs_malloc(c->pool, 0, GFP_KERNEL);
+	h = zsm_zs_malloc(c->pool, 0, GFP_KERNEL);
 	BI_EXPECT(c, IS_ERR_VALUE(h) && h == einval,
 		  "zs_malloc(0) = %ld, expected -EINVAL", (long)h);
 	for (i = 0; i < ARRAY_SIZE(big); i++) {
-		h = zs_malloc(c->pool, big[i], GFP_KERNEL);
+		h = zsm_zs_malloc(c->pool, big[i], GFP_KERNEL);
 		BI_EXPECT(c, IS_ERR_VALUE(h) && h == enospc,
 			  "zs_malloc(%zu) = %ld, expected -ENOSPC", big[i],
 			  (long)h);
@@ -518,7 +518,7 @@ static void bi_map_freed(struct bi_ctx *c)
 	BI_EXPECT(c, !p, "RW map of a freed handle returned %p", p);
 	p = zs_map_object(c->pool, v.handle, ZS_MM_WO);
 	BI_EXPECT(c, !p, "WO map of a freed handle returned %p", p);
-	p = zs_obj_read_begin(c->pool, v.handle, c->buf);
+	p = zs_obj_read_begin(c->pool, v.handle, BI_VICTIM_SIZE, c->buf);
 	BI_EXPECT(c, !p, "zs_obj_read_begin of a freed handle returned %p",
 		  p);
 	/* Must write nowhere: the neighbours are checked at the end. */
@@ -910,8 +910,8 @@ static void bi_in_hardirq(struct bi_ctx *c, struct bi_irq *irq,
 	irq->c = c;
 	irq->fn = fn;
 	init_completion(&irq->done);
-	hrtimer_init(&irq->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
-	irq->timer.function = bi_hardirq_fn;
+	zsm_hrtimer_setup(&irq->timer, bi_hardirq_fn, CLOCK_MONOTONIC,
+			  HRTIMER_MODE_REL_HARD);
 	hrtimer_start(&irq->timer, ns_to_ktime(1000), HRTIMER_MODE_REL_HARD);
 	wait_for_completion(&irq->done);
 	hrtimer_cancel(&irq->timer);
@@ -920,7 +920,7 @@ static void bi_in_hardirq(struct bi_ctx *c, struct bi_irq *irq,
 
 static void bi_irq_malloc_fn(struct bi_irq *irq)
 {
-	irq->handle = zs_malloc(irq->c->pool, BI_VICTIM_SIZE, GFP_ATOMIC);
+	irq->handle = zsm_zs_malloc(irq->c->pool, BI_VICTIM_SIZE, GFP_ATOMIC);
 }
 
 /* irq_malloc: zs_malloc() in hard IRQ is refused with -EINVAL. */
@@ -1017,9 +1017,11 @@ static void bi_irq_map(struct bi_ctx *c)
 
 static void bi_irq_read_fn(struct bi_irq *irq)
 {
-	irq->p = zs_obj_read_begin(irq->c->pool, irq->o->handle, irq->c->buf);
+	irq->p = zs_obj_read_begin(irq->c->pool, irq->o->handle, irq->o->size,
+				   irq->c->buf);
 	if (irq->p)
-		zs_obj_read_end(irq->c->pool, irq->o->handle, irq->p);
+		zs_obj_read_end(irq->c->pool, irq->o->handle, irq->o->size,
+				irq->p);
 }
 
 /* irq_read: zs_obj_read_begin() in hard IRQ returns NULL. */
@@ -1070,7 +1072,7 @@ static enum hrtimer_restart bi_softirq_fn(struct hrtimer *t)
 	irq->softirq &= in_serving_softirq() && !in_hardirq();
 	if (!irq->runs++) {
 		/* Refused here (no class lock is taken from a softirq). */
-		irq->handle = zs_malloc(pool, BI_VICTIM_SIZE, GFP_ATOMIC);
+		irq->handle = zsm_zs_malloc(pool, BI_VICTIM_SIZE, GFP_ATOMIC);
 		zs_free(pool, irq->o->handle);
 	}
 	for (k = 0; k < BI_SOFTIRQ_MAPS; k++) {
@@ -1079,7 +1081,8 @@ static enum hrtimer_restart bi_softirq_fn(struct hrtimer *t)
 
 		o = &irq->objs[prandom_u32_state(&irq->rnd) % irq->nr_objs];
 		if (k & 1)
-			p = zs_obj_read_begin(pool, o->handle, irq->c->buf);
+			p = zs_obj_read_begin(pool, o->handle, o->size,
+					      irq->c->buf);
 		else
 			p = zs_map_object(pool, o->handle, ZS_MM_RO);
 		if (!p) {
@@ -1091,7 +1094,7 @@ static enum hrtimer_restart bi_softirq_fn(struct hrtimer *t)
 				      &bi_reports, BI_MAX_REPORTS))
 			irq->corrupt++;
 		if (k & 1)
-			zs_obj_read_end(pool, o->handle, (void *)p);
+			zs_obj_read_end(pool, o->handle, o->size, (void *)p);
 		else
 			zs_unmap_object(pool, o->handle);
 	}
@@ -1194,8 +1197,8 @@ static void bi_softirq(struct bi_ctx *c)
 	irq->softirq = true;
 	prandom_seed_state(&irq->rnd, 0xb1);
 	init_completion(&irq->done);
-	hrtimer_init(&irq->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
-	irq->timer.function = bi_softirq_fn;
+	zsm_hrtimer_setup(&irq->timer, bi_softirq_fn, CLOCK_MONOTONIC,
+			  HRTIMER_MODE_REL_SOFT);
 	bi_note_handle(c, v.handle);
 	bi_fence_begin(c);
 	hrtimer_start(&irq->timer, ns_to_ktime(BI_SOFTIRQ_PERIOD_NS),
@@ -1395,4 +1398,4 @@ module_exit(zsm_test_badinput_exit);
 
 MODULE_DESCRIPTION("zsm integration test: misuse of the API has defined outcomes");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS(ZSM_KUNIT_NS);

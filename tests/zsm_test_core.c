@@ -43,6 +43,8 @@
 #include <linux/vmalloc.h>
 #include <linux/zsmalloc.h>
 
+#include "zsm_compat.h"
+#include "zsm.h"
 #include "zsm_test_util.h"
 
 /* === Parameters ========================================================== */
@@ -124,7 +126,7 @@ static bool core_check(struct core_worker *w, const struct zsm_tu_obj *o,
 static unsigned long core_alloc_fill(struct core_worker *w,
 				     struct zsm_tu_obj *o, gfp_t gfp)
 {
-	unsigned long h = zs_malloc(w->pool, o->size, gfp);
+	unsigned long h = zsm_zs_malloc(w->pool, o->size, gfp);
 	void *buf;
 
 	if (IS_ERR_VALUE(h))

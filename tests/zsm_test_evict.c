@@ -34,6 +34,7 @@
 #include <linux/mutex.h>
 #include <linux/sched.h>
 
+#include "zsm_compat.h"
 #include "zsm.h"
 #include "zsm_test_util.h"
 
@@ -82,7 +83,7 @@ static u32 ev_size(u32 r)
 static int ev_store(struct zs_pool *pool, struct ev_entry *e,
 		    const u8 *data)
 {
-	unsigned long h = zs_malloc(pool, e->size, GFP_KERNEL);
+	unsigned long h = zsm_zs_malloc(pool, e->size, GFP_KERNEL);
 	void *p;
 
 	if (IS_ERR_VALUE(h))

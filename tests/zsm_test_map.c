@@ -58,6 +58,7 @@
 #include <linux/vmalloc.h>
 #include <linux/zsmalloc.h>
 
+#include "zsm_compat.h"
 #include "zsm.h"
 #include "zsm_test_util.h"
 
@@ -247,13 +248,13 @@ static void tm_nested(struct tm_worker *w, struct zsm_tu_obj *a, struct zsm_tu_o
 	}
 }
 
-/* The 6.15 read API. */
+/* The object read API. */
 static void tm_read_api(struct tm_worker *w, struct zsm_tu_obj *o)
 {
 	bool ok;
 	u8 *p;
 
-	p = zs_obj_read_begin(w->pool, o->handle, w->buf);
+	p = zs_obj_read_begin(w->pool, o->handle, o->size, w->buf);
 	if (!p) {
 		w->errors++;
 		return;
@@ -261,7 +262,7 @@ static void tm_read_api(struct tm_worker *w, struct zsm_tu_obj *o)
 	ok = zsm_tu_csum(p, o->size) == o->csum;
 	if (!ok && p != w->buf)
 		memcpy(w->buf, p, o->size);
-	zs_obj_read_end(w->pool, o->handle, p);
+	zs_obj_read_end(w->pool, o->handle, o->size, p);
 	if (!ok)
 		tm_corrupt(w, o, w->buf, "zs_obj_read_begin");
 }
@@ -278,7 +279,7 @@ static int tm_alloc(struct tm_worker *w, struct zsm_tu_obj *o, gfp_t gfp)
 	unsigned long h;
 
 	o->size = tm_sizes[prandom_u32_state(&w->rnd) % ARRAY_SIZE(tm_sizes)];
-	h = zs_malloc(w->pool, o->size, gfp);
+	h = zsm_zs_malloc(w->pool, o->size, gfp);
 	if (IS_ERR_VALUE(h)) {
 		o->handle = 0;
 		return (int)(long)h;
@@ -379,7 +380,7 @@ static int tm_probe_pte(struct zs_pool *pool)
 	for (i = 0; i < ARRAY_SIZE(h); i++) {
 		void *p;
 
-		h[i] = zs_malloc(pool, 3000, GFP_KERNEL);
+		h[i] = zsm_zs_malloc(pool, 3000, GFP_KERNEL);
 		if (IS_ERR_VALUE(h[i])) {
 			h[i] = 0;
 			ret = -ENOMEM;

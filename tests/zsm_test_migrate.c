@@ -238,7 +238,7 @@ static int tmig_alloc(struct rnd_state *rnd)
 	u8 *buf;
 
 	o->size = tmig_pick_size(rnd);
-	h = zs_malloc(tmig_pool, o->size, TMIG_GFP);
+	h = zsm_zs_malloc(tmig_pool, o->size, TMIG_GFP);
 	if (IS_ERR_VALUE(h))
 		return (int)(long)h;
 	o->handle = h;
@@ -886,4 +886,4 @@ module_exit(tmig_exit);
 
 MODULE_DESCRIPTION("zsm integration test: migration, memory offline, compaction and shrinker");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS(ZSM_KUNIT_NS);

@@ -113,7 +113,7 @@ static int mix_place(unsigned int i, const u8 *src, gfp_t gfp)
 	unsigned long h;
 	u8 *p;
 
-	h = zs_malloc(mix_pool, e->o.size, gfp);
+	h = zsm_zs_malloc(mix_pool, e->o.size, gfp);
 	if (IS_ERR_VALUE(h)) {
 		if (h != (unsigned long)ERR_PTR(-ENOMEM))
 			atomic_long_inc(&mix_errors);
@@ -532,4 +532,4 @@ module_exit(mix_exit);
 
 MODULE_DESCRIPTION("zsm integration test: eviction, compaction, migration, offline and mapping at once");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS(ZSM_KUNIT_NS);

@@ -25,6 +25,8 @@
 #include <linux/vmalloc.h>
 #include <linux/zsmalloc.h>
 
+#include "zsm_compat.h"
+#include "zsm.h"
 #include "zsm_test_util.h"
 
 #define STAT_MAX_SIZES	8
@@ -85,7 +87,7 @@ static int stat_fill(void)
 			unsigned long h;
 			void *p;
 
-			h = zs_malloc(stat_pool, sizes[j], GFP_KERNEL);
+			h = zsm_zs_malloc(stat_pool, sizes[j], GFP_KERNEL);
 			if (IS_ERR_VALUE(h)) {
 				pr_err("zs_malloc(%u): %ld\n", sizes[j], (long)h);
 				return (int)h;

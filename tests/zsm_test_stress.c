@@ -334,10 +334,11 @@ static void st_nested(struct st_worker *w, struct zsm_tu_obj *a,
 		st_write_wo(w, a);
 }
 
-/* The 6.15 read API: the object in place or copied into w->copy. */
+/* The object read API: the object in place or copied into w->copy. */
 static void st_read_api(struct st_worker *w, struct zsm_tu_obj *o)
 {
-	const u8 *p = zs_obj_read_begin(w->pool, o->handle, w->copy);
+	const u8 *p = zs_obj_read_begin(w->pool, o->handle, o->size,
+					  w->copy);
 
 	w->maps++;
 	if (!p) {
@@ -346,7 +347,7 @@ static void st_read_api(struct st_worker *w, struct zsm_tu_obj *o)
 		return;
 	}
 	st_check_buf(w, o, p, "zs_obj_read_begin");
-	zs_obj_read_end(w->pool, o->handle, (void *)p);
+	zs_obj_read_end(w->pool, o->handle, o->size, (void *)p);
 }
 
 static void st_write_api(struct st_worker *w, struct zsm_tu_obj *o)
@@ -370,7 +371,7 @@ static unsigned long st_alloc_fill(struct st_worker *w, struct zs_pool *pool,
 
 	if (atomic)
 		preempt_disable();
-	h = zs_malloc(pool, o->size, gfp);
+	h = zsm_zs_malloc(pool, o->size, gfp);
 	if (IS_ERR_VALUE(h))
 		goto out;
 	p = zs_map_object(pool, h, ZS_MM_WO);
@@ -663,7 +664,7 @@ static void st_sweep_malloc(struct st_worker *w)
 			st_new_obj(w, o);
 			o->size = sizes[s];
 			st_set_fail_nth(n);
-			h = zs_malloc(pool, o->size, GFP_KERNEL);
+			h = zsm_zs_malloc(pool, o->size, GFP_KERNEL);
 			left = st_fail_nth_left();
 			st_set_fail_nth(0);
 			if (IS_ERR_VALUE(h)) {
@@ -953,4 +954,4 @@ module_exit(zsm_test_stress_exit);
 
 MODULE_DESCRIPTION("zsm integration test: randomized stress, optionally under fault injection");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS(ZSM_KUNIT_NS);

@@ -407,7 +407,7 @@ static inline int zsm_kt_add(struct zsm_kt_fx *fx, unsigned int size,
 	unsigned long h;
 
 	KUNIT_ASSERT_LT(fx->test, fx->nr, fx->cap);
-	h = zs_malloc(fx->pool, size, gfp);
+	h = zsm_zs_malloc(fx->pool, size, gfp);
 	if (IS_ERR_VALUE(h))
 		return (int)(long)h;
 	o = &fx->objs[fx->nr];
