@@ -72,7 +72,8 @@
 #include "zsm_internal.h"
 #include "zsm.h"
 
-#ifdef CONFIG_X86_64
+/* pte mode: x86-64, where modules may flush the local TLB (zsm_compat.h). */
+#if defined(CONFIG_X86_64) && defined(ZSM_HAVE_FLUSH_TLB_ALL)
 #include <linux/vmalloc.h>
 #include <asm/tlbflush.h>
 #include <asm/special_insns.h>

@@ -35,6 +35,11 @@
  *   ZSM_HAVE_NS_STRING symbol namespaces are strings (6.13+).
  *   ZSM_HAVE_HRTIMER_SETUP
  *                      hrtimer_setup() (6.13+; hrtimer_init() went in 6.15).
+ *   ZSM_HAVE_FLUSH_TLB_ALL
+ *                      __flush_tlb_all() is exported to modules (x86, up
+ *                      to 6.x; 7.x exports it to KVM only). The pte
+ *                      mapping mode needs it (zsm_map.c); without it zsm
+ *                      maps in copy mode only.
  *
  * Not version differences, and so not here: CONFIG_ZPOOL (zsm_zpool.c is
  * built only with it, see Kbuild) and CONFIG_X86_64 (pte mapping mode,
