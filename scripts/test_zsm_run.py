@@ -177,6 +177,16 @@ irq event stamp: 1234
 ---[ end trace 0000000000000000 ]---
 """
 
+# The same report as 7.x prints it.
+WARN7 = """\
+------------[ cut here ]------------
+WARNING: zsm_selftest_warn.c:17 at init+0x10/0x20 [w], CPU#1: insmod/80
+Modules linked in: w(O+)
+CPU: 1 UID: 0 PID: 80 Comm: insmod Tainted: G           O        7.3.4 #1
+RIP: 0010:init+0x10/0x20 [w]
+---[ end trace 0000000000000000 ]---
+"""
+
 LOCKDEP = """\
 ======================================================
 WARNING: possible circular locking dependency detected
@@ -325,6 +335,16 @@ class SplatTest(unittest.TestCase):
         _, r = self.run_test("U:zsm-expect-warn-begin w\n" + WARN +
                              "zsm-expect-warn-end w")
         self.assertEqual(r.status, "PASS", r.reasons)
+
+    def test_fenced_warn_7x_passes(self):
+        _, r = self.run_test("U:zsm-expect-warn-begin w\n" + WARN7 +
+                             "zsm-expect-warn-end w")
+        self.assertEqual(r.status, "PASS", r.reasons)
+
+    def test_warn_7x_fails_test(self):
+        _, r = self.run_test(WARN7)
+        self.assertEqual(r.status, "FAIL")
+        self.assertIn("CPU#1", r.reasons[0])
 
     def test_fence_without_warning_fails(self):
         _, r = self.run_test("zsm-expect-warn-begin quiet\n"

@@ -66,8 +66,11 @@ KTAP_DIAG_RE = re.compile(r"^\s{4,}# (.*)$")
 SKIP_RE = re.compile(r"#\s*SKIP\b", re.IGNORECASE)
 
 # A WARN()/WARN_ON() report: the only splat an expected-warning fence
-# tolerates, from this line to "---[ end trace".
-WARN_RE = re.compile(r"WARNING: CPU: \d+ PID: \d+ at ")
+# tolerates, from this line to "---[ end trace". Up to 6.x
+# "WARNING: CPU: 1 PID: 80 at file:line fn", from 7.x
+# "WARNING: file:line at fn, CPU#1: comm/80".
+WARN_RE = re.compile(r"WARNING: (?:CPU: \d+ PID: \d+ at "
+                     r"|\S+:\d+ at .+, CPU#\d+: )")
 END_TRACE_RE = re.compile(r"---\[ end trace")
 
 # Reports that an expected-OOM fence tolerates (with the stack dump that
