@@ -13,6 +13,11 @@
 #   deb6.1    Debian's 6.1 headers (linux-headers-6.1.0-56-amd64): zsm.ko
 #   deb6.1-rt Debian's 6.1 PREEMPT_RT headers (linux-headers-6.1.0-56-rt-amd64):
 #             must FAIL, with zsm's "does not support PREEMPT_RT" error
+#   guest7    the 7.x guest kernel's build tree (scripts/build-kernel.sh
+#             debug7): zsm.ko and the test modules. Debian's 7.x header
+#             packages cannot be used on a Debian 12 host: their
+#             linux-kbuild-7.x tools (modpost, objtool) need glibc 2.38
+#             (Documentation/zsm.rst, "Building").
 # (the ABIs are scripts/stock-kernel.sh's; scripts/fetch-headers.sh unpacks
 # the header packages into the cache)
 #
@@ -51,7 +56,8 @@ entry() {
 	deb6.12) echo "$("$repo/scripts/fetch-headers.sh" "$ABI612" | tail -n 1) ZSM_TESTS=0 ZSM_RENAME=1" ;;
 	deb6.1) echo "$("$repo/scripts/fetch-headers.sh" "$ABI61" | tail -n 1) ZSM_TESTS=0" ;;
 	deb6.1-rt) echo "$("$repo/scripts/fetch-headers.sh" "$ABI61RT" | tail -n 1) ZSM_TESTS=0" ;;
-	*) die "unknown build $1 (guest, deb6.12, deb6.1, deb6.1-rt)" ;;
+	guest7) echo "$("$repo/scripts/build-kernel.sh" debug7 | tail -n 1)/build" ;;
+	*) die "unknown build $1 (guest, deb6.12, deb6.1, deb6.1-rt, guest7)" ;;
 	esac
 }
 
@@ -112,10 +118,10 @@ build() {
 
 main() {
 	local names n failed=0 start
-	[ $# -ge 1 ] || die "usage: $0 GUEST_KDIR [guest|deb6.12|deb6.1...]"
+	[ $# -ge 1 ] || die "usage: $0 GUEST_KDIR [guest|deb6.12|deb6.1|deb6.1-rt|guest7...]"
 	guest_kdir=$1
 	shift
-	names=${*:-guest deb6.12 deb6.1 deb6.1-rt}
+	names=${*:-guest deb6.12 deb6.1 deb6.1-rt guest7}
 	command -v sparse >/dev/null || die "sparse missing: scripts/deps.sh (apt-get install sparse)"
 	mkdir -p "$cache/matrix"
 	# One matrix at a time per cache (several checkouts may share it).

@@ -14,7 +14,7 @@
 #      line, on a host thread per vCPU (multi-threaded TCG, where SMP
 #      races show); alongside it, scripts/stock-kernel.sh boots the
 #      consumer tests (zram, zswap) on each kernel of $CONSUMER_KERNELS
-#      (default: guest 6.1 6.12) in turn, their two vCPUs taking turns on
+#      (default: guest 6.1 6.12 7.x) in turn, their two vCPUs taking turns on
 #      one host thread (--tcg-thread single), so the two guests need three
 #      host threads, not four, on a 2-core host. Their output is printed
 #      when the main guest is done. After the consumer boots, in the same
@@ -22,6 +22,9 @@
 #      Debian 12 guest (three boots; CHECK_DEB=0 leaves it out), on a
 #      host thread per vCPU: the main guest is done by then, or nearly
 #      (DKMS compiles zsm in that guest with make -j2).
+#      When the main guest is done, the 7.x guest boots zsm's own tests
+#      (scripts/stock-kernel.sh 7.x-suite) in its place, beside the rest
+#      of the boots alongside.
 #   4. scripts/zsm-summary.py adds every boot's results up and prints the
 #      combined "N passed, N failed" last.
 # Measured on a quiet 2-core host (whole make check): 7m37s this way;
@@ -41,10 +44,11 @@ flavor=$1
 kout=$2
 shift 2
 
-consumers=${CONSUMER_KERNELS-guest 6.1 6.12}
+consumers=${CONSUMER_KERNELS-guest 6.1 6.12 7.x}
+suite7=7.x-suite
 deb=${CHECK_DEB:-1}
 case " $* " in
-*" --tests "*|*" --tests="*) consumers=; deb=0 ;;
+*" --tests "*|*" --tests="*) consumers='' suite7='' deb=0 ;;
 esac
 
 cd "$repo" || exit 1
@@ -54,7 +58,7 @@ python3 scripts/test_zsm_run.py || exit 1
 res=$(mktemp -d)
 trap 'rm -rf "$res"' EXIT
 files=$res/main.json
-for k in $consumers; do
+for k in $consumers $suite7; do
 	files="$files $res/kernel-$k.json"
 done
 [ "$deb" = 0 ] || files="$files $res/deb.json"
@@ -74,11 +78,16 @@ scripts/zsm-run.py --kernel-dir "$kout" --mode check \
 	--timeout "${CHECK_TIMEOUT:-3000}" --label 6_12_guest \
 	--results "$res/main.json" "$@"
 
+for k in $suite7; do
+	scripts/stock-kernel.sh --results "$res/kernel-$k.json" "$k" \
+		>"$res/kernel-$k.log" 2>&1
+done
+
 side=$consumers
 [ "$deb" = 0 ] || side="$side deb"
 [ -z "$side" ] || echo "check: waiting for the boots alongside (${side# })"
 wait "$cpid"
-for k in $consumers; do
+for k in $consumers $suite7; do
 	echo "=== consumer boot: $k"
 	cat "$res/kernel-$k.log"
 done

@@ -4,8 +4,8 @@
 # The consumer tests (zram_ext4, zram_swap, zswap: zram and zswap on zsm)
 # on Debian's unmodified kernels and on the debug guest kernel.
 #
-#   scripts/stock-kernel.sh [--prepare] [--results FILE] 6.1|6.12|guest \
-#       [zsm-run.py options]
+#   scripts/stock-kernel.sh [--prepare] [--results FILE] \
+#       6.1|6.12|guest|7.x|7.x-suite [zsm-run.py options]
 #   scripts/stock-kernel.sh --abis
 #
 # 6.1    Debian's linux-image-<ABI>-unsigned, ABI $ZSM_STOCK_6_1
@@ -20,6 +20,17 @@
 #        $ZSM_GUEST_FLAVOR (default debug: lockdep, DEBUG_VM, kmemleak;
 #        kasan adds KASAN), with the modules of the work tree (built if
 #        needed). Tests: zram_ext4, zram_swap, zswap.
+# 7.x    The 7.x guest kernel of scripts/build-kernel.sh, flavour
+#        $ZSM_GUEST7_FLAVOR (default debug7: Debian's linux-source-7.x,
+#        zsmalloc and zram modules, no zswap, the checkers of debug), with
+#        the work tree's modules built against it in
+#        $ZSM_CACHE/stock-build/7.x-<release>/. zram.ko of that kernel
+#        binds to zsm.ko. Tests: zram_ext4, zram_swap (zswap is built-in
+#        only on 7.x: it selects a built-in zsmalloc).
+# 7.x-suite
+#        The same kernel (modules in .../7.x-suite-<release>/), zsm's own
+#        tests: kunit, core, migrate, compact, with two emulated NUMA
+#        nodes (numa=fake=2) for the node tests.
 #
 # For a stock kernel the script
 #   1. fetches linux-headers-<ABI> into the cache
@@ -37,12 +48,13 @@
 #      zsm.ko there against those headers.
 # Then it boots the kernel with the tests (scripts/zsm-run.py; the tests'
 # `# zsm-run:` lines give the guest 256 MiB, a 256 MiB virtio disk and the
-# ext4 data), labelled 6_1_stock, 6_12_stock or 6_12_guest.
+# ext4 data), labelled 6_1_stock, 6_12_stock, 6_12_guest or, for the 7.x
+# guest, <major>_<minor>_guest (7_3_guest).
 #
 # With --results FILE the runner's results go to FILE and its summary line
 # is prefixed with the label: `make check` adds several kernels up with
 # scripts/zsm-summary.py. Without it, zsm-summary.py runs here and prints
-#   zsm-metric kernel.<6_1_stock|6_12_stock|6_12_guest>.<test>=pass|fail|skip
+#   zsm-metric kernel.<label>.<test>=pass|fail|skip
 # and the summary line. --prepare stops after step 3 and prints the kernel
 # directory. --abis prints the stock kernels' ABIs (for the build matrix
 # and the DKMS check).
@@ -72,7 +84,7 @@ log() {
 }
 
 usage() {
-	echo "usage: $0 [--prepare] [--results FILE] 6.1|6.12|guest [zsm-run.py options]" >&2
+	echo "usage: $0 [--prepare] [--results FILE] 6.1|6.12|guest|7.x|7.x-suite [zsm-run.py options]" >&2
 	echo "       $0 --abis" >&2
 	exit 2
 }
@@ -190,11 +202,12 @@ fetch_kernel() {
 	echo "$out"
 }
 
-# build_zsm <kdir> <builddir> [make args]: zsm.ko against <kdir>, in a
-# copy of the work tree.
+# build_zsm <kdir> <builddir> <target> [make args]: <target> (zsm.ko, or
+# modules for the test modules too) against <kdir>, in a copy of the work
+# tree.
 build_zsm() {
-	local kdir=$1 b=$2
-	shift 2
+	local kdir=$1 b=$2 target=$3
+	shift 3
 	mkdir -p "$b"
 	# Build products are excluded, so the copy keeps its own (an
 	# incremental rebuild) and never gets the work tree's.
@@ -202,8 +215,8 @@ build_zsm() {
 		--exclude '*.mod' --exclude '*.mod.c' --exclude '.*.cmd' \
 		--exclude '*.a' --exclude Module.symvers --exclude modules.order \
 		--exclude '__pycache__' "$repo/" "$b/"
-	log "building zsm.ko in $b against $kdir $*"
-	make -s -C "$kdir" M="$b" "$@" zsm.ko >&2
+	log "building $target in $b against $kdir $*"
+	make -s -C "$kdir" M="$b" -j"$(nproc)" "$@" "$target" >&2
 }
 
 ABI_6_1=${ZSM_STOCK_6_1:-6.1.0-56-amd64}
@@ -211,6 +224,7 @@ ABI_6_12=${ZSM_STOCK_6_12:-6.12.115+deb12-amd64}
 
 main() {
 	local abi tag tests kout bdir hdr rel vm rc=0 results=
+	local extra=()
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--prepare) prepare=1; shift ;;
@@ -219,7 +233,7 @@ main() {
 			echo "$ABI_6_1 $ABI_6_12"
 			return 0
 			;;
-		6.1|6.12|guest) kernel=$1; shift; break ;;
+		6.1|6.12|guest|7.x|7.x-suite) kernel=$1; shift; break ;;
 		*) usage ;;
 		esac
 	done
@@ -240,6 +254,13 @@ main() {
 		tag=6_12_guest
 		tests=zram_ext4,zram_swap,zswap
 		;;
+	7.x)
+		tests=zram_ext4,zram_swap
+		;;
+	7.x-suite)
+		tests=kunit,core,migrate,compact
+		extra=(--append numa=fake=2)
+		;;
 	esac
 
 	if [ "$kernel" = guest ]; then
@@ -253,6 +274,15 @@ main() {
 		# no-op there, not a rebuild under the main guest's feet.
 		make -s -C "$repo" --no-print-directory modules KDIR="$hdr" \
 			W=1 >&2
+	elif [ "$kernel" = 7.x ] || [ "$kernel" = 7.x-suite ]; then
+		kout=$("$here/build-kernel.sh" "${ZSM_GUEST7_FLAVOR:-debug7}" |
+		       tail -n 1)
+		hdr=$kout/build
+		rel=$(cat "$hdr/include/config/kernel.release")
+		tag=$(echo "$rel" | cut -d. -f1,2 | tr . _)_guest
+		# One copy per name: make check runs 7.x and 7.x-suite at once.
+		bdir=$cache/stock-build/$kernel-$rel
+		build_zsm "$hdr" "$bdir" modules W=1
 	else
 		hdr=$(headers "$abi")
 		[ -f "$hdr/Makefile" ] || die "no headers for $abi"
@@ -260,9 +290,9 @@ main() {
 		rel=$abi
 		bdir=$cache/stock-build/$abi
 		if [ "$kernel" = 6.12 ]; then
-			build_zsm "$hdr" "$bdir" ZSM_RENAME=1
+			build_zsm "$hdr" "$bdir" zsm.ko ZSM_RENAME=1
 		else
-			build_zsm "$hdr" "$bdir"
+			build_zsm "$hdr" "$bdir" zsm.ko
 		fi
 	fi
 	vm=$(modinfo -F vermagic "$bdir/zsm.ko" | cut -d' ' -f1)
@@ -284,7 +314,7 @@ main() {
 	log "booting $kernel ($kout): $tests"
 	python3 "$bdir/scripts/zsm-run.py" --kernel-dir "$kout" --mode check \
 		--tests "$tests" --timeout "$timeout" --label "$tag" \
-		--results "$results" "$@" || rc=$?
+		--results "$results" "${extra[@]}" "$@" || rc=$?
 	if [ -n "$own" ]; then
 		python3 "$repo/scripts/zsm-summary.py" "$results" || rc=$?
 		rm -f "$own"
