@@ -443,9 +443,8 @@ static int __zsm_mig_migrate_k(struct zsm_mig_fx *fx, unsigned int k,
 	/* migrate_folio_move() -> migrate_movable_ops_page() */
 	KUNIT_EXPECT_TRUE(test, zsm_mig_isolated(src));
 	if (zsm_mig_core_calls(src))
-		rc = zsm_mig_ops(src)->migrate_page(dst, src,
-							 MIGRATE_SYNC);
-	if (rc != 0) {
+		rc = zsm_mig_ops(src)->migrate_page(dst, src, MIGRATE_SYNC);
+	if (rc) {
 		/* Ownership unchanged: undo dst, put src back. */
 		unlock_page(dst);
 		put_page(dst);
@@ -700,8 +699,7 @@ static void free_while_locked_is_deferred(struct kunit *test)
 	zsm_mig_free_all(fx);
 	KUNIT_EXPECT_TRUE(test, zsm_mig_page_movable(page));
 	isolated = zsm_mig_page_movable(page) &&
-		   zsm_mig_ops(page)->isolate_page(page,
-							ISOLATE_UNEVICTABLE);
+		   zsm_mig_ops(page)->isolate_page(page, ISOLATE_UNEVICTABLE);
 	KUNIT_EXPECT_FALSE_MSG(test, isolated,
 			       "isolate_page() accepted a page of a dead zspage");
 	if (isolated)
