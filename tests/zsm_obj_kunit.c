@@ -238,58 +238,89 @@ static void zok_fill_zspage(struct zok_fx *fx, const struct zsm_geom *g)
 	}
 }
 
-static void mem_len_split_points(struct kunit *test)
+/* One read of the split-point cases: object @i's first @len bytes. */
+struct zok_read {
+	struct zok_fx *fx;
+	unsigned int i;
+	struct zsm_zspage *zspage;
+	unsigned int pg;	/* page of the object's first byte */
+	unsigned int poff;	/* its offset in that page */
+	unsigned int len;
+	bool cross;		/* the @len bytes cross into page @pg + 1 */
+};
+
+/*
+ * Call @fn for every read of the split-point cases: one full zspage of
+ * each class of zok_pick_classes(), every object, every length of
+ * zok_lengths(). Return: the objects that cross a page boundary.
+ */
+static unsigned long zok_each_read(struct kunit *test,
+				   void (*fn)(struct zok_read *rd, void *arg),
+				   void *arg)
 {
 	const struct zsm_geom *gs[3];
 	unsigned int c, nc = zok_pick_classes(gs);
-	unsigned long crossings = 0, reads = 0;
+	unsigned long crossings = 0;
 
 	KUNIT_ASSERT_EQ(test, nc, 3U);
 	for (c = 0; c < nc; c++) {
 		const struct zsm_geom *g = gs[c];
-		struct zok_fx *fx = zok_fx_create(test, g->objs);
-		unsigned int i;
+		struct zok_read rd = { .fx = zok_fx_create(test, g->objs) };
 
-		zok_fill_zspage(fx, g);
-		for (i = 0; i < fx->nr; i++) {
-			unsigned int idx, poff, len[5], n, k, pg;
-			struct zsm_zspage *zspage = zok_where(fx, i, &idx);
-			unsigned long off = (unsigned long)idx * g->size;
+		zok_fill_zspage(rd.fx, g);
+		for (rd.i = 0; rd.i < rd.fx->nr; rd.i++) {
+			unsigned int idx, len[5], n, k;
+			unsigned long off;
 
-			poff = offset_in_page(off);
-			pg = off >> PAGE_SHIFT;
-			crossings += poff + g->size > PAGE_SIZE;
-			n = zok_lengths(g->size, poff, len);
+			rd.zspage = zok_where(rd.fx, rd.i, &idx);
+			off = (unsigned long)idx * g->size;
+			rd.poff = offset_in_page(off);
+			rd.pg = off >> PAGE_SHIFT;
+			crossings += rd.poff + g->size > PAGE_SIZE;
+			n = zok_lengths(g->size, rd.poff, len);
 			for (k = 0; k < n; k++) {
-				bool cross = poff + len[k] > PAGE_SIZE;
-				u8 *at = page_address(zspage->pages[pg]);
-				u8 *p;
-
-				memset(fx->buf, ZOK_POISON, PAGE_SIZE);
-				p = zs_obj_read_begin(fx->pool, fx->handles[i],
-						      len[k], fx->buf);
-				KUNIT_ASSERT_NOT_NULL(test, p);
-				reads++;
-				if (cross) {
-					KUNIT_EXPECT_PTR_EQ(test, p, fx->buf);
-					KUNIT_EXPECT_NULL(test,
-							  memchr_inv(fx->buf + len[k],
-								     ZOK_POISON,
-								     PAGE_SIZE - len[k]));
-				} else {
-					KUNIT_EXPECT_PTR_EQ(test, p, at + poff);
-					KUNIT_EXPECT_NULL(test,
-							  memchr_inv(fx->buf, ZOK_POISON,
-								     PAGE_SIZE));
-				}
-				zok_bytes_ok(fx, i, p, len[k], "read_begin");
-				zs_obj_read_end(fx->pool, fx->handles[i], len[k], p);
-				KUNIT_EXPECT_FALSE(test, zsm_zspage_busy(zspage));
+				rd.len = len[k];
+				rd.cross = rd.poff + rd.len > PAGE_SIZE;
+				fn(&rd, arg);
 			}
 		}
 		kunit_info(test, "class %u: %u pages, %u objects\n", g->size,
 			   g->pages, g->objs);
 	}
+	return crossings;
+}
+
+static void zok_read_one(struct zok_read *rd, void *arg)
+{
+	struct zok_fx *fx = rd->fx;
+	struct kunit *test = fx->test;
+	u8 *at = page_address(rd->zspage->pages[rd->pg]);
+	unsigned long *reads = arg;
+	u8 *p;
+
+	memset(fx->buf, ZOK_POISON, PAGE_SIZE);
+	p = zs_obj_read_begin(fx->pool, fx->handles[rd->i], rd->len, fx->buf);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	(*reads)++;
+	if (rd->cross) {
+		KUNIT_EXPECT_PTR_EQ(test, p, fx->buf);
+		KUNIT_EXPECT_NULL(test, memchr_inv(fx->buf + rd->len, ZOK_POISON,
+						   PAGE_SIZE - rd->len));
+	} else {
+		KUNIT_EXPECT_PTR_EQ(test, p, at + rd->poff);
+		KUNIT_EXPECT_NULL(test, memchr_inv(fx->buf, ZOK_POISON,
+						   PAGE_SIZE));
+	}
+	zok_bytes_ok(fx, rd->i, p, rd->len, "read_begin");
+	zs_obj_read_end(fx->pool, fx->handles[rd->i], rd->len, p);
+	KUNIT_EXPECT_FALSE(test, zsm_zspage_busy(rd->zspage));
+}
+
+static void mem_len_split_points(struct kunit *test)
+{
+	unsigned long crossings, reads = 0;
+
+	crossings = zok_each_read(test, zok_read_one, &reads);
 	kunit_info(test, "%lu reads, %lu page-crossing objects\n", reads,
 		   crossings);
 	KUNIT_EXPECT_GT(test, crossings, 0UL);
@@ -310,63 +341,46 @@ static unsigned int zok_sg_copy(struct scatterlist *sg, u8 *dst)
 	return n;
 }
 
+static void zok_sg_read_one(struct zok_read *rd, void *arg)
+{
+	struct zok_fx *fx = rd->fx;
+	struct kunit *test = fx->test;
+	struct page **pages = rd->zspage->pages;
+	unsigned long *entries = arg;
+	struct scatterlist sg[2];
+
+	zs_obj_read_sg_begin(fx->pool, fx->handles[rd->i], sg, rd->len);
+	KUNIT_EXPECT_TRUE(test, zsm_zspage_busy(rd->zspage));
+	KUNIT_EXPECT_PTR_EQ(test, sg_page(&sg[0]), pages[rd->pg]);
+	KUNIT_EXPECT_EQ(test, sg[0].offset, rd->poff);
+	if (rd->cross) {
+		entries[1]++;
+		KUNIT_EXPECT_EQ(test, sg[0].length,
+				(unsigned int)PAGE_SIZE - rd->poff);
+		KUNIT_EXPECT_FALSE(test, sg_is_last(&sg[0]));
+		KUNIT_EXPECT_TRUE(test, sg_is_last(&sg[1]));
+		KUNIT_EXPECT_PTR_EQ(test, sg_page(&sg[1]), pages[rd->pg + 1]);
+		KUNIT_EXPECT_EQ(test, sg[1].offset, 0U);
+	} else {
+		entries[0]++;
+		KUNIT_EXPECT_EQ(test, sg[0].length, rd->len);
+		KUNIT_EXPECT_TRUE(test, sg_is_last(&sg[0]));
+	}
+	KUNIT_EXPECT_EQ(test, zok_sg_copy(sg, fx->buf), rd->len);
+	zs_obj_read_sg_end(fx->pool, fx->handles[rd->i]);
+	KUNIT_EXPECT_FALSE(test, zsm_zspage_busy(rd->zspage));
+	zok_bytes_ok(fx, rd->i, fx->buf, rd->len, "sg read");
+}
+
 static void sg_in_page_and_spanning(struct kunit *test)
 {
-	const struct zsm_geom *gs[3];
-	unsigned int c, nc = zok_pick_classes(gs);
-	unsigned long one = 0, two = 0;
+	unsigned long entries[2] = { 0, 0 };
 
-	KUNIT_ASSERT_EQ(test, nc, 3U);
-	for (c = 0; c < nc; c++) {
-		const struct zsm_geom *g = gs[c];
-		struct zok_fx *fx = zok_fx_create(test, g->objs);
-		unsigned int i;
-
-		zok_fill_zspage(fx, g);
-		for (i = 0; i < fx->nr; i++) {
-			unsigned int idx, poff, len[5], n, k, pg;
-			struct zsm_zspage *zspage = zok_where(fx, i, &idx);
-			unsigned long off = (unsigned long)idx * g->size;
-
-			poff = offset_in_page(off);
-			pg = off >> PAGE_SHIFT;
-			n = zok_lengths(g->size, poff, len);
-			for (k = 0; k < n; k++) {
-				bool cross = poff + len[k] > PAGE_SIZE;
-				struct scatterlist sg[2];
-
-				zs_obj_read_sg_begin(fx->pool, fx->handles[i],
-						     sg, len[k]);
-				KUNIT_EXPECT_TRUE(test, zsm_zspage_busy(zspage));
-				KUNIT_EXPECT_PTR_EQ(test, sg_page(&sg[0]),
-						    zspage->pages[pg]);
-				KUNIT_EXPECT_EQ(test, sg[0].offset, poff);
-				if (cross) {
-					two++;
-					KUNIT_EXPECT_EQ(test, sg[0].length,
-							(unsigned int)PAGE_SIZE - poff);
-					KUNIT_EXPECT_FALSE(test, sg_is_last(&sg[0]));
-					KUNIT_EXPECT_TRUE(test, sg_is_last(&sg[1]));
-					KUNIT_EXPECT_PTR_EQ(test, sg_page(&sg[1]),
-							    zspage->pages[pg + 1]);
-					KUNIT_EXPECT_EQ(test, sg[1].offset, 0U);
-				} else {
-					one++;
-					KUNIT_EXPECT_EQ(test, sg[0].length, len[k]);
-					KUNIT_EXPECT_TRUE(test, sg_is_last(&sg[0]));
-				}
-				KUNIT_EXPECT_EQ(test, zok_sg_copy(sg, fx->buf),
-						len[k]);
-				zs_obj_read_sg_end(fx->pool, fx->handles[i]);
-				KUNIT_EXPECT_FALSE(test, zsm_zspage_busy(zspage));
-				zok_bytes_ok(fx, i, fx->buf, len[k], "sg read");
-			}
-		}
-	}
-	kunit_info(test, "%lu one-entry and %lu two-entry SG reads\n", one,
-		   two);
-	KUNIT_EXPECT_GT(test, one, 0UL);
-	KUNIT_EXPECT_GT(test, two, 0UL);
+	zok_each_read(test, zok_sg_read_one, entries);
+	kunit_info(test, "%lu one-entry and %lu two-entry SG reads\n",
+		   entries[0], entries[1]);
+	KUNIT_EXPECT_GT(test, entries[0], 0UL);
+	KUNIT_EXPECT_GT(test, entries[1], 0UL);
 }
 
 /* How the sleeping reader holds its object. */
