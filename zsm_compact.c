@@ -174,15 +174,18 @@ EXPORT_SYMBOL_GPL(zs_compact);
  */
 unsigned long zsm_class_freeable_pages(struct zsm_class *class)
 {
+	unsigned long zspages, inuse, pages, need;
+
 	/*
 	 * Racy on purpose: the counters change under class->lock, which the
 	 * shrinker's count does not take; a stale value only mis-sizes one
 	 * scan.
 	 */
-	unsigned long zspages = data_race(class->nr_zspages);
-	unsigned long inuse = data_race(class->objs_inuse);
-	unsigned long pages = data_race(class->nr_pages);
-	unsigned long need;
+	zspages = data_race(class->nr_zspages);
+	/* Racy on purpose, as above. */
+	inuse = data_race(class->objs_inuse);
+	/* Racy on purpose, as above. */
+	pages = data_race(class->nr_pages);
 
 	if (class->geom.objs == 1 ||
 	    zspages <= DIV_ROUND_UP(inuse, class->geom.objs))
