@@ -16,8 +16,14 @@
  * While a zspage is evicted it is "evicting": off its class's fullness and
  * LRU lists, so no allocation or compaction uses it; zs_free() of its
  * objects works as usual but never frees it; page migration still may move
- * its pages. Afterwards the evictor frees it if empty, or files it back
- * (at the cold end) if a handler failed.
+ * its pages. The handler is called for each object still live when its
+ * turn comes, and that object is pinned until the handler returns: a
+ * zs_free() of it meanwhile (the handler's own, or the owner's elsewhere)
+ * is carried out then, so the handler can map it first and look it up in
+ * its own tables afterwards, as zswap does. The first failure ends the
+ * zspage's eviction (writing its other objects back would free nothing).
+ * Afterwards the evictor frees the zspage if empty, or files it back (at
+ * the cold end) if a handler failed.
  *
  *   coldest zspage [a b . c]  --handler(a), (b), (c)-->  [. . . .]  -> freed
  */
@@ -25,7 +31,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
-#include <linux/slab.h>
 #include <linux/sched.h>
 
 #include "zsm_internal.h"
@@ -99,29 +104,63 @@ static struct zsm_zspage *zsm_evict_claim(struct zsm_pool *pool,
 }
 
 /*
- * Evict one claimed zspage. Return the pages freed (all or nothing).
- * @handles: scratch array of ZSM_MAX_OBJS_PER_ZSPAGE words.
+ * The live object in slot @idx of evicting @zspage, pinned for the
+ * handler (zs_free() of it is deferred until zsm_evict_unpin()), or 0 if
+ * the slot is free: freed since the zspage was claimed, the handler is not
+ * called for it.
  */
-static unsigned long zsm_evict_one(struct zsm_pool *pool,
-				   struct zsm_zspage *zspage,
-				   unsigned long *handles)
+static unsigned long zsm_evict_pin(struct zsm_pool *pool,
+				   struct zsm_zspage *zspage, unsigned int idx)
 {
 	struct zsm_class *class = zspage->class;
-	unsigned long *slots = zsm_zspage_slots(zspage);
-	zs_evict_fn evict = READ_ONCE(pool->evict);
-	unsigned int i, n = 0, objs = class->geom.objs;
-	unsigned long freed = 0;
+	unsigned long handle;
 
 	spin_lock(&class->lock);
-	for (i = 0; i < objs; i++) {
-		if (!(slots[i] & ZSM_SLOT_FREE_TAG))
-			handles[n++] = slots[i];
-	}
+	handle = zsm_zspage_slots(zspage)[idx];
+	if (handle & ZSM_SLOT_FREE_TAG)
+		handle = 0;
+	WRITE_ONCE(pool->evict_pin, handle);
 	spin_unlock(&class->lock);
+	return handle;
+}
 
-	for (i = 0; i < n && evict; i++) {
-		/* Objects freed meanwhile are skipped (see zs_evict_fn). */
-		evict(zs_pool_of(pool), handles[i], pool->evict_priv);
+/* The handler returned: free the pinned object now if it was freed. */
+static void zsm_evict_unpin(struct zsm_pool *pool, struct zsm_zspage *zspage,
+			    unsigned int idx)
+{
+	struct zsm_class *class = zspage->class;
+
+	spin_lock(&class->lock);
+	if (pool->evict_pin_freed) {
+		pool->evict_pin_freed = false;
+		__zsm_handle_put(class, (unsigned long *)pool->evict_pin);
+		/* Never true: only zsm_evict_one() frees an evicting zspage. */
+		__zsm_slot_release(class, zspage, idx);
+	}
+	WRITE_ONCE(pool->evict_pin, 0);
+	spin_unlock(&class->lock);
+}
+
+/* Evict one claimed zspage. Return the pages freed (all or nothing). */
+static unsigned long zsm_evict_one(struct zsm_pool *pool,
+				   struct zsm_zspage *zspage)
+{
+	struct zsm_class *class = zspage->class;
+	zs_evict_fn evict = READ_ONCE(pool->evict);
+	unsigned int i, objs = class->geom.objs;
+	unsigned long freed = 0, handle;
+
+	for (i = 0; i < objs && evict; i++) {
+		int err;
+
+		handle = zsm_evict_pin(pool, zspage, i);
+		if (!handle)
+			continue;
+		err = evict(zs_pool_of(pool), handle, pool->evict_priv);
+		zsm_evict_unpin(pool, zspage, i);
+		/* The zspage stays: writing back the rest would free nothing. */
+		if (err)
+			break;
 		cond_resched();
 	}
 
@@ -170,26 +209,22 @@ EXPORT_SYMBOL_GPL(zs_set_evict_handler);
  * Evicts zspages, coldest (least recently allocated into) first, until
  * @nr_pages page frames are freed or no zspage is left that this call has
  * not tried (each is tried at most once per call). A zspage whose handler
- * fails for some object keeps that object and is filed back.
+ * fails for some object keeps that object and the ones after it (they are
+ * not offered), and is filed back.
  *
  * Context: Process context; may sleep (the handler may). Calls are
  * serialised per pool.
  * Return: page frames freed, or a negative error (-EINVAL when no handler
- * is set, -ENOMEM without scratch memory).
+ * is set).
  */
 long zs_evict_pages(struct zs_pool *zpool, unsigned long nr_pages)
 {
 	struct zsm_pool *pool = zsm_pool(zpool);
 	unsigned long freed = 0, tries;
-	unsigned long *handles;
 	unsigned int gen;
 
 	if (!READ_ONCE(pool->evict))
 		return -EINVAL;
-	handles = kmalloc_array(ZSM_MAX_OBJS_PER_ZSPAGE, sizeof(*handles),
-				GFP_KERNEL);
-	if (!handles)
-		return -ENOMEM;
 
 	mutex_lock(&pool->evict_lock);
 	/* Each zspage gets at most one try per call: a new round number. */
@@ -202,10 +237,10 @@ long zs_evict_pages(struct zs_pool *zpool, unsigned long nr_pages)
 			continue;
 		if (!zspage)
 			break;
-		freed += zsm_evict_one(pool, zspage, handles);
+		freed += zsm_evict_one(pool, zspage);
 	}
+	WRITE_ONCE(pool->pages_evicted, pool->pages_evicted + freed);
 	mutex_unlock(&pool->evict_lock);
-	kfree(handles);
 	return freed;
 }
 EXPORT_SYMBOL_GPL(zs_evict_pages);

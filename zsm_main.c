@@ -409,7 +409,9 @@ EXPORT_SYMBOL_GPL(zs_malloc);
  * @handle: handle from zs_malloc(); 0 and error values are ignored.
  *
  * A handle that is not a live handle of @pool (double free, another pool's
- * handle) is refused with one warning; nothing else is touched.
+ * handle) is refused with one warning; nothing else is touched. The object
+ * an eviction handler is running for stays mapped-readable until the
+ * handler returns, and is freed then (see zs_evict_fn).
  *
  * Context: Task context, atomic or not; does not sleep. Not from an
  * interrupt handler or softirq: refused with a warning (once), and the
@@ -446,6 +448,14 @@ void zs_free(struct zs_pool *zpool, unsigned long handle)
 		      "zsm: handle %p of pool %s is corrupt\n",
 		      (void *)handle, pool->name))
 		goto out;
+	/* The eviction handler has it: zsm_evict_one() frees it afterwards. */
+	if (unlikely(handle == READ_ONCE(pool->evict_pin))) {
+		WARN_ONCE(pool->evict_pin_freed,
+			  "zsm: double free of handle %p in pool %s\n",
+			  (void *)handle, pool->name);
+		pool->evict_pin_freed = true;
+		goto out;
+	}
 
 	__zsm_handle_put(class, hp);
 	if (__zsm_slot_release(class, zspage, idx))

@@ -43,14 +43,18 @@ void zs_unmap_object(struct zs_pool *pool, unsigned long handle);
 /**
  * typedef zs_evict_fn - write one object back so that zsm can free its page.
  * @pool: the pool.
- * @handle: a handle that was live in the zspage being evicted when zsm
- *	looked; the owner may have freed it, or freed and reused it, since:
- *	the handler must check under its own lock that @handle is still the
- *	object it thinks.
+ * @handle: an object of the zspage being evicted, live when the handler is
+ *	called (objects freed before their turn are skipped). It stays live
+ *	until the handler returns: a zs_free() of it meanwhile, by the
+ *	handler or by the owner elsewhere, takes effect then, so the handler
+ *	may map and read it at any point. The owner may be freeing it at the
+ *	same moment: the handler must check under its own lock that the
+ *	object is still in use.
  * @priv: the pointer given to zs_set_evict_handler().
  *
- * Called in process context with no zsm lock held; may sleep. On success
- * the handler has stored the object elsewhere and called zs_free() on it.
+ * Called in process context with no zsm spinlock held (the pool's eviction
+ * mutex is); may sleep. On success the handler has stored the object
+ * elsewhere and called zs_free() on it, or found it already freed.
  *
  * Return: 0 on success; an error leaves the object in place.
  */

@@ -8,9 +8,9 @@
  * backport, so the headers, not the version number, are the truth):
  *
  *   ZSM_ZPOOL_V1       struct zpool_driver of 6.1: create() takes zpool_ops
- *                      and the zpool, has shrink(), reports total_size in
- *                      bytes. Otherwise (6.12): create(name, gfp),
- *                      total_pages().
+ *                      and the zpool, has shrink() (ZSM_ZPOOL_SHRINK),
+ *                      reports total_size in bytes. Otherwise (6.12):
+ *                      create(name, gfp), total_pages().
  *   ZSM_HAVE_SHRINKER_ALLOC
  *                      shrinker_alloc()/shrinker_register() (6.7+); else an
  *                      embedded struct shrinker and register_shrinker().
@@ -223,23 +223,18 @@ static inline void zsm_shrinker_destroy(struct shrinker *s)
 
 /*
  * struct zpool_driver (used by zsm_zpool.c only). 6.1: create(name, gfp,
- * ops, zpool), total_size() in bytes. 6.12: create(name, gfp),
- * total_pages(). The driver's callbacks of those two shapes are here; the
- * driver names the size callback's field ZSM_ZPOOL_TOTAL_FIELD.
+ * ops, zpool), shrink(), total_size() in bytes. 6.12: create(name, gfp), no
+ * shrink(), total_pages(). The size callback (its field is
+ * ZSM_ZPOOL_TOTAL_FIELD) and 6.12's create() are here. ZSM_ZPOOL_SHRINK is
+ * 1 where the driver has shrink(): zswap writes back through it, and
+ * zsm_zpool.c has 6.1's create() and shrink() on top of zsm's eviction.
  */
 struct zpool;
 struct zpool_ops;
 
 #ifdef ZSM_ZPOOL_V1
 #define ZSM_ZPOOL_TOTAL_FIELD	total_size
-
-static inline void *zsm_zpool_create(const char *name, gfp_t gfp,
-				     const struct zpool_ops *ops,
-				     struct zpool *zpool)
-{
-	/* zs_create_pool() allocates with GFP_KERNEL, as zsmalloc does. */
-	return zs_create_pool(name);
-}
+#define ZSM_ZPOOL_SHRINK	1
 
 static inline u64 zsm_zpool_total(void *pool)
 {
@@ -247,6 +242,7 @@ static inline u64 zsm_zpool_total(void *pool)
 }
 #else
 #define ZSM_ZPOOL_TOTAL_FIELD	total_pages
+#define ZSM_ZPOOL_SHRINK	0
 
 static inline void *zsm_zpool_create(const char *name, gfp_t gfp)
 {

@@ -596,6 +596,11 @@ static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
  * @evict_priv: its argument.
  * @evict_lock: serialises zs_evict_pages() callers (mutex, outermost).
  * @evict_gen: round number of the last zs_evict_pages(); under @evict_lock.
+ * @evict_pin: the handle the eviction handler is running for, or 0. Set and
+ *	cleared under its class lock; zs_free() of it only sets
+ *	@evict_pin_freed, and the evictor frees it when the handler returns.
+ * @evict_pin_freed: the owner freed @evict_pin; under its class lock.
+ * @pages_evicted: page frames zs_evict_pages() freed; under @evict_lock.
  */
 struct zsm_pool {
 	const char *name;
@@ -614,6 +619,9 @@ struct zsm_pool {
 	void *evict_priv;
 	struct mutex evict_lock;	/* outermost; one evictor per pool */
 	unsigned int evict_gen;
+	unsigned long evict_pin;
+	bool evict_pin_freed;
+	unsigned long pages_evicted;
 };
 
 /*

@@ -11,7 +11,8 @@
 # 6.1    Debian's linux-image-<ABI>-unsigned, ABI $ZSM_STOCK_6_1
 #        (default 6.1.0-56-amd64). zsmalloc is a module there, so zsm.ko
 #        exports zs_* and the stock zram.ko binds to it. Tests: zram_ext4,
-#        zram_swap, zswap (zpool "zsm").
+#        zram_swap, zswap (zpool "zsm"), zswap61 (zswap's writeback through
+#        the zpool, on zsmalloc.ko and on zsm).
 # 6.12   Debian's linux-image-<ABI>-unsigned, ABI $ZSM_STOCK_6_12 (default
 #        6.12.115+deb12-amd64). zsmalloc is built in, so zsm.ko is built
 #        with ZSM_RENAME=1 (exports zsm_*) and serves zswap through zpool
@@ -243,7 +244,7 @@ main() {
 	6.1)
 		abi=$ABI_6_1
 		tag=6_1_stock
-		tests=zram_ext4,zram_swap,zswap
+		tests=zram_ext4,zram_swap,zswap,zswap61
 		;;
 	6.12)
 		abi=$ABI_6_12

@@ -9,10 +9,17 @@
  * zs_free()s it):
  * - no handler: -EINVAL; an empty pool: 0 pages, no handler call;
  * - a failing handler leaves every object intact (checksums) and frees no
- *   page; the same zspage is evicted once the handler succeeds;
- * - objects freed by the owner while their zspage is evicted are handled
- *   (the handler sees handles it no longer owns and says so), and the
- *   zspage is still freed, every page back (zsm_pages_held);
+ *   page; its first failure ends the zspage's eviction; the same zspage is
+ *   evicted once the handler succeeds;
+ * - objects freed by the owner while their zspage is evicted, before their
+ *   turn, are not offered, and the zspage is still freed, every page back
+ *   (zsm_pages_held);
+ * - zswap's contract (6.1's writeback through zpool): a handler that maps
+ *   the object first and only then looks it up finds it intact although
+ *   the owner freed it meanwhile (the free takes effect when the handler
+ *   returns); the other objects of the zspage, read ("loaded") and freed
+ *   during the eviction, and objects allocated meanwhile (which may reuse
+ *   freed handle words) are never offered, stay intact, and nothing leaks;
  * - the zspage evicted is the least recently allocated into.
  */
 
@@ -139,7 +146,8 @@ static void evict_failing_handler_keeps_objects(struct kunit *test)
 
 	c->fail = -EIO;
 	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), 0);
-	KUNIT_EXPECT_EQ(test, c->calls, fx->nr);
+	/* The first failure ends the zspage's eviction. */
+	KUNIT_EXPECT_EQ(test, c->calls, 1U);
 	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), pages);
 	for (i = 0; i < fx->nr; i++)
 		KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, i));
@@ -165,12 +173,115 @@ static void evict_with_concurrent_free(struct kunit *test)
 	pages = zs_get_total_pages(fx->pool);
 	zs_set_evict_handler(fx->pool, ev_handler, c);
 
-	/* The owner frees the others while the zspage is being evicted. */
+	/*
+	 * The owner frees the others while the zspage is being evicted: they
+	 * are not offered.
+	 */
 	c->free_others = true;
 	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), (long)pages);
-	KUNIT_EXPECT_EQ(test, c->calls, fx->nr);
-	KUNIT_EXPECT_EQ(test, c->unknown, fx->nr - 1);
+	KUNIT_EXPECT_EQ(test, c->calls, 1U);
+	KUNIT_EXPECT_EQ(test, c->unknown, 0U);
 	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
+	zsm_kt_fx_release(fx);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), held);
+}
+
+/*
+ * The owner of zswap61_handler(): objects 0..nr-1 fill the evicted zspage.
+ * The handler's first call plays the rest of the system, in one go: it
+ * "invalidates" (frees) the object it was called for and another one (the
+ * victim), "loads" (reads) every other object, and stores @new_objs new
+ * objects; then, as zswap does, it maps the object before it looks it up.
+ */
+struct ev61_ctx {
+	struct zsm_kt_fx *fx;
+	unsigned int nr;	/* objects of the evicted zspage */
+	unsigned int new_objs;
+	unsigned int calls;
+	unsigned int written_back;
+	unsigned int invalidated;	/* mapped after the owner freed it */
+	unsigned int offered_other;	/* freed or new objects offered */
+};
+
+static int zswap61_handler(struct zs_pool *pool, unsigned long handle,
+			   void *priv)
+{
+	struct ev61_ctx *c = priv;
+	struct zsm_kt_fx *fx = c->fx;
+	int k = ev_find(fx, handle);
+	struct zsm_tu_obj self;
+	unsigned int i, victim = 0;
+	void *p;
+
+	c->calls++;
+	if (k < 0 || k >= (int)c->nr) {
+		c->offered_other++;
+		return -ENOENT;
+	}
+	if (c->calls > 1) {
+		/* Write back: the checksum stands for the copy. */
+		KUNIT_EXPECT_TRUE(fx->test, ev_intact(fx, handle, &fx->objs[k]));
+		zsm_kt_free(fx, k);
+		c->written_back++;
+		return 0;
+	}
+
+	self = fx->objs[k];
+	for (i = 0; i < c->nr; i++)
+		if (i != (unsigned int)k && fx->objs[i].handle)
+			victim = i;
+	zsm_kt_free(fx, k);
+	zsm_kt_free(fx, victim);
+	for (i = 0; i < c->nr; i++)
+		if (fx->objs[i].handle)
+			KUNIT_EXPECT_TRUE(fx->test, zsm_kt_check(fx, i));
+	for (i = 0; i < c->new_objs; i++)
+		KUNIT_EXPECT_GE(fx->test, zsm_kt_alloc(fx, 3000, GFP_KERNEL), 0);
+
+	/* Freed, but live until we return: the bytes are the object's. */
+	p = zs_map_object(pool, handle, ZS_MM_RO);
+	KUNIT_EXPECT_NOT_NULL(fx->test, p);
+	if (p) {
+		KUNIT_EXPECT_EQ(fx->test, zsm_tu_csum(p, self.size),
+				self.csum);
+		zs_unmap_object(pool, handle);
+	}
+	/* The lookup finds no entry: nothing to write back, as in zswap. */
+	c->invalidated++;
+	return 0;
+}
+
+static void evict_zswap61_contract(struct kunit *test)
+{
+	long held = atomic_long_read(&zsm_pages_held);
+	struct ev61_ctx *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	struct zsm_kt_fx *fx;
+	unsigned long pages;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	fx = ev_setup(test, true)->fx;
+	c->fx = fx;
+	c->nr = fx->nr;
+	KUNIT_ASSERT_GE(test, c->nr, 3U);
+	c->new_objs = 4;	/* ev_setup() left room */
+	pages = zs_get_total_pages(fx->pool);
+	zs_set_evict_handler(fx->pool, zswap61_handler, c);
+
+	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), (long)pages);
+	/* Every object but the victim offered once, nothing else. */
+	KUNIT_EXPECT_EQ(test, c->calls, c->nr - 1);
+	KUNIT_EXPECT_EQ(test, c->offered_other, 0U);
+	KUNIT_EXPECT_EQ(test, c->invalidated, 1U);
+	KUNIT_EXPECT_EQ(test, c->written_back, c->nr - 2);
+	for (i = 0; i < c->nr; i++)
+		KUNIT_EXPECT_EQ(test, fx->objs[i].handle, 0UL);
+	/* The new objects are intact, in a zspage of their own. */
+	KUNIT_EXPECT_EQ(test, fx->nr, c->nr + c->new_objs);
+	for (i = c->nr; i < fx->nr; i++)
+		KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, i));
+	KUNIT_EXPECT_GT(test, zs_get_total_pages(fx->pool), 0UL);
+	KUNIT_EXPECT_LE(test, zs_get_total_pages(fx->pool), pages);
 	zsm_kt_fx_release(fx);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), held);
 }
@@ -199,6 +310,7 @@ static struct kunit_case zsm_evict_cases[] = {
 	KUNIT_CASE(evict_empty_pool_frees_nothing),
 	KUNIT_CASE(evict_failing_handler_keeps_objects),
 	KUNIT_CASE(evict_with_concurrent_free),
+	KUNIT_CASE(evict_zswap61_contract),
 	KUNIT_CASE(evict_takes_coldest_zspage),
 	{}
 };

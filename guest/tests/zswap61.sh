@@ -1,0 +1,242 @@
+# SPDX-License-Identifier: GPL-2.0
+# zsm-run: --mem 256 --disk 256
+# zswap61: 6.1's zswap writes back through its zpool, and zsm's zpool
+# driver does what zsmalloc's cannot (6.1 to 6.4; skips on later kernels,
+# whose zswap writes back from its own LRU).
+#
+# zswap with max_pool_percent=$PCT and accept_threshold_percent=100, swap
+# on the virtio disk the runner
+# attaches, a cgroup v2 with memory.max $MAX, and in it zsm_pattern
+# dirtying $WSET_MIB MiB of pattern pages (compressed, a few times the
+# pool's limit), then reading every page back and comparing it with the
+# regenerated pattern. 6.1's zswap asks its zpool to shrink by one page
+# per store that finds the pool full, and after that refuses every store
+# until the pool is below accept_threshold_percent of its limit (the
+# default 90% is reached only as swap entries are freed); at 100% it
+# stores again as soon as a shrink made room, so writeback goes on for the
+# whole run. On zsm, whose shrink() evicts its coldest zspages
+# through zswap's evict callback: written_back_pages > 0,
+# reject_reclaim_fail at most 1% of pool_limit_hit, the pool within its
+# limit, every page read back unchanged, no object left after swapoff;
+# zsm's pages_evicted per page written back is reported.
+#
+# With zsm.alloc=zsmalloc on the kernel command line the same run uses the
+# kernel's zsmalloc.ko (for comparison), which has no shrink(): zswap
+# cannot write back (written_back_pages must stay 0) and every store that
+# finds the pool full fails to reclaim (reject_reclaim_fail must grow).
+# One boot cannot do both: zsmalloc.ko and zsm.ko export the same symbols,
+# and 6.1's zswap leaks a pool reference whenever a store finds the pool
+# full while the pool's shrink work is still queued (it ignores
+# queue_work()'s result), so a pool that reached its limit is never
+# destroyed and its zpool module stays loaded. For that reason too this
+# test runs last in its boot, and leaves zsm.ko loaded when the leak
+# holds it.
+#
+# Metrics: zswap61.written_back_pages, zswap61.reject_reclaim_fail,
+# zswap61.pool_limit_hit, zswap61.corrupt, zswap61.pages_verified,
+# zswap61.pool_pages_max, zswap61.limit_pages, zswap61.pages_evicted,
+# zswap61.evicted_per_written_back_pct; zswap61.zsmalloc.* instead with
+# zsm.alloc=zsmalloc.
+. /zsm/lib.sh
+# shellcheck disable=SC2034 # read by consumer-lib.sh
+TEST=zswap61
+. /zsm/consumer-lib.sh
+
+SEED=6161
+WSET_MIB=40
+MAX=16M
+PCT=1
+# zswap checks its limit before a store's allocation, so the pool can
+# exceed it by what concurrent stores allocate: a zspage each.
+SLACK_PAGES=16
+CG=/sys/fs/cgroup/zsm_zswap61
+P=/sys/module/zswap/parameters
+DBG=/sys/kernel/debug/zswap
+DISK=
+spid=
+saved=
+
+cleanup() {
+	touch /tmp/zswap61.stop
+	[ -z "$spid" ] || wait "$spid" 2>/dev/null || true
+	[ -z "$DISK" ] || swapoff "$DISK" 2>/dev/null || true
+	rmdir "$CG" 2>/dev/null || true
+	restore_params
+}
+trap cleanup EXIT
+
+restore_params() {
+	local kv
+	for kv in $saved; do
+		echo "${kv#*=}" >"$P/${kv%%=*}" 2>/dev/null || true
+	done
+	saved=
+}
+
+dbg() {
+	if [ -e "$DBG/$1" ]; then cat "$DBG/$1"; else echo 0; fi
+}
+
+zsm_sum() {
+	cat /sys/kernel/debug/zsm/zswap*/summary 2>/dev/null |
+		awk -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'
+}
+
+# sampler: the largest pool_total_size seen (in pages) in /tmp/zswap61.max.
+sampler() {
+	local max=0 v
+	while [ ! -e /tmp/zswap61.stop ]; do
+		v=$(($(cat $DBG/pool_total_size) / 4096))
+		[ "$v" -le "$max" ] || max=$v
+		echo "$max" >/tmp/zswap61.max
+		sleep 0.2 2>/dev/null || sleep 1
+	done
+}
+
+# run <label> <zpool>: zswap on <zpool>, the working set written and read
+# back; sets the globals of the run's figures.
+run() {
+	local label=$1 zpool=$2 rc=0 t0 wb0 rrf0 plh0 ev0 out=/tmp/zswap61.out
+	step "$label: zswap on $zpool"
+	echo "$zpool" >$P/zpool
+	[ "$(cat $P/zpool)" = "$zpool" ] ||
+		{ echo "FAIL: zswap's zpool is $(cat $P/zpool)"; return 1; }
+	mkdir -p $CG
+	echo $MAX >$CG/memory.max
+	wb0=$(dbg written_back_pages)
+	rrf0=$(dbg reject_reclaim_fail)
+	plh0=$(dbg pool_limit_hit)
+	ev0=$(zsm_sum pages_evicted)
+	rm -f /tmp/zswap61.stop /tmp/zswap61.max
+	sampler &
+	spid=$!
+	t0=$(date +%s)
+	rc=0
+	zsm_pattern mem -m $WSET_MIB -s $SEED -w -c $CG >$out 2>&1 || rc=$?
+	touch /tmp/zswap61.stop
+	wait "$spid" || true
+	spid=
+	cat $out
+	pages=$(pattern_result $out pages)
+	verified=$(pattern_result $out verified)
+	bad=$(pattern_result $out corrupt)
+	[ -n "$verified" ] || { echo "FAIL: no result from zsm_pattern (status $rc)"; return 1; }
+	wb=$(($(dbg written_back_pages) - wb0))
+	rrf=$(($(dbg reject_reclaim_fail) - rrf0))
+	plh=$(($(dbg pool_limit_hit) - plh0))
+	evicted=$(($(zsm_sum pages_evicted) - ev0))
+	pool_max=$(cat /tmp/zswap61.max)
+	echo "$label: $(($(date +%s) - t0))s, written_back_pages $wb," \
+	     "reject_reclaim_fail $rrf, pool_limit_hit $plh," \
+	     "pool pages max $pool_max (limit $limit_pages)," \
+	     "zsm pages_evicted $evicted"
+	for f in stored_pages pool_total_size reject_alloc_fail \
+		 reject_compress_poor reject_kmemcache_fail duplicate_entry; do
+		echo "zswap $f $(dbg $f)"
+	done
+	if [ "$rc" -ne 0 ] || [ "$bad" -ne 0 ]; then
+		echo "FAIL: $bad corrupt pages (status $rc)"
+		return 1
+	fi
+	# -w: every page verified, rewritten by thirds, verified again.
+	[ "$verified" -eq "$pages" ] && [ "$pages" -eq $((WSET_MIB * 256 * 2)) ] ||
+		{ echo "FAIL: $verified pages verified of $pages"; return 1; }
+	# The run must have filled the pool, or it shows nothing.
+	[ "$plh" -gt 0 ] || { echo "FAIL: the pool never reached its limit"; return 1; }
+}
+
+case $KVER in
+6.[0-4].*) ;;
+*) zsm_skip "zswap of $KVER writes back without the zpool's shrink()" ;;
+esac
+[ -d $P ] || zsm_skip "the kernel has no zswap"
+ALLOC=$(sed -n 's/.*zsm\.alloc=\([^ ]*\).*/\1/p' /proc/cmdline)
+ALLOC=${ALLOC:-zsm}
+
+step "swap on the virtio disk"
+load_dep virtio_pci
+load_dep virtio_blk
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 10 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+[ -b /dev/vda ] || { echo "FAIL: no virtio disk (scripts/zsm-run.py --disk MIB)"; exit 1; }
+DISK=/dev/vda
+swapoff -a 2>/dev/null || true
+mkswap $DISK >/dev/null
+swapon $DISK
+
+[ -e /sys/fs/cgroup/cgroup.controllers ] ||
+	mount -t cgroup2 none /sys/fs/cgroup
+grep -qw memory /sys/fs/cgroup/cgroup.controllers ||
+	zsm_skip "no memory controller in cgroup v2"
+echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+
+for k in zpool max_pool_percent accept_threshold_percent enabled; do
+	saved="$saved $k=$(cat $P/$k)"
+done
+# zswap_is_full(): totalram_pages() * max_pool_percent / 100 pages.
+ram_pages=$(($(meminfo MemTotal) / 4))
+limit_pages=$((ram_pages * PCT / 100))
+echo $PCT >$P/max_pool_percent
+echo 100 >$P/accept_threshold_percent
+if [ "$ALLOC" = zsmalloc ]; then
+	zsm_kmod zsmalloc
+	M=zswap61.zsmalloc
+else
+	zsm_insmod zsm.ko
+	M=zswap61
+fi
+echo "$ALLOC" >$P/zpool
+echo Y >$P/enabled
+[ -d $DBG ] || { echo "FAIL: no $DBG"; exit 1; }
+echo "zswap: compressor $(cat $P/compressor), max_pool_percent $PCT:" \
+     "$limit_pages pages"
+zsm_metric zswap61.limit_pages "$limit_pages"
+
+run "$ALLOC" "$ALLOC"
+zsm_metric $M.written_back_pages "$wb"
+zsm_metric $M.reject_reclaim_fail "$rrf"
+zsm_metric $M.pool_limit_hit "$plh"
+zsm_metric $M.pool_pages_max "$pool_max"
+zsm_metric $M.pages_verified "$verified"
+zsm_metric $M.corrupt "$bad"
+if [ "$ALLOC" = zsmalloc ]; then
+	[ "$wb" -eq 0 ] || { echo "FAIL: zsmalloc wrote $wb pages back"; exit 1; }
+	[ "$rrf" -gt 0 ] || { echo "FAIL: no reclaim failed on zsmalloc"; exit 1; }
+else
+	zsm_metric zswap61.pages_evicted "$evicted"
+	if [ "$wb" -gt 0 ]; then
+		zsm_metric zswap61.evicted_per_written_back_pct \
+			$((evicted * 100 / wb))
+	fi
+	[ "$wb" -gt 0 ] || { echo "FAIL: zsm wrote nothing back"; exit 1; }
+	[ "$evicted" -gt 0 ] || { echo "FAIL: zsm evicted no page"; exit 1; }
+	# A failed reclaim is a shrink() that freed no page frame: every
+	# zspage it tried had an object zswap could not write back.
+	[ "$rrf" -le $((plh / 100)) ] ||
+		{ echo "FAIL: reject_reclaim_fail $rrf > 1% of pool_limit_hit $plh"; exit 1; }
+fi
+[ "$pool_max" -le $((limit_pages + SLACK_PAGES)) ] ||
+	{ echo "FAIL: pool reached $pool_max pages, limit $limit_pages"; exit 1; }
+
+step "swapoff, zswap back"
+swapoff $DISK
+DISK=
+if [ "$ALLOC" = zsm ]; then
+	objs=$(zsm_sum objects)
+	[ "$objs" -eq 0 ] || { echo "FAIL: $objs objects left in zsm"; exit 1; }
+fi
+restore_params
+rmdir $CG
+# The leak described above may keep the module.
+i=0
+while zsm_loaded "$ALLOC" && ! rmmod "$ALLOC" 2>/dev/null && [ $i -lt 5 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+if zsm_loaded "$ALLOC"; then
+	echo "$ALLOC.ko stays loaded: $(grep "^$ALLOC " /proc/modules)"
+fi
+trap - EXIT
