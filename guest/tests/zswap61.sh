@@ -16,7 +16,7 @@
 # stores again as soon as a shrink made room, so writeback goes on for the
 # whole run. On zsm, whose shrink() evicts its coldest zspages
 # through zswap's evict callback: written_back_pages > 0,
-# reject_reclaim_fail at most 1% of pool_limit_hit, the pool within its
+# reject_reclaim_fail at most 5% of pool_limit_hit, the pool within its
 # limit, every page read back unchanged, no object left after swapoff;
 # zsm's pages_evicted per page written back is reported.
 #
@@ -214,9 +214,11 @@ else
 	[ "$wb" -gt 0 ] || { echo "FAIL: zsm wrote nothing back"; exit 1; }
 	[ "$evicted" -gt 0 ] || { echo "FAIL: zsm evicted no page"; exit 1; }
 	# A failed reclaim is a shrink() that freed no page frame: every
-	# zspage it tried had an object zswap could not write back.
-	[ "$rrf" -le $((plh / 100)) ] ||
-		{ echo "FAIL: reject_reclaim_fail $rrf > 1% of pool_limit_hit $plh"; exit 1; }
+	# zspage it tried had an object zswap refused to write back (-EEXIST:
+	# its page is in the swap cache, as after a load, which keeps 6.1's
+	# zswap entry; -ENOMEM). zsmalloc fails nearly every one.
+	[ "$rrf" -le $((plh / 20)) ] ||
+		{ echo "FAIL: reject_reclaim_fail $rrf > 5% of pool_limit_hit $plh"; exit 1; }
 fi
 [ "$pool_max" -le $((limit_pages + SLACK_PAGES)) ] ||
 	{ echo "FAIL: pool reached $pool_max pages, limit $limit_pages"; exit 1; }
