@@ -130,3 +130,55 @@ pattern_wait() {
 		sleep 1
 	done
 }
+
+# zswap's parameters and debugfs counters (zswap.sh, zswap61.sh).
+ZSWAP_P=/sys/module/zswap/parameters
+ZSWAP_DBG=/sys/kernel/debug/zswap
+zswap_saved=
+
+# zswap_save <param>...: remember zswap parameters for zswap_restore.
+zswap_save() {
+	local k
+	for k in "$@"; do
+		zswap_saved="$zswap_saved $k=$(cat "$ZSWAP_P/$k")"
+	done
+}
+
+# zswap_restore: the saved parameters back. Switching the zpool back
+# retires zswap's pool, which goes away (and drops its reference on its
+# zpool module) once it is empty.
+zswap_restore() {
+	local kv
+	for kv in $zswap_saved; do
+		echo "${kv#*=}" >"$ZSWAP_P/${kv%%=*}" 2>/dev/null || true
+	done
+	zswap_saved=
+}
+
+# zswap_dbg <counter>: one of zswap's debugfs counters, 0 if absent.
+zswap_dbg() {
+	if [ -e "$ZSWAP_DBG/$1" ]; then cat "$ZSWAP_DBG/$1"; else echo 0; fi
+}
+
+# zsm_zswap_sum <key>: a summary value summed over zsm's zswap pools.
+zsm_zswap_sum() {
+	cat /sys/kernel/debug/zsm/zswap*/summary 2>/dev/null |
+		awk -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'
+}
+
+# swap_on_vda: the runner's virtio disk (zsm-run.py --disk) as the only
+# swap device.
+swap_on_vda() {
+	local i=0
+	load_dep virtio_pci
+	load_dep virtio_blk
+	while [ ! -b /dev/vda ] && [ $i -lt 10 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	[ -b /dev/vda ] ||
+		{ echo "FAIL: no virtio disk (scripts/zsm-run.py --disk MIB)"; return 1; }
+	swapoff -a 2>/dev/null || true
+	mkswap /dev/vda >/dev/null
+	swapon /dev/vda
+}

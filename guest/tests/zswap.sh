@@ -32,7 +32,6 @@ DBG=/sys/kernel/debug/zswap
 DISK=
 pid=
 spid=
-saved=
 
 cleanup() {
 	[ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true
@@ -40,21 +39,10 @@ cleanup() {
 	[ -z "$spid" ] || wait "$spid" 2>/dev/null || true
 	[ -z "$DISK" ] || swapoff "$DISK" 2>/dev/null || true
 	rmdir "$CG" 2>/dev/null || true
-	restore_params
+	zswap_restore
 	unload_zsm
 }
 trap cleanup EXIT
-
-# restore_params: zswap's zpool and enabled as they were.
-# Switching the zpool back retires zswap's zsm pool, which then goes away
-# (and drops its reference on zsm.ko) once it is empty.
-restore_params() {
-	local kv
-	for kv in $saved; do
-		echo "${kv#*=}" >"$P/${kv%%=*}" 2>/dev/null || true
-	done
-	saved=
-}
 
 unload_zsm() {
 	local i=0
@@ -80,27 +68,17 @@ sampler() {
 	done
 }
 
-dbg() {
-	if [ -e "$DBG/$1" ]; then cat "$DBG/$1"; else echo 0; fi
-}
-
-# zsm_sum <key>: a summary value summed over zsm's zswap pools.
-zsm_sum() {
-	cat /sys/kernel/debug/zsm/zswap*/summary 2>/dev/null |
-		awk -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'
-}
-
 # check_pool: zswap's counters against zsm's, read until stored_pages is
 # the same before and after.
 check_pool() {
 	local i=0 s1 s2 same objs pages total
 	while :; do
-		s1=$(dbg stored_pages)
-		same=$(dbg same_filled_pages)
-		total=$(dbg pool_total_size)
-		objs=$(zsm_sum objects)
-		pages=$(zsm_sum pages_total)
-		s2=$(dbg stored_pages)
+		s1=$(zswap_dbg stored_pages)
+		same=$(zswap_dbg same_filled_pages)
+		total=$(zswap_dbg pool_total_size)
+		objs=$(zsm_zswap_sum objects)
+		pages=$(zsm_zswap_sum pages_total)
+		s2=$(zswap_dbg stored_pages)
 		if [ "$s1" = "$s2" ] && [ "$objs" -eq $((s1 - same)) ] &&
 		   [ "$total" -eq $((pages * 4096)) ]; then
 			break
@@ -126,25 +104,13 @@ check_pool() {
 [ -d $P ] || zsm_skip "the kernel has no zswap"
 
 step "swap on the virtio disk"
-load_dep virtio_pci
-load_dep virtio_blk
-i=0
-while [ ! -b /dev/vda ] && [ $i -lt 10 ]; do
-	sleep 1
-	i=$((i + 1))
-done
-[ -b /dev/vda ] || { echo "FAIL: no virtio disk (scripts/zsm-run.py --disk MIB)"; exit 1; }
+swap_on_vda
 DISK=/dev/vda
-swapoff -a 2>/dev/null || true
-mkswap $DISK >/dev/null
-swapon $DISK
 cat /proc/swaps
 
 step "zswap on zsm"
 zsm_insmod zsm.ko
-for k in zpool enabled; do
-	saved="$saved $k=$(cat $P/$k)"
-done
+zswap_save zpool enabled
 echo zsm >$P/zpool
 echo Y >$P/enabled
 echo "zswap: zpool $(cat $P/zpool), compressor $(cat $P/compressor)," \
@@ -162,7 +128,7 @@ grep -qw memory /sys/fs/cgroup/cgroup.controllers ||
 echo +memory >/sys/fs/cgroup/cgroup.subtree_control
 mkdir -p $CG
 echo $MAX >$CG/memory.max
-wb0=$(dbg written_back_pages)
+wb0=$(zswap_dbg written_back_pages)
 rm -f /tmp/zswap.stop /tmp/zswap.max
 sampler &
 spid=$!
@@ -193,7 +159,7 @@ for f in pool_limit_hit reject_reclaim_fail reject_alloc_fail \
 	[ ! -e $DBG/$f ] || echo "zswap $f $(cat $DBG/$f)"
 done
 zsm_metric zswap.stored_pages_max "$(cat /tmp/zswap.max)"
-zsm_metric zswap.written_back_pages $(($(dbg written_back_pages) - wb0))
+zsm_metric zswap.written_back_pages $(($(zswap_dbg written_back_pages) - wb0))
 zsm_metric zswap.pages_verified "$verified"
 zsm_metric zswap.corrupt "$bad"
 zsm_metric zswap.write_s $((t1 - t0))
@@ -207,9 +173,9 @@ step "swapoff, zswap back to its zpool, unload zsm"
 swapoff $DISK
 DISK=
 rmdir $CG
-objs=$(zsm_sum objects)
-echo "after swapoff: zswap stored_pages $(dbg stored_pages), zsm objects $objs"
+objs=$(zsm_zswap_sum objects)
+echo "after swapoff: zswap stored_pages $(zswap_dbg stored_pages), zsm objects $objs"
 [ "$objs" -eq 0 ] || { echo "FAIL: $objs objects left in zsm"; exit 1; }
-restore_params
+zswap_restore
 unload_zsm
 trap - EXIT

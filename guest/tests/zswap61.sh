@@ -54,33 +54,15 @@ P=/sys/module/zswap/parameters
 DBG=/sys/kernel/debug/zswap
 DISK=
 spid=
-saved=
 
 cleanup() {
 	touch /tmp/zswap61.stop
 	[ -z "$spid" ] || wait "$spid" 2>/dev/null || true
 	[ -z "$DISK" ] || swapoff "$DISK" 2>/dev/null || true
 	rmdir "$CG" 2>/dev/null || true
-	restore_params
+	zswap_restore
 }
 trap cleanup EXIT
-
-restore_params() {
-	local kv
-	for kv in $saved; do
-		echo "${kv#*=}" >"$P/${kv%%=*}" 2>/dev/null || true
-	done
-	saved=
-}
-
-dbg() {
-	if [ -e "$DBG/$1" ]; then cat "$DBG/$1"; else echo 0; fi
-}
-
-zsm_sum() {
-	cat /sys/kernel/debug/zsm/zswap*/summary 2>/dev/null |
-		awk -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'
-}
 
 # sampler: the largest pool_total_size seen (in pages) in /tmp/zswap61.max.
 sampler() {
@@ -103,10 +85,10 @@ run() {
 		{ echo "FAIL: zswap's zpool is $(cat $P/zpool)"; return 1; }
 	mkdir -p $CG
 	echo $MAX >$CG/memory.max
-	wb0=$(dbg written_back_pages)
-	rrf0=$(dbg reject_reclaim_fail)
-	plh0=$(dbg pool_limit_hit)
-	ev0=$(zsm_sum pages_evicted)
+	wb0=$(zswap_dbg written_back_pages)
+	rrf0=$(zswap_dbg reject_reclaim_fail)
+	plh0=$(zswap_dbg pool_limit_hit)
+	ev0=$(zsm_zswap_sum pages_evicted)
 	rm -f /tmp/zswap61.stop /tmp/zswap61.max
 	sampler &
 	spid=$!
@@ -121,10 +103,10 @@ run() {
 	verified=$(pattern_result $out verified)
 	bad=$(pattern_result $out corrupt)
 	[ -n "$verified" ] || { echo "FAIL: no result from zsm_pattern (status $rc)"; return 1; }
-	wb=$(($(dbg written_back_pages) - wb0))
-	rrf=$(($(dbg reject_reclaim_fail) - rrf0))
-	plh=$(($(dbg pool_limit_hit) - plh0))
-	evicted=$(($(zsm_sum pages_evicted) - ev0))
+	wb=$(($(zswap_dbg written_back_pages) - wb0))
+	rrf=$(($(zswap_dbg reject_reclaim_fail) - rrf0))
+	plh=$(($(zswap_dbg pool_limit_hit) - plh0))
+	evicted=$(($(zsm_zswap_sum pages_evicted) - ev0))
 	pool_max=$(cat /tmp/zswap61.max)
 	echo "$label: $(($(date +%s) - t0))s, written_back_pages $wb," \
 	     "reject_reclaim_fail $rrf, pool_limit_hit $plh," \
@@ -132,15 +114,18 @@ run() {
 	     "zsm pages_evicted $evicted"
 	for f in stored_pages pool_total_size reject_alloc_fail \
 		 reject_compress_poor reject_kmemcache_fail duplicate_entry; do
-		echo "zswap $f $(dbg $f)"
+		echo "zswap $f $(zswap_dbg $f)"
 	done
 	if [ "$rc" -ne 0 ] || [ "$bad" -ne 0 ]; then
 		echo "FAIL: $bad corrupt pages (status $rc)"
 		return 1
 	fi
 	# -w: every page verified, rewritten by thirds, verified again.
-	[ "$verified" -eq "$pages" ] && [ "$pages" -eq $((WSET_MIB * 256 * 2)) ] ||
-		{ echo "FAIL: $verified pages verified of $pages"; return 1; }
+	if [ "$verified" -ne "$pages" ] ||
+	   [ "$pages" -ne $((WSET_MIB * 256 * 2)) ]; then
+		echo "FAIL: $verified pages verified of $pages"
+		return 1
+	fi
 	# The run must have filled the pool, or it shows nothing.
 	[ "$plh" -gt 0 ] || { echo "FAIL: the pool never reached its limit"; return 1; }
 }
@@ -154,18 +139,8 @@ ALLOC=$(sed -n 's/.*zsm\.alloc=\([^ ]*\).*/\1/p' /proc/cmdline)
 ALLOC=${ALLOC:-zsm}
 
 step "swap on the virtio disk"
-load_dep virtio_pci
-load_dep virtio_blk
-i=0
-while [ ! -b /dev/vda ] && [ $i -lt 10 ]; do
-	sleep 1
-	i=$((i + 1))
-done
-[ -b /dev/vda ] || { echo "FAIL: no virtio disk (scripts/zsm-run.py --disk MIB)"; exit 1; }
+swap_on_vda
 DISK=/dev/vda
-swapoff -a 2>/dev/null || true
-mkswap $DISK >/dev/null
-swapon $DISK
 
 [ -e /sys/fs/cgroup/cgroup.controllers ] ||
 	mount -t cgroup2 none /sys/fs/cgroup
@@ -173,9 +148,7 @@ grep -qw memory /sys/fs/cgroup/cgroup.controllers ||
 	zsm_skip "no memory controller in cgroup v2"
 echo +memory >/sys/fs/cgroup/cgroup.subtree_control
 
-for k in zpool max_pool_percent accept_threshold_percent enabled; do
-	saved="$saved $k=$(cat $P/$k)"
-done
+zswap_save zpool max_pool_percent accept_threshold_percent enabled
 # zswap_is_full(): totalram_pages() * max_pool_percent / 100 pages.
 ram_pages=$(($(meminfo MemTotal) / 4))
 limit_pages=$((ram_pages * PCT / 100))
@@ -227,10 +200,10 @@ step "swapoff, zswap back"
 swapoff $DISK
 DISK=
 if [ "$ALLOC" = zsm ]; then
-	objs=$(zsm_sum objects)
+	objs=$(zsm_zswap_sum objects)
 	[ "$objs" -eq 0 ] || { echo "FAIL: $objs objects left in zsm"; exit 1; }
 fi
-restore_params
+zswap_restore
 rmdir $CG
 # The leak described above may keep the module.
 i=0
