@@ -268,6 +268,37 @@ CPU: 0 UID: 0 PID: 0 Comm: swapper/0 Not tainted 6.12.57 #1
 """
 
 
+# A kernel race whose interrupt hit zsm code, and the task held a zsm lock:
+# neither access is zsm's (seen in make check-kcsan).
+KCSAN_IRQ_IN_ZSM = """\
+==================================================================
+BUG: KCSAN: data-race in __hrtimer_run_queues / hrtimer_active
+
+read to 0xffff88803e81ce08 of 8 bytes by interrupt on cpu 1:
+ hrtimer_active+0x65/0xd0
+ task_tick_fair+0xc9/0x140
+ __hrtimer_run_queues+0x39f/0x650
+ hrtimer_interrupt+0x1ca/0x3c0
+ sysvec_apic_timer_interrupt+0x66/0x90
+ asm_sysvec_apic_timer_interrupt+0x16/0x20
+ __tsan_read8+0xee/0x180
+ zs_unmap_object+0xbe/0x2c0 [zsm]
+ st_worker_fn+0x1935/0x1940 [zsm_test_stress]
+ kthread+0x1b6/0x1f0
+
+2 locks held by zsm_stress/1/306:
+ #0: ffff8880001c2020 (zsm_zspage->lock){++.+}-{0:0}, at: st_worker_fn+0x106a/0x1940 [zsm_test_stress]
+
+write to 0xffff88803e81ce08 of 8 bytes by interrupt on cpu 0:
+ __hrtimer_run_queues+0x249/0x650
+ hrtimer_interrupt+0x1ca/0x3c0
+
+Reported by Kernel Concurrency Sanitizer on:
+CPU: 1 UID: 0 PID: 306 Comm: zsm_stress Not tainted 6.12.117 #1
+==================================================================
+"""
+
+
 class KcsanTest(unittest.TestCase):
     def run_test(self, body, name="t"):
         p = parse(guest_log("zsm-test-begin %s\n%s\nzsm-test-end %s pass 1s"
@@ -297,6 +328,17 @@ class KcsanTest(unittest.TestCase):
         out = io.StringIO()
         self.assertEqual(zr.report(p, out), 0)
         self.assertIn("KCSAN outside zsm", out.getvalue())
+
+    def test_interrupted_zsm_code_is_not_zsm(self):
+        p, r = self.run_test(KCSAN_IRQ_IN_ZSM)
+        self.assertEqual(r.status, "PASS", r.reasons)
+        self.assertEqual(len(p.kcsan_foreign), 1)
+
+    def test_zsm_frame_above_interrupt_entry_fails(self):
+        body = KCSAN_IRQ_IN_ZSM.replace(" task_tick_fair+0xc9/0x140",
+                                        " zsm_map_slot+0xc9/0x140 [zsm]")
+        _, r = self.run_test(body)
+        self.assertEqual(r.status, "FAIL")
 
     def test_upstream_zsmalloc_is_not_zsm(self):
         body = KCSAN_KERNEL.replace(" do_idle+0x12a/0x1b0",

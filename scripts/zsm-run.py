@@ -109,16 +109,25 @@ SPLAT_RULES = [
 # KCSAN reports (the kcsan guest flavour, make check-kcsan): from the
 # "BUG: KCSAN:" line to the "=====" line that closes the report. A report
 # fails the test it occurs in (or the run, outside any test) when one of
-# its stacks is in zsm: a frame of one of our modules ("[zsm]",
-# "[zsm_test_stress]", ...) or of a zs_*/zsm_* function (built in, or
-# inlined into a caller), upstream zsmalloc's ("[zsmalloc]") excepted. Other reports are data races in the kernel
-# itself: listed ("KCSAN outside zsm" in the results), not failures, since
-# KCSAN's strict mode reports many races the kernel tolerates on purpose.
+# the two racing accesses is zsm's: its title names a zs_*/zsm_* function,
+# or a frame of an access's stack is one of our modules ("[zsm]",
+# "[zsm_test_stress]", ...) or a zs_*/zsm_* function (built in, or inlined
+# into a caller), upstream zsmalloc's ("[zsmalloc]") excepted. Only the
+# frames of the access itself count: an access made in an interrupt stops
+# at the interrupt entry (the frames below it are the interrupted code,
+# which took no part in the race), and the "locks held" listing is no
+# stack. Other reports are data races in the kernel itself: listed ("KCSAN
+# outside zsm" in the results), not failures, since KCSAN's strict mode
+# reports many races the kernel tolerates on purpose.
 KCSAN_BEGIN_RE = re.compile(r"BUG: KCSAN: (.*)")
 KCSAN_END_RE = re.compile(r"^={20,}\s*$")
 KCSAN_ZSM_RE = re.compile(r"\[zsm(?!alloc\])\w*\]|\bzsm?_\w+\+0x|"
                           r"data-race in (?:.* )?zsm?_\w+")
 KCSAN_ZSMALLOC_RE = re.compile(r"\[zsmalloc\]")
+# The line that opens one access's stack, and the frames that end it.
+KCSAN_ACCESS_RE = re.compile(r"^(read|write)\b.* to 0x[0-9a-f]+ of \d+ bytes by ")
+KCSAN_IRQ_ENTRY_RE = re.compile(r"^\s*(asm_\w+|\w*sysvec_\w+|irq_exit\w*|"
+                                r"__do_softirq|handle_softirqs)\+0x")
 # Lines a report may have; a longer one is closed there (a lost end line).
 KCSAN_MAX_LINES = 150
 
@@ -344,20 +353,26 @@ class LogParser:
             m = KCSAN_BEGIN_RE.search(text)
             if not m:
                 return False
+            # [line, header, zsm's, lines, in an access stack]
             self.kcsan = [self.lineno, m.group(1).strip(),
                           bool(KCSAN_ZSM_RE.search(text)) and
-                          not KCSAN_ZSMALLOC_RE.search(text), 1]
+                          not KCSAN_ZSMALLOC_RE.search(text), 1, False]
             return True
         k = self.kcsan
         k[3] += 1
-        if KCSAN_ZSM_RE.search(text) and not KCSAN_ZSMALLOC_RE.search(text):
+        if KCSAN_ACCESS_RE.match(text.strip()):
+            k[4] = True
+        elif not text.strip() or KCSAN_IRQ_ENTRY_RE.match(text):
+            k[4] = False
+        elif (k[4] and KCSAN_ZSM_RE.search(text) and
+              not KCSAN_ZSMALLOC_RE.search(text)):
             k[2] = True
         if KCSAN_END_RE.match(text.strip()) or k[3] > KCSAN_MAX_LINES:
             self.kcsan_close()
         return True
 
     def kcsan_close(self):
-        line, header, zsm, _ = self.kcsan
+        line, header, zsm, _, _ = self.kcsan
         self.kcsan = None
         if zsm:
             self.fail_current("line %d: KCSAN in zsm: %s" % (line, header))
