@@ -243,9 +243,11 @@ struct zsm_zspage {
  * zspage) and may run in softirq context, so a reader must never queue
  * behind a waiting writer, as qrwlock readers in task context do: that
  * would deadlock a task holding one mapping and asking for another while a
- * writer waits. So writers never wait: they trylock, with BH disabled
- * (a softirq mapper on their CPU must not spin on them), and give up when
- * the zspage is mapped (compaction skips it, migration returns -EAGAIN).
+ * writer waits. So writers never wait unboundedly: they trylock, with BH
+ * disabled (a softirq mapper on their CPU must not spin on them), and give
+ * up when the zspage is mapped (compaction skips it, asynchronous migration
+ * returns -EAGAIN); only synchronous migration waits, at most
+ * ZSM_MIGRATE_WAIT_NS (zsm_zspage_write_lock_bounded()).
  * Readers spin until no writer holds the lock, which is for the length of
  * one page or object copy: a writer holds class->lock, so it is never
  * preempted.
