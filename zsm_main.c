@@ -62,6 +62,7 @@ struct zs_pool *zs_create_pool(const char *name)
 	pool->name = kstrndup(name, ZSM_POOL_NAME_MAX, GFP_KERNEL);
 	if (!pool->name)
 		goto err_pool;
+	pool->handle_cookie = ZSM_HANDLE_PAGE_MAGIC ^ (unsigned long)pool;
 	spin_lock_init(&pool->deferred_lock);
 	INIT_LIST_HEAD(&pool->deferred_free);
 	INIT_WORK(&pool->free_work, zsm_deferred_free_work);

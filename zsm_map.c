@@ -111,7 +111,6 @@ static struct page *zsm_dummy_page;
 #define ZSM_MAP_DEPTH	2
 
 /* struct zsm_map_slot.cross */
-#define ZSM_CROSS_NONE	0
 #define ZSM_CROSS_PTE	1
 #define ZSM_CROSS_COPY	2
 
@@ -119,12 +118,14 @@ static struct page *zsm_dummy_page;
  * struct zsm_map_slot - one live mapping.
  * @handle: the mapped handle.
  * @zspage: its zspage, read-locked until unmap.
- * @kaddr: kmap_local address of the page (in-page objects).
- * @idx: slot index of the object in @zspage.
- * @mm: mapping mode.
- * @cross: the object crosses a page boundary: 1 mapped through the area
- *	(pte mode), 2 copied into the buffer (copy mode).
- * @cr3: CR3 at map time (pte mode), to detect a lazy-TLB switch.
+ * @kaddr: kmap_local address of the page of an in-page object; NULL for a
+ *	cross-page one, whose mapping the fields below describe.
+ * @idx: slot index of the object in @zspage (cross-page).
+ * @mm: mapping mode (cross-page).
+ * @cross: how the cross-page object is mapped: ZSM_CROSS_PTE through the
+ *	area (pte mode), ZSM_CROSS_COPY copied into the buffer (copy mode).
+ *
+ * An in-page map, the common case, fills only the first three.
  */
 struct zsm_map_slot {
 	unsigned long handle;
@@ -133,7 +134,6 @@ struct zsm_map_slot {
 	unsigned int idx;
 	u8 mm;
 	u8 cross;
-	unsigned long cr3;
 };
 
 /**
@@ -144,6 +144,8 @@ struct zsm_map_slot {
  * @buf: copy mode: one PAGE_SIZE buffer per slot.
  * @va: pte mode: one two-page virtual area per slot.
  * @ptep: pte mode: the kernel PTEs of each area's two pages.
+ * @cr3: pte mode: CR3 when each area was mapped, to detect a lazy-TLB
+ *	switch.
  *
  * @buf, @va and @ptep are set up by the CPU-prepare callback and torn down
  * by the CPU-dead callback, both run for the CPU while it is offline.
@@ -154,6 +156,7 @@ struct zsm_map_area {
 	char *buf[ZSM_MAP_DEPTH];
 	void *va[ZSM_MAP_DEPTH];
 	pte_t *ptep[ZSM_MAP_DEPTH][2];
+	unsigned long cr3[ZSM_MAP_DEPTH];
 };
 
 static DEFINE_PER_CPU(struct zsm_map_area, zsm_map_areas);
@@ -162,15 +165,69 @@ static enum cpuhp_state zsm_cpuhp_state;
 /* === Internals =========================================================== */
 
 /*
- * zsm_obj_lookup_read() - find and pin the zspage of a live object.
+ * zsm_obj_lock_fast() - the common case of finding and pinning a live
+ * object's zspage, inline: a handle that passes its checks, whose zspage
+ * no writer holds or waits for, read-locked at the first attempt.
  * @pool: the pool.
  * @handle: a handle of @pool.
- * @idx: set to the object's slot index.
+ * @objp: set to the object's location when a zspage is returned.
  *
  * The handle word can change under us (compaction moves objects with the
  * source zspage write-locked); the descriptor read from it is kept alive by
  * RCU until we hold its lock and have seen the handle word unchanged, after
  * which compaction and migration of that zspage wait for us.
+ *
+ * Return: true with *@zspagep read-locked (and *@objp set), or false with
+ * nothing held and nothing warned: the caller then takes the slow path,
+ * zsm_obj_lookup_read(), which tells a refusal from a retry.
+ */
+static __always_inline bool
+zsm_obj_lock_fast(struct zsm_pool *pool, unsigned long handle,
+		  struct zsm_zspage **zspagep, unsigned long *objp)
+{
+	unsigned long *hp = (unsigned long *)handle;
+	struct zsm_zspage *zspage;
+	unsigned long obj;
+
+	/* A hard-IRQ mapper: refused, see zsm_obj_lookup_read(). */
+	if (unlikely(in_hardirq() || in_nmi() ||
+		     !zsm_handle_mapcheck(pool, handle)))
+		return false;
+	rcu_read_lock();
+	/*
+	 * Pairs with the smp_store_release() that publishes a moved object's
+	 * location (__zsm_slot_take()): seeing the new location, we also see
+	 * the bytes copied there.
+	 */
+	obj = smp_load_acquire(hp);
+	zspage = zsm_obj_zspage(obj);
+	if (unlikely(obj & ZSM_HANDLE_FREE) ||
+	    unlikely(!zsm_zspage_read_tryacquire(zspage))) {
+		rcu_read_unlock();
+		return false;
+	}
+	zsm_zspage_lock_taken(zspage);
+	/* Pairs with the write_unlock() after compaction moved it. */
+	if (unlikely(READ_ONCE(*hp) != obj)) {
+		zsm_zspage_read_unlock(zspage);
+		rcu_read_unlock();
+		return false;
+	}
+	rcu_read_unlock();
+	*zspagep = zspage;
+	*objp = obj;
+	/* Held on return: zsm_obj_lock_read(), zs_map_object() */
+	zsm_zspage_lock_to_caller(zspage);
+	return true;
+}
+
+/*
+ * zsm_obj_lookup_read() - find and pin the zspage of a live object, when
+ * zsm_obj_lock_fast() did not: refuse the handle or the context (warned
+ * once), or retry until the zspage is read-locked with the object in it.
+ * @pool: the pool.
+ * @handle: a handle of @pool.
+ * @idx: set to the object's slot index.
  *
  * Callers use the zsm_obj_lock_read() wrapper, which tells sparse that the
  * lock is held exactly when a zspage is returned.
@@ -180,7 +237,7 @@ static enum cpuhp_state zsm_cpuhp_state;
  * Return: the zspage, read-locked, or NULL for a handle that is not a live
  * handle of @pool or a refused context (warned once).
  */
-static __always_inline struct zsm_zspage *
+static noinline struct zsm_zspage *
 zsm_obj_lookup_read(struct zsm_pool *pool, unsigned long handle,
 		    unsigned int *idx)
 {
@@ -202,11 +259,7 @@ zsm_obj_lookup_read(struct zsm_pool *pool, unsigned long handle,
 
 	rcu_read_lock();
 	for (;;) {
-		/*
-		 * Pairs with the smp_store_release() that publishes a moved
-		 * object's location (__zsm_slot_take()): seeing the new
-		 * location, we also see the bytes copied there.
-		 */
+		/* As in zsm_obj_lock_fast(). */
 		obj = smp_load_acquire(hp);
 		if (WARN_ONCE(obj & ZSM_HANDLE_FREE,
 			      "zsm: map of free handle %p\n", (void *)handle)) {
@@ -215,7 +268,6 @@ zsm_obj_lookup_read(struct zsm_pool *pool, unsigned long handle,
 		}
 		zspage = zsm_obj_zspage(obj);
 		zsm_zspage_read_lock(zspage);
-		/* Pairs with the write_unlock() after compaction moved it. */
 		if (READ_ONCE(*hp) == obj) {
 			/* Held on return: zsm_obj_lock_read() */
 			zsm_zspage_lock_to_caller(zspage);
@@ -229,15 +281,21 @@ zsm_obj_lookup_read(struct zsm_pool *pool, unsigned long handle,
 }
 
 /*
- * zsm_obj_lock_read() - zsm_obj_lookup_read(), which returns its zspage
- * read-locked exactly when it returns one: this tells sparse so.
+ * zsm_obj_lock_read() - the zspage of a live object, read-locked, or NULL
+ * (refused, warned once): zsm_obj_lock_fast(), else zsm_obj_lookup_read().
+ * Tells sparse that the lock is held exactly when a zspage is returned.
  */
 static __always_inline struct zsm_zspage *
 zsm_obj_lock_read(struct zsm_pool *pool, unsigned long handle,
 		  unsigned int *idx)
 {
-	struct zsm_zspage *zspage = zsm_obj_lookup_read(pool, handle, idx);
+	struct zsm_zspage *zspage;
+	unsigned long obj;
 
+	if (likely(zsm_obj_lock_fast(pool, handle, &zspage, &obj)))
+		*idx = zsm_obj_idx(obj);
+	else
+		zspage = zsm_obj_lookup_read(pool, handle, idx);
 	(void)zsm_cond_lock(&zspage->lock, zspage);
 	return zspage;
 }
@@ -340,24 +398,22 @@ static inline void zsm_invlpg(void *addr)
 
 /* Point area @d of this CPU at @p0, @p1. Not-present before: no flush. */
 static void *zsm_pte_map(struct zsm_map_area *area, unsigned int d,
-			 struct zsm_map_slot *slot, struct page *p0,
-			 struct page *p1)
+			 struct page *p0, struct page *p1)
 {
-	slot->cr3 = __read_cr3();
+	area->cr3[d] = __read_cr3();
 	set_pte(area->ptep[d][0], mk_pte(p0, PAGE_KERNEL));
 	set_pte(area->ptep[d][1], mk_pte(p1, PAGE_KERNEL));
 	return area->va[d];
 }
 
 /* Restore the invariant: PTEs clear, no translation left in any PCID. */
-static void zsm_pte_unmap(struct zsm_map_area *area, unsigned int d,
-			  struct zsm_map_slot *slot)
+static void zsm_pte_unmap(struct zsm_map_area *area, unsigned int d)
 {
 	set_pte(area->ptep[d][0], __pte(0));
 	set_pte(area->ptep[d][1], __pte(0));
 	zsm_invlpg(area->va[d]);
 	zsm_invlpg(area->va[d] + PAGE_SIZE);
-	if (unlikely(__read_cr3() != slot->cr3))
+	if (unlikely(__read_cr3() != area->cr3[d]))
 		__flush_tlb_all();
 }
 
@@ -397,14 +453,12 @@ static void zsm_pte_area_exit(struct zsm_map_area *area, unsigned int d)
 }
 #else
 static void *zsm_pte_map(struct zsm_map_area *area, unsigned int d,
-			 struct zsm_map_slot *slot, struct page *p0,
-			 struct page *p1)
+			 struct page *p0, struct page *p1)
 {
 	return NULL;
 }
 
-static void zsm_pte_unmap(struct zsm_map_area *area, unsigned int d,
-			  struct zsm_map_slot *slot)
+static void zsm_pte_unmap(struct zsm_map_area *area, unsigned int d)
 {
 }
 
@@ -418,36 +472,131 @@ static void zsm_pte_area_exit(struct zsm_map_area *area, unsigned int d)
 }
 #endif
 
-static void *zsm_map_locked(struct zsm_zspage *zspage, unsigned int idx,
-			    unsigned long handle, enum zs_mapmode mm,
-			    struct zsm_map_area *area, unsigned int d)
+/*
+ * Pop the top mapping, slot @depth - 1, of this CPU's map stack; drop its
+ * zspage's read lock and the preemption count of zs_map_object() and of
+ * zs_unmap_object().
+ */
+static __always_inline void zsm_slot_pop(unsigned int depth)
+{
+	struct zsm_zspage *zspage;
+
+	zspage = __this_cpu_read(zsm_map_areas.slot[depth - 1].zspage);
+	__this_cpu_write(zsm_map_areas.slot[depth - 1].handle, 0);
+	/* An interrupt nesting here pushes and pops above us: no race. */
+	__this_cpu_write(zsm_map_areas.depth, depth - 1);
+	/* The lock zs_map_object() left to the mapping in @slot. */
+	zsm_zspage_lock_from_caller(zspage);
+	zsm_zspage_read_unlock(zspage);
+	/* zs_unmap_object()'s. */
+	preempt_enable();
+	/* zs_map_object()'s. */
+	preempt_enable();
+}
+
+/*
+ * Map cross-page object @idx of @zspage into slot @d of this CPU's @area
+ * (zsm_map_locked() has filled in the handle and zspage).
+ */
+static noinline void *zsm_map_cross(struct zsm_zspage *zspage,
+				    unsigned int idx, enum zs_mapmode mm,
+				    struct zsm_map_area *area, unsigned int d)
 {
 	struct zsm_map_slot *slot = &area->slot[d];
 	unsigned int size = zspage->class->geom.size;
 	unsigned long off = (unsigned long)idx * size;
-	unsigned int poff = offset_in_page(off);
 
-	slot->handle = handle;
-	slot->zspage = zspage;
+	slot->kaddr = NULL;
 	slot->idx = idx;
 	slot->mm = mm;
-	if (poff + size <= PAGE_SIZE) {
-		slot->cross = 0;
-		slot->kaddr = kmap_local_page(zsm_span_page(zspage, off));
-		return slot->kaddr + poff;
-	}
-	slot->kaddr = NULL;
 	if (READ_ONCE(zsm_use_pte)) {
 		unsigned long pg = off >> PAGE_SHIFT;
 
 		slot->cross = ZSM_CROSS_PTE;
-		return zsm_pte_map(area, d, slot, zspage->pages[pg],
-				   zspage->pages[pg + 1]) + poff;
+		return zsm_pte_map(area, d, zspage->pages[pg],
+				   zspage->pages[pg + 1]) + offset_in_page(off);
 	}
 	slot->cross = ZSM_CROSS_COPY;
 	if (mm != ZS_MM_WO)
 		zsm_zspage_read(zspage, off, area->buf[d], size);
 	return area->buf[d];
+}
+
+/* zs_unmap_object() of the cross-page mapping on top of this CPU's stack. */
+static noinline void zsm_unmap_cross(unsigned int depth)
+{
+	struct zsm_map_area *area = this_cpu_ptr(&zsm_map_areas);
+	unsigned int d = depth - 1;
+	struct zsm_map_slot *slot = &area->slot[d];
+	struct zsm_zspage *zspage = slot->zspage;
+	unsigned int size = zspage->class->geom.size;
+
+	if (slot->cross == ZSM_CROSS_PTE)
+		zsm_pte_unmap(area, d);
+	else if (slot->mm != ZS_MM_RO)
+		zsm_zspage_write(zspage, (unsigned long)slot->idx * size,
+				 area->buf[d], size);
+	zsm_slot_pop(depth);
+}
+
+/* A third nested map: refused; undo what zs_map_object() did. */
+static noinline void *zsm_map_too_deep(struct zsm_zspage *zspage)
+	__releases(&zspage->lock)
+{
+	WARN_ONCE(1, "zsm: more than %d nested maps on a CPU\n",
+		  ZSM_MAP_DEPTH);
+	preempt_enable();
+	zsm_zspage_read_unlock(zspage);
+	return NULL;
+}
+
+/*
+ * Map object @idx of @zspage, read-locked by the caller, whose lock the
+ * mapping takes over until zs_unmap_object(), on this CPU's map stack.
+ * An in-page object inline; a cross-page one in zsm_map_cross().
+ */
+static __always_inline void *zsm_map_locked(struct zsm_zspage *zspage,
+					    unsigned int idx,
+					    unsigned long handle,
+					    enum zs_mapmode mm)
+	__releases(&zspage->lock)
+{
+	unsigned long size, off, poff;
+	unsigned int d;
+	void *kaddr;
+
+	/* Off until zs_unmap_object(): the slot is this CPU's. */
+	preempt_disable();
+	d = zsm_slot_push();
+	if (unlikely(d == ZSM_MAP_DEPTH))
+		return zsm_map_too_deep(zspage);
+	/* The mapping owns the read lock until zs_unmap_object(). */
+	zsm_zspage_lock_to_caller(zspage);
+	/* Per-CPU accesses, each one instruction (preemption is off). */
+	__this_cpu_write(zsm_map_areas.slot[d].handle, handle);
+	__this_cpu_write(zsm_map_areas.slot[d].zspage, zspage);
+	size = zspage->class->geom.size;
+	off = idx * size;
+	poff = offset_in_page(off);
+	if (unlikely(poff + size > PAGE_SIZE))
+		return zsm_map_cross(zspage, idx, mm,
+				     this_cpu_ptr(&zsm_map_areas), d);
+	kaddr = kmap_local_page(zsm_span_page(zspage, off));
+	__this_cpu_write(zsm_map_areas.slot[d].kaddr, kaddr);
+	return kaddr + poff;
+}
+
+/* zs_map_object() when zsm_obj_lock_fast() did not find the object. */
+static noinline void *zsm_map_slow(struct zs_pool *zpool, unsigned long handle,
+				   enum zs_mapmode mm)
+{
+	struct zsm_zspage *zspage;
+	unsigned int idx;
+
+	zspage = zsm_obj_lock_read(zsm_pool(zpool), handle, &idx);
+	if (!zspage)
+		return NULL;
+	return zsm_map_locked(zspage, idx, handle, mm);
 }
 
 /* === CPU hotplug ========================================================= */
@@ -528,29 +677,25 @@ static int zsm_cpu_dead(unsigned int cpu)
 void *zs_map_object(struct zs_pool *zpool, unsigned long handle,
 		    enum zs_mapmode mm)
 {
-	struct zsm_pool *pool = zsm_pool(zpool);
 	struct zsm_zspage *zspage;
-	unsigned int idx, d;
+	unsigned long obj;
 
-	zspage = zsm_obj_lock_read(pool, handle, &idx);
-	if (!zspage)
-		return NULL;
-	/* Off until zs_unmap_object(): the slot is this CPU's. */
-	preempt_disable();
-	d = zsm_slot_push();
-	if (WARN_ONCE(d == ZSM_MAP_DEPTH,
-		      "zsm: more than %d nested maps on a CPU\n",
-		      ZSM_MAP_DEPTH)) {
-		preempt_enable();
-		zsm_zspage_read_unlock(zspage);
-		return NULL;
-	}
-	/* The mapping owns the read lock until zs_unmap_object(). */
-	zsm_zspage_lock_to_caller(zspage);
-	return zsm_map_locked(zspage, idx, handle, mm,
-			      this_cpu_ptr(&zsm_map_areas), d);
+	if (unlikely(!zsm_obj_lock_fast(zsm_pool(zpool), handle, &zspage, &obj)))
+		return zsm_map_slow(zpool, handle, mm);
+	/* zsm_map_locked() takes over the read lock. */
+	zsm_zspage_lock_from_caller(zspage);
+	return zsm_map_locked(zspage, zsm_obj_idx(obj), handle, mm);
 }
 EXPORT_SYMBOL_GPL(zs_map_object);
+
+/* An unmap that does not match this CPU's last map: ignored, warned once. */
+static noinline void zsm_unmap_refuse(unsigned long handle)
+{
+	WARN_ONCE(1, "zsm: unmap of handle %p that is not the last mapped\n",
+		  (void *)handle);
+	/* zs_unmap_object()'s. */
+	preempt_enable();
+}
 
 /**
  * zs_unmap_object() - end the most recent mapping on this CPU.
@@ -563,44 +708,22 @@ EXPORT_SYMBOL_GPL(zs_map_object);
  */
 void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 {
-	struct zsm_map_area *area;
-	struct zsm_map_slot *slot;
-	struct zsm_zspage *zspage;
 	unsigned int depth;
+	void *kaddr;
 
-	/* Balanced below; lets a stray unmap from process context be safe. */
+	/* Balanced in zsm_slot_pop(): a stray unmap from process context is safe. */
 	preempt_disable();
-	area = this_cpu_ptr(&zsm_map_areas);
-	depth = READ_ONCE(area->depth);
-	if (WARN_ONCE(!depth || area->slot[depth - 1].handle != handle,
-		      "zsm: unmap of handle %p that is not the last mapped\n",
-		      (void *)handle)) {
-		preempt_enable();
-		return;
-	}
-	slot = &area->slot[depth - 1];
-	zspage = slot->zspage;
-	if (slot->cross == ZSM_CROSS_PTE) {
-		zsm_pte_unmap(area, depth - 1, slot);
-	} else if (slot->cross == ZSM_CROSS_COPY) {
-		if (slot->mm != ZS_MM_RO) {
-			unsigned int size = zspage->class->geom.size;
-
-			zsm_zspage_write(zspage, (unsigned long)slot->idx * size,
-					 area->buf[depth - 1], size);
-		}
-	} else {
-		kunmap_local(slot->kaddr);
-	}
-	slot->handle = 0;
-	/* An interrupt nesting here pushes and pops above us: no race. */
-	WRITE_ONCE(area->depth, depth - 1);
-	/* The lock zs_map_object() left to the mapping in @slot. */
-	zsm_zspage_lock_from_caller(zspage);
-	zsm_zspage_read_unlock(zspage);
-	preempt_enable();
-	/* zs_map_object()'s. */
-	preempt_enable();
+	/* Per-CPU accesses, each one instruction (preemption is off). */
+	depth = __this_cpu_read(zsm_map_areas.depth);
+	if (unlikely(!depth) ||
+	    unlikely(__this_cpu_read(zsm_map_areas.slot[depth - 1].handle) !=
+		     handle))
+		return zsm_unmap_refuse(handle);
+	kaddr = __this_cpu_read(zsm_map_areas.slot[depth - 1].kaddr);
+	if (unlikely(!kaddr))
+		return zsm_unmap_cross(depth);
+	kunmap_local(kaddr);
+	zsm_slot_pop(depth);
 }
 EXPORT_SYMBOL_GPL(zs_unmap_object);
 
@@ -610,23 +733,35 @@ EXPORT_SYMBOL_GPL(zs_unmap_object);
  * it. The same answer at begin and end, since the read lock keeps the
  * object in place.
  */
-static bool zsm_obj_in_page(struct zsm_zspage *zspage, unsigned int idx,
-			    size_t *mem_len, unsigned long *off,
-			    unsigned int *poff)
+/* A read or write longer than the object: clamped to it, warned once. */
+static noinline size_t zsm_obj_len_clamp(size_t mem_len, unsigned int size,
+					 bool write)
+{
+	if (write)
+		WARN_ONCE(1, "zsm: write of %zu bytes to a %u-byte object\n",
+			  mem_len, size);
+	else
+		WARN_ONCE(1, "zsm: read of %zu bytes of a %u-byte object\n",
+			  mem_len, size);
+	return size;
+}
+
+static __always_inline bool zsm_obj_in_page(struct zsm_zspage *zspage,
+					    unsigned int idx, size_t *mem_len,
+					    unsigned long *off,
+					    unsigned int *poff)
 {
 	unsigned int size = zspage->class->geom.size;
 
-	if (WARN_ONCE(*mem_len > size,
-		      "zsm: read of %zu bytes of a %u-byte object\n",
-		      *mem_len, size))
-		*mem_len = size;
+	if (unlikely(*mem_len > size))
+		*mem_len = zsm_obj_len_clamp(*mem_len, size, false);
 	*off = (unsigned long)idx * size;
 	*poff = offset_in_page(*off);
 	return *poff + *mem_len <= PAGE_SIZE;
 }
 
 /* The zspage of a handle whose zspage the caller holds read-locked. */
-static struct zsm_zspage *zsm_obj_held(unsigned long handle, unsigned int *idx)
+static __always_inline struct zsm_zspage *zsm_obj_held(unsigned long handle, unsigned int *idx)
 {
 	unsigned long obj = READ_ONCE(*(unsigned long *)handle);
 
@@ -775,16 +910,25 @@ void zs_obj_write(struct zs_pool *zpool, unsigned long handle,
 {
 	struct zsm_pool *pool = zsm_pool(zpool);
 	struct zsm_zspage *zspage;
-	unsigned int idx, size;
+	unsigned int idx, size, poff;
+	unsigned long off;
 
 	zspage = zsm_obj_lock_read(pool, handle, &idx);
 	if (!zspage)
 		return;
 	size = zspage->class->geom.size;
-	if (WARN_ONCE(mem_len > size, "zsm: write of %zu bytes to a %u-byte object\n",
-		      mem_len, size))
-		mem_len = size;
-	zsm_zspage_write(zspage, (unsigned long)idx * size, handle_mem, mem_len);
+	if (unlikely(mem_len > size))
+		mem_len = zsm_obj_len_clamp(mem_len, size, true);
+	off = (unsigned long)idx * size;
+	poff = offset_in_page(off);
+	if (likely(poff + mem_len <= PAGE_SIZE)) {
+		void *dst = kmap_local_page(zsm_span_page(zspage, off));
+
+		memcpy(dst + poff, handle_mem, mem_len);
+		kunmap_local(dst);
+	} else {
+		zsm_zspage_write(zspage, off, handle_mem, mem_len);
+	}
 	zsm_zspage_read_unlock(zspage);
 }
 EXPORT_SYMBOL_GPL(zs_obj_write);

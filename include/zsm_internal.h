@@ -11,6 +11,7 @@
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <linux/lockdep.h>
 #include <linux/rcupdate.h>
 #include <linux/mm_types.h>
@@ -156,7 +157,8 @@ struct zsm_class;
 
 /**
  * struct zsm_zspage_lock - a zspage's reader/writer lock (see below).
- * @cnt: readers holding it (> 0), a writer holding it (-1), or free (0).
+ * @cnt: readers holding it (> 0), a writer holding it (ZSM_ZSPAGE_WRLOCKED
+ *	plus the readers backing out), or free (0).
  * @dep_map: lockdep's view of it.
  */
 struct zsm_zspage_lock {
@@ -271,7 +273,13 @@ struct zsm_zspage {
  * zsm_zspage_lock_to_caller() / zsm_zspage_lock_from_caller(), because
  * sparse counts locks per function.
  */
-#define ZSM_ZSPAGE_WRLOCKED	(-1)
+/*
+ * The count of a write-locked zspage: a large negative bias, so that a
+ * reader's optimistic increment (zsm_zspage_read_tryacquire()) leaves it
+ * negative, and the writer's release (which subtracts the bias) leaves the
+ * count of such readers, who then take their increment back.
+ */
+#define ZSM_ZSPAGE_WRLOCKED	(-(1 << 30))
 
 #define zsm_zspage_dep_map(zspage)	(&(zspage)->lock.dep_map)
 
@@ -284,20 +292,32 @@ static inline void zsm_zspage_lock_init(struct zsm_zspage *zspage)
 			 0);
 }
 
+/*
+ * One attempt at the read lock: one atomic increment, kept if no writer
+ * holds the lock and none waits for it (a waiting migration goes first:
+ * zsm_zspage_write_lock_bounded()), else taken back. No sparse context:
+ * a caller that got the lock says so with zsm_zspage_lock_taken().
+ */
+static __always_inline bool zsm_zspage_read_tryacquire(struct zsm_zspage *zspage)
+{
+	lock_acquire_shared_recursive(zsm_zspage_dep_map(zspage), 0, 0, NULL,
+				      _RET_IP_);
+	if (likely(atomic_fetch_inc_acquire(&zspage->lock.cnt) >= 0) &&
+	    likely(!READ_ONCE(zspage->writer_waiting)))
+		return true;
+	atomic_dec(&zspage->lock.cnt);
+	lock_release(zsm_zspage_dep_map(zspage), _RET_IP_);
+	return false;
+}
+
 static inline void zsm_zspage_read_lock(struct zsm_zspage *zspage)
 	__acquires(&zspage->lock)
 {
-	int cnt;
-
-	lock_acquire_shared_recursive(zsm_zspage_dep_map(zspage), 0, 0, NULL,
-				      _RET_IP_);
-	for (;;) {
-		cnt = atomic_read(&zspage->lock.cnt);
-		/* A waiting migration goes first: zsm_zspage_write_lock_bounded(). */
-		if (!READ_ONCE(zspage->writer_waiting) && cnt >= 0 &&
-		    atomic_try_cmpxchg_acquire(&zspage->lock.cnt, &cnt, cnt + 1))
-			break;
-		cpu_relax();
+	while (!zsm_zspage_read_tryacquire(zspage)) {
+		/* Until the writer has left and no other one waits. */
+		while (atomic_read(&zspage->lock.cnt) < 0 ||
+		       READ_ONCE(zspage->writer_waiting))
+			cpu_relax();
 	}
 	__acquire(&zspage->lock);
 }
@@ -335,7 +355,8 @@ static inline void zsm_zspage_write_unlock(struct zsm_zspage *zspage)
 	__releases(&zspage->lock)
 {
 	lock_release(zsm_zspage_dep_map(zspage), _RET_IP_);
-	atomic_set_release(&zspage->lock.cnt, 0);
+	/* Leaves the increments of readers that are taking them back. */
+	atomic_sub_return_release(ZSM_ZSPAGE_WRLOCKED, &zspage->lock.cnt);
 	local_bh_enable();
 	__release(&zspage->lock);
 }
@@ -346,6 +367,9 @@ static inline void zsm_zspage_write_unlock(struct zsm_zspage *zspage)
  * (from_caller). Every use says who owns the lock in between.
  */
 #define zsm_zspage_lock_to_caller(zspage)	__release(&(zspage)->lock)
+
+/* Sparse-only marker: zsm_zspage_read_tryacquire() took the lock. */
+#define zsm_zspage_lock_taken(zspage)	__acquire(&(zspage)->lock)
 #define zsm_zspage_lock_from_caller(zspage)	__acquire(&(zspage)->lock)
 
 /*
@@ -538,11 +562,12 @@ struct zsm_handle_page {
 
 struct zsm_pool;
 
-/* Owner mark of @pool's handle pages: in page->index and their header. */
-static inline unsigned long zsm_handle_page_cookie(struct zsm_pool *pool)
-{
-	return ZSM_HANDLE_PAGE_MAGIC ^ (unsigned long)pool;
-}
+/*
+ * Owner mark of @pool's handle pages: in page->index and their header.
+ * Kept in the pool (zs_create_pool()), so that the map path compares it
+ * with one load.
+ */
+static inline unsigned long zsm_handle_page_cookie(struct zsm_pool *pool);
 
 #define ZSM_HANDLE_FREE		1UL
 #define ZSM_HANDLES_PER_PAGE \
@@ -550,12 +575,20 @@ static inline unsigned long zsm_handle_page_cookie(struct zsm_pool *pool)
 
 /*
  * The opening tests of both handle checks (zsm_handle.c): an aligned word
- * past a handle page's header.
+ * past a handle page's header. In one comparison: the offset of the word
+ * from the first one past the header, rotated right by 3, is at most the
+ * index of the last word for a handle word; a misaligned offset has its
+ * low bits rotated to the top, and an offset inside the header wraps
+ * around (modulo the page) to past the last word.
  */
 static __always_inline bool zsm_handle_word_ok(unsigned long handle)
 {
-	return IS_ALIGNED(handle, sizeof(unsigned long)) &&
-	       offset_in_page(handle) >= sizeof(struct zsm_handle_page);
+	unsigned long off = offset_in_page(handle -
+					   sizeof(struct zsm_handle_page));
+
+	BUILD_BUG_ON(!IS_ALIGNED(sizeof(struct zsm_handle_page),
+				 sizeof(unsigned long)));
+	return ror64(off, 3) < ZSM_HANDLES_PER_PAGE;
 }
 
 /*
@@ -583,6 +616,8 @@ static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
 /**
  * struct zsm_pool - a zsm pool (struct zs_pool to users of <linux/zsmalloc.h>).
  * @name: kstrdup'd name; constant.
+ * @handle_cookie: ZSM_HANDLE_PAGE_MAGIC ^ (unsigned long)pool, the owner mark
+ *	of its handle pages (zsm_handle_page_cookie()); constant.
  * @class_of: class slot -> canonical class (merged slots share one).
  * @classes: canonical classes, indexed by canonical index (NULL elsewhere).
  * @pages_total: pages in zspages of all classes; atomic.
@@ -606,6 +641,7 @@ static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
  */
 struct zsm_pool {
 	const char *name;
+	unsigned long handle_cookie;
 	struct zsm_class *class_of[ZSM_NR_CLASSES];
 	struct zsm_class *classes[ZSM_NR_CLASSES];
 	atomic_long_t pages_total;
@@ -639,6 +675,11 @@ static inline struct zsm_pool *zsm_pool(struct zs_pool *zpool)
 static inline struct zs_pool *zs_pool_of(struct zsm_pool *pool)
 {
 	return (struct zs_pool *)pool;
+}
+
+static inline unsigned long zsm_handle_page_cookie(struct zsm_pool *pool)
+{
+	return pool->handle_cookie;
 }
 
 /* Object locations ------------------------------------------------------- */
