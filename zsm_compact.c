@@ -51,58 +51,180 @@ static bool zsm_should_yield(struct zsm_class *class)
 }
 
 /*
- * Move every object of @src, write-locked by the caller, into free slots of
- * present pages of other zspages of its class, and write-unlock @src. The
- * caller checked that there are enough such slots (class->ready_free less
- * @src's own). Return: true if @src was emptied (and is off every list),
- * false if we stopped early to give up the CPU.
+ * __zsm_zspage_trim() - give back the pages at the end of @zspage that no
+ * live object reaches into, and relink its free slots.
+ * @class: owning class, locked.
+ * @zspage: a zspage with objects, on a fullness list.
+ *
+ * A zspage holds the pages its objects reach into (struct zsm_zspage,
+ * @nr_pages); objects moved out of its end leave pages that hold none.
+ * They go from the last one down; a page whose lock is busy (core mm is
+ * migrating it) stops the trim, and stays. The free slots are then
+ * relinked as the free list must be (__zsm_zspage_ready()): the free slots
+ * of the present pages first, the others after them in ascending order.
+ * The slot words of free slots need only their free tag on entry.
+ *
+ * Return: pages freed.
+ */
+static unsigned int __zsm_zspage_trim(struct zsm_class *class,
+				      struct zsm_zspage *zspage)
+	__must_hold(&class->lock)
+{
+	unsigned long *slots = zsm_zspage_slots(zspage);
+	unsigned int old = zspage->nr_pages, n = old, top, i, head;
+
+	lockdep_assert_held(&class->lock);
+	/* The last live slot (there is one: the zspage has objects). */
+	for (top = class->slots_in[n]; top-- > 0;) {
+		if (!(slots[top] & ZSM_SLOT_FREE_TAG))
+			break;
+	}
+	while (n > zsm_slot_pages(class, top) &&
+	       trylock_page(zspage->pages[n - 1])) {
+		n--;
+		zsm_page_release(zspage->pages[n]);
+		WRITE_ONCE(zspage->pages[n], NULL);
+	}
+	if (n < old) {
+		class->ready_free -= class->slots_in[old] - class->slots_in[n];
+		zspage->nr_pages = n;
+		class->nr_pages -= old - n;
+		atomic_long_sub(old - n, &class->pool->pages_total);
+		atomic_long_sub(old - n, &zsm_pages_held);
+	}
+	head = ZSM_SLOT_END;
+	for (i = class->geom.objs; i-- > 0;) {
+		if (i < class->slots_in[n] && !(slots[i] & ZSM_SLOT_FREE_TAG))
+			continue;
+		slots[i] = (unsigned long)head << 1 | ZSM_SLOT_FREE_TAG;
+		head = i;
+	}
+	zspage->free_head = head;
+	return old - n;
+}
+
+/*
+ * Would moving the objects of @zspage to its first slots free a page?
+ * (Its objects, packed, reach fewer pages than it holds.)
+ */
+static bool __zsm_zspage_packable(struct zsm_class *class,
+				  struct zsm_zspage *zspage)
+{
+	lockdep_assert_held(&class->lock);
+	return zspage->inuse &&
+	       zsm_slot_pages(class, zspage->inuse - 1) < zspage->nr_pages;
+}
+
+/*
+ * Move the objects at the end of @src, write-locked by the caller, to its
+ * own free slots nearest its start, the last object to the first free slot,
+ * until they are all below every free slot. The free list is left stale:
+ * the caller relinks it (__zsm_zspage_trim()).
+ */
+static void __zsm_zspage_pack(struct zsm_class *class, struct zsm_zspage *src)
+	__must_hold(&class->lock)
+{
+	unsigned long *slots = zsm_zspage_slots(src);
+	unsigned int size = class->geom.size;
+	unsigned int lo = 0, hi = class->slots_in[src->nr_pages];
+
+	lockdep_assert_held(&class->lock);
+	for (;;) {
+		unsigned long *hp;
+
+		while (lo < hi && !(slots[lo] & ZSM_SLOT_FREE_TAG))
+			lo++;
+		while (hi > lo && (slots[hi - 1] & ZSM_SLOT_FREE_TAG))
+			hi--;
+		if (hi <= lo + 1)
+			break;
+		hi--;
+		hp = (unsigned long *)slots[hi];
+		zsm_obj_copy(src, lo, src, hi, size);
+		slots[lo] = slots[hi];
+		slots[hi] = ZSM_SLOT_FREE_TAG;
+		/* As __zsm_slot_take(): the bytes before the location. */
+		smp_store_release(hp, zsm_obj_encode(src, lo));
+	}
+}
+
+/* How __zsm_zspage_drain() ended. */
+enum zsm_drain {
+	ZSM_DRAIN_EMPTIED,	/* @src is empty, off every list: free it */
+	ZSM_DRAIN_NO_ROOM,	/* no free slot was left for its other objects */
+	ZSM_DRAIN_YIELD,	/* stopped early to give up the CPU */
+};
+
+/*
+ * Move the objects of @src, write-locked by the caller, into free slots of
+ * present pages of other zspages of its class, the last object first, until
+ * @src is empty or no such slot is left. When objects are left for lack of
+ * room, those at its end move to its own free slots nearest its start if
+ * that frees a page (__zsm_zspage_pack()). Then the pages at its end that
+ * no object reaches any more are given back (*@freed); @src is
+ * write-unlocked.
  *
  * Context: class->lock held (throughout); @src write-locked on entry,
  * unlocked on return.
  */
-static bool __zsm_zspage_drain(struct zsm_class *class, struct zsm_zspage *src)
+static enum zsm_drain __zsm_zspage_drain(struct zsm_class *class,
+					 struct zsm_zspage *src,
+					 unsigned int *freed)
 	__must_hold(&class->lock) __releases(&src->lock)
 {
 	unsigned long *slots = zsm_zspage_slots(src);
 	unsigned int size = class->geom.size;
+	enum zsm_drain how = ZSM_DRAIN_NO_ROOM;
 	unsigned int i;
 
 	lockdep_assert_held(&class->lock);
-	for (i = 0; i < class->geom.objs; i++) {
+	*freed = 0;
+	for (i = class->slots_in[src->nr_pages]; i-- > 0;) {
 		unsigned long *hp = (unsigned long *)slots[i];
 		struct zsm_zspage *dst;
 
 		if (slots[i] & ZSM_SLOT_FREE_TAG)
 			continue;
 		dst = __zsm_zspage_pick(class, src, true);
-		/* The room check before the drain makes this impossible. */
-		if (WARN_ON_ONCE(!dst))
+		if (!dst)
 			break;
 		zsm_obj_copy(dst, dst->free_head, src, i, size);
 		/* Mappers of this object wait on src->lock, then re-read *hp. */
 		__zsm_slot_take(class, dst, hp);
 		if (__zsm_slot_release(class, src, i)) {
 			zsm_zspage_write_unlock(src);
-			return true;
+			return ZSM_DRAIN_EMPTIED;
 		}
-		if (zsm_should_yield(class))
+		if (zsm_should_yield(class)) {
+			how = ZSM_DRAIN_YIELD;
 			break;
+		}
 	}
+	if (how == ZSM_DRAIN_NO_ROOM && __zsm_zspage_packable(class, src))
+		__zsm_zspage_pack(class, src);
+	*freed = __zsm_zspage_trim(class, src);
 	zsm_zspage_write_unlock(src);
-	return false;
+	return how;
 }
 
 /*
  * Compaction never allocates: objects move only into slots of pages the
  * class already holds, so it cannot grow the pool, cannot fail for want of
  * memory, and touches no reserve when it runs in reclaim (the shrinker).
+ *
+ * The emptiest zspage goes first. When the free slots of the other
+ * zspages' present pages can take all of its objects, it is emptied and
+ * freed, and the next emptiest one goes. Otherwise as many as fit move
+ * there, the rest to its own first free slots, and the pages at its end
+ * that this empties are given back; the class is then done.
  */
 static unsigned long zsm_class_compact(struct zsm_pool *pool,
 				       struct zsm_class *class)
 {
 	unsigned long freed = 0;
-	unsigned int busy = 0;
+	unsigned int busy = 0, trimmed, other;
 	struct zsm_zspage *src;
+	enum zsm_drain how;
 
 	if (class->geom.objs == 1)
 		return 0;
@@ -110,9 +232,11 @@ static unsigned long zsm_class_compact(struct zsm_pool *pool,
 	spin_lock(&class->lock);
 	while (!READ_ONCE(pool->destroying)) {
 		src = __zsm_zspage_emptiest(class);
-		/* Stop when the emptiest zspage cannot be emptied elsewhere. */
-		if (!src || class->ready_free - __zsm_zspage_ready(class, src) <
-			    src->inuse)
+		if (!src)
+			break;
+		/* Free slots for its objects in the other zspages. */
+		other = class->ready_free - __zsm_zspage_ready(class, src);
+		if (!other && !__zsm_zspage_packable(class, src))
 			break;
 		if (!zsm_zspage_write_trylock(src)) {
 			/* Mapped: try the next one, a bounded number of times. */
@@ -122,10 +246,14 @@ static unsigned long zsm_class_compact(struct zsm_pool *pool,
 				       &class->fullness_list[src->fullness]);
 			continue;
 		}
-		if (__zsm_zspage_drain(class, src)) {
+		how = __zsm_zspage_drain(class, src, &trimmed);
+		if (how == ZSM_DRAIN_EMPTIED) {
 			freed += src->nr_pages;
 			__zsm_zspage_free(pool, src);
 		}
+		freed += trimmed;
+		if (how == ZSM_DRAIN_NO_ROOM)
+			break;
 		if (zsm_should_yield(class)) {
 			spin_unlock(&class->lock);
 			cond_resched();

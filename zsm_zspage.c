@@ -274,19 +274,29 @@ struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp)
 	return zspage;
 }
 
+/**
+ * zsm_page_release() - give a zspage page back to the page allocator.
+ * @page: a page of a zspage, locked by the caller, which holds no object
+ *	and is no longer (or about to be no longer) in the zspage's pages[].
+ *
+ * The caller takes it out of the page counters (pool->pages_total,
+ * zsm_pages_held, class->nr_pages).
+ */
+void zsm_page_release(struct page *page)
+{
+	zsm_page_clear_movable(page);
+	set_page_private(page, 0);
+	zsm_page_set_index(page, 0);
+	unlock_page(page);
+	put_page(page);
+}
+
 static void zsm_zspage_release(struct zsm_pool *pool, struct zsm_zspage *zspage)
 {
 	unsigned int i, n = zspage->nr_pages;
 
-	for (i = 0; i < n; i++) {
-		struct page *page = zspage->pages[i];
-
-		zsm_page_clear_movable(page);
-		set_page_private(page, 0);
-		zsm_page_set_index(page, 0);
-		unlock_page(page);
-		put_page(page);
-	}
+	for (i = 0; i < n; i++)
+		zsm_page_release(zspage->pages[i]);
 	atomic_long_sub(n, &pool->pages_total);
 	atomic_long_sub(n, &zsm_pages_held);
 	kfree_rcu(zspage, rcu);

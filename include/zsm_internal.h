@@ -204,15 +204,18 @@ struct zsm_zspage_lock {
  *	a page is added when the first object that reaches into it is placed
  *	(zs_malloc(), compaction), so a zspage holds only the pages its
  *	objects have touched and a class's partly used zspage costs at most
- *	one partly used page. Grows under class->lock; read without it only
- *	once the zspage is dead.
+ *	one partly used page. Grows under class->lock; shrinks under it when
+ *	compaction gives back the pages at the end that no live object
+ *	reaches any more (zsm_compact.c); read without it only once the
+ *	zspage is dead.
  * @rcu: descriptor freed after an RCU grace period (lockless map lookup).
  * @deferred: node in pool->deferred_free when page locks were busy; under
  *	pool->deferred_lock.
  * @pages: the chain, class->geom.pages entries of which the first
  *	@nr_pages are present (the rest NULL). An entry is replaced under
  *	@lock (write side) and the page lock of the page being replaced;
- *	a NULL entry is filled under class->lock.
+ *	a NULL entry is filled, and an entry past the last live object's
+ *	page cleared, under class->lock.
  *
  * After @pages[class->geom.pages] come the slots (zsm_zspage_slots()): one
  * word per object slot. Allocated slot: the handle's address (8-aligned,
@@ -757,6 +760,7 @@ void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 			   struct page *page);
 struct page *zsm_page_alloc(gfp_t gfp, int nid);
 void zsm_page_unused(struct page *page);
+void zsm_page_release(struct page *page);
 unsigned int __zsm_slot_take(struct zsm_class *class, struct zsm_zspage *zspage,
 			     unsigned long *hp);
 bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,

@@ -8,8 +8,10 @@
  *   (malloc_prefers_present_pages); when adding a page fails and a slot
  *   has been freed meanwhile, it uses that slot instead of failing
  *   (malloc_page_failure_uses_freed_slot).
- * - Compaction never allocates: it does not add a page to a target zspage
- *   (compaction_never_adds_a_page), and it counts no free slot of a
+ * - Compaction never allocates: it does not add a page to a target zspage,
+ *   and what it frees when the other zspages have no room is the pages at
+ *   the end of a source whose objects fit in its own first pages
+ *   (compaction_never_adds_a_page); it counts no free slot of a
  *   zspage that is being evicted, so a compaction started from an eviction
  *   handler neither drains a source it cannot place nor warns
  *   (compaction_during_eviction).
@@ -190,25 +192,34 @@ static void compaction_never_adds_a_page(struct kunit *test)
 {
 	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_alloc", ZA_MAX_OBJS);
 	struct zsm_class *class = za_class(fx, 256, 2);
-	unsigned int objs = class->geom.objs, bi, i;
+	unsigned int objs = class->geom.objs, bi, i, a_pages;
 	unsigned long pages, held;
 	struct zsm_zspage *b;
 
 	bi = za_make_full_and_partial(fx, class);
 	b = za_zspage(fx, bi);
 	/*
-	 * A keeps two objects: fewer than B has free slots, but B could take
-	 * them only by adding a page, and A's own free slots are no room for
-	 * A's objects.
+	 * A keeps its last two objects, in its last page: fewer than B has
+	 * free slots, but B could take them only by adding a page. They move
+	 * to A's own first slots instead (its first page holds two or more),
+	 * and A's other pages go.
 	 */
 	for (i = 0; i < objs - 2; i++)
 		zsm_kt_free(fx, i);
 	pages = zs_get_total_pages(fx->pool);
 	held = atomic_long_read(&zsm_pages_held);
-	KUNIT_EXPECT_EQ(test, zs_compact(fx->pool), 0UL);
+	a_pages = za_zspage(fx, objs - 1)->nr_pages;
+	KUNIT_ASSERT_GE(test, a_pages, 2U);
+	KUNIT_EXPECT_EQ(test, zs_compact(fx->pool), a_pages - 1UL);
 	KUNIT_EXPECT_EQ(test, b->nr_pages, 1);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), pages);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), held);
+	KUNIT_EXPECT_EQ(test, za_zspage(fx, objs - 1)->nr_pages, 1);
+	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool),
+			pages - (a_pages - 1));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held),
+			held - (a_pages - 1));
+	za_check_all(fx);
+	/* Nothing left to gain: nothing moves. */
+	KUNIT_EXPECT_EQ(test, zs_compact(fx->pool), 0UL);
 	za_check_all(fx);
 
 	/* B down to one object, which fits in A's present pages: moved. */
