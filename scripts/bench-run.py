@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """make bench: zsm against upstream zsmalloc, in one perf-guest boot.
 
-    bench-run.py --kernel-dir DIR [--rounds N] [--out bench]
+    bench-run.py --kernel-dir DIR [--rounds N] [--only W,...] [--out bench]
     bench-run.py --parse CONSOLE.LOG [--out bench]
 
 1. Copies the working tree to $ZSM_CACHE/bench-tree and builds there, against
@@ -43,6 +43,8 @@ HIST_RE = re.compile(r"zsm-bench-hist (\S+) r(\d+) (.*)$")
 DBG_RE = re.compile(r"zsm-bench-dbg (\S+) r(\d+) (.*)$")
 DATA_RE = re.compile(r"zsm-bench-data (\S+) (.*)$")
 MAP_KINDS = ("cross_ro", "cross_wo", "inpage_ro", "inpage_wo")
+LAT_OPS = ("malloc", "free", "map")
+LAT_QUANTILES = ("p50", "p99")
 
 
 # === Running ===============================================================
@@ -71,10 +73,13 @@ def build(tree, kdir):
     subprocess.run(cmd + MODULES, check=True)
 
 
-def boot(tree, kdir, rounds, timeout, accel):
+def boot(tree, kdir, rounds, timeout, accel, only):
+    append = "zsm.bench_rounds=%d" % rounds
+    if only:
+        append += " zsm.bench_only=" + only
     cmd = [os.path.join(tree, "scripts", "zsm-run.py"), "--kernel-dir", kdir,
            "--mode", "check", "--tests", "bench", "--timeout", str(timeout),
-           "--accel", accel, "--append", "zsm.bench_rounds=%d" % rounds]
+           "--accel", accel, "--append", append]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     sys.stdout.write(p.stdout)
     m = re.search(r"^console log: (\S+)", p.stdout, re.MULTILINE)
@@ -185,7 +190,27 @@ def derived(raw, p, r, sets):
     pages = get(raw, p, r, "hold.pages")
     if pay and pages:
         put("hold.density", pay / (pages * PAGE), True)
+    derived_latency(raw, p, r, put)
     return d
+
+
+def derived_latency(raw, p, r, put):
+    """latency: per-operation times while compaction runs (lower better)."""
+    for op in LAT_OPS:
+        for q in LAT_QUANTILES:
+            put("lat.%s.%s" % (op, q), get(raw, p, r, "lat.%s.%s" % (op, q)),
+                False)
+
+
+def latency_lines(figures):
+    """One zsm-bench line per latency figure that was measured."""
+    for op in LAT_OPS:
+        for q in LAT_QUANTILES:
+            f = figures.get("lat.%s.%s" % (op, q))
+            if f and "ratio" in f:
+                print("zsm-bench lat.%s.%s ratio=%.3f spread=%.1f%%"
+                      % (op, q, f["ratio"]["median"],
+                         f["ratio"]["spread_pct"]))
 
 
 # Workload -> the figure its headline ratio is taken from.
@@ -394,6 +419,7 @@ def report(logpath, outdir, meta):
                   % (w, f["ratio"]["median"], f["ratio"]["spread_pct"]))
         else:
             print("zsm-bench %s ratio=nan spread=nan (no data)" % w)
+    latency_lines(figures)
     for p in PROVIDERS:
         if checks[p]:
             print("warning: %s per-class mapping differs from debugfs in "
@@ -426,6 +452,9 @@ def main():
                     help="icount (default): guest time counts guest "
                     "instructions, repeatable on a loaded host; tcg: "
                     "wall-clock time under multi-threaded TCG")
+    ap.add_argument("--only", metavar="W,...",
+                    help="run only these workloads (alloc_free, density, "
+                    "fragment, hold, map, zram); default all")
     args = ap.parse_args()
     t0 = time.monotonic()
     if args.parse:
@@ -436,9 +465,12 @@ def main():
     kdir = os.path.abspath(args.kernel_dir)
     tree = snapshot()
     build(tree, kdir)
-    log, rc = boot(tree, kdir, args.rounds, args.timeout, args.accel)
+    log, rc = boot(tree, kdir, args.rounds, args.timeout, args.accel,
+                   args.only)
     meta = {"kernel_dir": kdir, "kernel": os.path.basename(kdir),
             "runner_status": rc, "accel": args.accel}
+    if args.only:
+        meta["only"] = args.only
     meta["seconds"] = round(time.monotonic() - t0)
     report(log, args.out, meta)
     print("bench-run: %d s in all" % meta["seconds"])

@@ -24,6 +24,14 @@
  * fragment    objects drawn at random from all sets up to frag_mb MiB; a
  *             random half freed; zs_compact() timed; pages after each step;
  *             the survivors are checked.
+ * latency     per-operation cost while compaction runs: objects drawn at
+ *             random from all sets up to lat_mb MiB, a random half freed;
+ *             then a kthread on another CPU calls zs_compact() over and
+ *             over while this one does lat_ops random operations on the
+ *             pool (free a live object or store a new one in a free place,
+ *             and map + read + unmap a live one), each timed on its own.
+ *             Median and 99th percentile of zs_malloc(), zs_free() and
+ *             map + unmap; the survivors are checked.
  * hold        every object below huge_limit of all sets, once, in pool
  *             "zsm_bench_hold", which stays until the module is unloaded so
  *             that the script can read the provider's per-class statistics
@@ -49,6 +57,7 @@
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/zsmalloc.h>
 
@@ -64,9 +73,9 @@ static unsigned int round;
 module_param(round, uint, 0444);
 MODULE_PARM_DESC(round, "Round number, for the result lines");
 
-static char *workloads = "alloc_free,density,fragment,hold";
+static char *workloads = "alloc_free,density,fragment,latency,hold";
 module_param(workloads, charp, 0444);
-MODULE_PARM_DESC(workloads, "alloc_free,density,fragment,hold (or info)");
+MODULE_PARM_DESC(workloads, "alloc_free,density,fragment,latency,hold (or info)");
 
 static unsigned int huge_limit;
 module_param(huge_limit, uint, 0444);
@@ -87,6 +96,14 @@ MODULE_PARM_DESC(density_mb, "density: MiB of payload per data set");
 static unsigned int frag_mb = 24;
 module_param(frag_mb, uint, 0444);
 MODULE_PARM_DESC(frag_mb, "fragment: MiB of payload");
+
+static unsigned int lat_mb = 8;
+module_param(lat_mb, uint, 0444);
+MODULE_PARM_DESC(lat_mb, "latency: MiB of payload before the random half is freed");
+
+static unsigned int lat_ops = 20000;
+module_param(lat_ops, uint, 0444);
+MODULE_PARM_DESC(lat_ops, "latency: operations timed (each a free or a store, and a map)");
 
 static ulong seed = 0x5eed;
 module_param(seed, ulong, 0444);
@@ -128,6 +145,7 @@ struct bb_af {
 };
 
 static unsigned int bb_nr_sets;
+static u8 bb_lat_sink;			/* keeps the latency reads */
 static unsigned int bb_huge;		/* huge_limit in effect */
 static struct bb_store bb_hold;		/* the "hold" pool, until unload */
 
@@ -241,14 +259,20 @@ static void bb_store_destroy(struct bb_store *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* Store object @ref as object @k, with its bytes. */
-static int bb_put(struct bb_store *st, unsigned int k, u32 ref)
+/*
+ * Store object @ref as object @k, with its bytes. With @ns, which holds the
+ * ktime_get_ns() taken just before the call, set *@ns to the time
+ * zs_malloc() took.
+ */
+static int bb_put_timed(struct bb_store *st, unsigned int k, u32 ref, u64 *ns)
 {
 	unsigned int len = bb_len(ref);
 	unsigned long h;
 	void *p;
 
 	h = zs_malloc(st->pool, len, BB_GFP);
+	if (ns)
+		*ns = ktime_get_ns() - *ns;
 	if (IS_ERR_VALUE(h)) {
 		pr_err("zs_malloc(%u) failed (%ld)\n", len, (long)h);
 		return -ENOMEM;
@@ -260,6 +284,11 @@ static int bb_put(struct bb_store *st, unsigned int k, u32 ref)
 	st->ref[k] = ref;
 	st->payload += len;
 	return 0;
+}
+
+static int bb_put(struct bb_store *st, unsigned int k, u32 ref)
+{
+	return bb_put_timed(st, k, ref, NULL);
 }
 
 static void bb_drop(struct bb_store *st, unsigned int k)
@@ -561,6 +590,152 @@ out:
 	return ret;
 }
 
+/* === latency ============================================================= */
+
+/* The compacting thread of the latency workload. */
+struct bb_lat_compactor {
+	struct zs_pool *pool;
+	struct completion done;
+	unsigned long runs;
+	bool stop;
+};
+
+static int bb_lat_compact_thread(void *arg)
+{
+	struct bb_lat_compactor *c = arg;
+
+	while (!READ_ONCE(c->stop)) {
+		zs_compact(c->pool);
+		c->runs++;
+		cond_resched();
+	}
+	complete(&c->done);
+	return 0;
+}
+
+/* One operation's time, in @t[*n] (dropped once @cap are kept). */
+static void bb_lat_keep(u64 *t, unsigned int *n, unsigned int cap, u64 ns)
+{
+	if (*n < cap)
+		t[(*n)++] = ns;
+}
+
+static int bb_lat_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median and 99th percentile of @n times, as lat.<op>.p50 / .p99. */
+static void bb_lat_out(u64 *t, unsigned int n, const char *op)
+{
+	if (!n)
+		return;
+	sort(t, n, sizeof(*t), bb_lat_cmp, NULL);
+	bb_out(t[n / 2], "lat.%s.p50", op);
+	bb_out(t[(u64)n * 99 / 100], "lat.%s.p99", op);
+	bb_out(n, "lat.%s.ops", op);
+}
+
+/* Time one free or store of object @k, and one map of a live object. */
+static int bb_lat_op(struct bb_store *st, const u32 *refs, unsigned int nr,
+		     u64 *rnd, u64 *t[3], unsigned int nt[3])
+{
+	unsigned int k = bb_next(rnd) % st->n;
+	u64 t0;
+	int ret;
+
+	if (st->h[k]) {
+		const u8 *p;
+
+		t0 = ktime_get_ns();
+		p = zs_map_object(st->pool, st->h[k], ZS_MM_RO);
+		WRITE_ONCE(bb_lat_sink, READ_ONCE(*p));
+		zs_unmap_object(st->pool, st->h[k]);
+		bb_lat_keep(t[2], &nt[2], lat_ops, ktime_get_ns() - t0);
+		t0 = ktime_get_ns();
+		bb_drop(st, k);
+		bb_lat_keep(t[1], &nt[1], lat_ops, ktime_get_ns() - t0);
+		return 0;
+	}
+	t0 = ktime_get_ns();
+	ret = bb_put_timed(st, k, refs[bb_next(rnd) % nr], &t0);
+	bb_lat_keep(t[0], &nt[0], lat_ops, t0);
+	return ret;
+}
+
+static int bb_latency(void)
+{
+	struct bb_lat_compactor c = { };
+	unsigned int nr, n, k, i, nt[3] = { };
+	u64 rnd = seed ^ 0x1a7e, *t[3] = { };
+	struct task_struct *task = NULL;
+	struct bb_store st;
+	u32 *refs;
+	int cpu, ret;
+
+	refs = bb_small_objects(-1, &nr);
+	if (!refs)
+		return -ENOMEM;
+	if (!nr) {
+		kvfree(refs);
+		return -EINVAL;
+	}
+	n = bb_count_for(refs, nr, lat_mb);
+	ret = bb_store_init(&st, "zsm_bench_latency", n);
+	for (i = 0; !ret && i < 3; i++) {
+		t[i] = kvmalloc_array(lat_ops, sizeof(u64), GFP_KERNEL);
+		if (!t[i])
+			ret = -ENOMEM;
+	}
+	for (k = 0; !ret && k < n; k++) {
+		ret = bb_put(&st, k, refs[bb_next(&rnd) % nr]);
+		if (!(k & 255))
+			cond_resched();
+	}
+	if (ret)
+		goto out;
+	for (k = 0; k < n; k++) {
+		if (bb_next(&rnd) & 1)
+			bb_drop(&st, k);
+	}
+	/* The compactor on another CPU, if there is one. */
+	c.pool = st.pool;
+	init_completion(&c.done);
+	cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
+	task = kthread_create_on_cpu(bb_lat_compact_thread, &c,
+				     cpu < nr_cpu_ids ? cpu : raw_smp_processor_id(),
+				     "zsm_bench_lat/%u");
+	if (IS_ERR(task)) {
+		ret = PTR_ERR(task);
+		task = NULL;
+		goto out;
+	}
+	wake_up_process(task);
+	for (i = 0; !ret && i < lat_ops; i++) {
+		ret = bb_lat_op(&st, refs, nr, &rnd, t, nt);
+		if (!(i & 63))
+			cond_resched();
+	}
+	WRITE_ONCE(c.stop, true);
+	wait_for_completion(&c.done);
+	if (ret)
+		goto out;
+	bb_out(c.runs, "lat.compactions");
+	bb_lat_out(t[0], nt[0], "malloc");
+	bb_lat_out(t[1], nt[1], "free");
+	bb_lat_out(t[2], nt[2], "map");
+	if (bb_verify(&st))
+		ret = -EIO;
+out:
+	bb_store_destroy(&st);
+	for (i = 0; i < 3; i++)
+		kvfree(t[i]);
+	kvfree(refs);
+	return ret;
+}
+
 /* === hold ================================================================ */
 
 static void bb_print_hist(const u32 *refs, unsigned int nr)
@@ -649,6 +824,8 @@ static int __init zsm_bench_pool_init(void)
 		ret = bb_density();
 	if (!ret && bb_wanted("fragment"))
 		ret = bb_fragment();
+	if (!ret && bb_wanted("latency"))
+		ret = bb_latency();
 	if (!ret && bb_wanted("hold"))
 		ret = bb_hold_fill();
 	if (ret) {

@@ -6,7 +6,8 @@
 # numbers; scripts/bench-run.py takes medians, spreads and ratios. Not part
 # of make check (the `zsm-run:` line above keeps it out of the default list);
 # meant for the perf kernel. Rounds: zsm.bench_rounds=N on the kernel command
-# line (default 5).
+# line (default 5). Workloads: zsm.bench_only=a,b,... (alloc_free, density,
+# fragment, hold, map, zram; default all) runs only those.
 #
 #   zsm-bench-raw <provider> r<round> <key>=<value>    one figure
 #   zsm-bench-hist <provider> r<round> ...              object sizes (hold)
@@ -28,6 +29,7 @@
 
 ROUNDS=$(sed -n 's/.*zsm\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 ROUNDS=${ROUNDS:-5}
+ONLY=$(sed -n 's/.*zsm\.bench_only=\([a-z_,]*\).*/\1/p' /proc/cmdline)
 ZSMALLOC=$KMODS/kernel/mm/zsmalloc.ko
 D=/tmp/bench
 COMP=lz4
@@ -35,6 +37,23 @@ COMP=lz4
 [ -f "$ZSMALLOC" ] || { echo "no $ZSMALLOC"; exit 1; }
 mkdir -p $D
 trap 'zsm_rmmod zram zsm_bench_map zsm_bench_pool zsm zsmalloc zsm_bench_data' EXIT
+
+# wanted <workload>: selected by zsm.bench_only (all when it is not given).
+wanted() {
+	case ",${ONLY:-$1}," in
+	*",$1,"*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# The zsm_bench_pool.ko workloads wanted, comma-separated.
+pool_workloads() {
+	local w l=
+	for w in alloc_free density fragment latency hold; do
+		wanted $w && l=${l:+$l,}$w
+	done
+	echo "$l"
+}
 
 raw() {
 	zsm_kmsg "zsm-bench-raw $P r$R $1=$2"
@@ -83,8 +102,11 @@ echo "huge_limit=$HUGE (upstream zs_huge_class_size)"
 
 # --- one provider, one round ---------------------------------------------
 bench_pool() {
-	local f l
-	zsm_insmod tests/zsm_bench_pool.ko provider="$P" round="$R" huge_limit="$HUGE"
+	local f l w
+	w=$(pool_workloads)
+	[ -n "$w" ] || return 0
+	zsm_insmod tests/zsm_bench_pool.ko provider="$P" round="$R" huge_limit="$HUGE" \
+		workloads="$w"
 	f=$(debugfs_classes zsm_bench_hold)
 	# One write per line: /dev/kmsg takes each write as one record.
 	if [ -f "$f" ]; then
@@ -137,8 +159,8 @@ run_one() {
 	echo "--- round $R: $P"
 	load_provider
 	bench_pool
-	bench_map
-	bench_zram
+	if wanted map; then bench_map; fi
+	if wanted zram; then bench_zram; fi
 	zsm_rmmod zsm zsmalloc
 }
 
