@@ -21,7 +21,9 @@
 #
 # Per provider and round:
 #   zsm_bench_pool.ko    alloc_free, density, fragment; holds a mixed pool
-#                        whose per-class statistics (debugfs) are printed
+#                        whose per-class statistics (debugfs) are printed;
+#                        latency (a load of its own, with the kernel's
+#                        compaction running in a loop alongside)
 #   zsm_bench_map.ko     map: map + unmap RO/WO, in-page/cross-page
 #   zram.ko              zram0 with lz4: write the inputs, drop caches, read
 #                        them back and compare; times and mm_stat
@@ -49,7 +51,7 @@ wanted() {
 # The zsm_bench_pool.ko workloads wanted, comma-separated.
 pool_workloads() {
 	local w l=
-	for w in alloc_free density fragment latency hold; do
+	for w in alloc_free density fragment hold; do
 		wanted $w && l=${l:+$l,}$w
 	done
 	echo "$l"
@@ -117,6 +119,22 @@ bench_pool() {
 	rmmod zsm_bench_pool
 }
 
+# latency (zsm_bench_pool.ko, a load of its own): the module's compacting
+# kthread runs zs_compact() in a loop, and this shell runs the kernel's
+# compaction (/proc/sys/vm/compact_memory), which migrates the pool's
+# movable pages, in a loop alongside (the perf kernel counts no VM events,
+# so how many it moved is not known).
+bench_latency() {
+	local pid
+	while :; do echo 1 >/proc/sys/vm/compact_memory; done &
+	pid=$!
+	zsm_insmod tests/zsm_bench_pool.ko provider="$P" round="$R" huge_limit="$HUGE" \
+		workloads=latency
+	kill $pid
+	wait $pid 2>/dev/null || true
+	rmmod zsm_bench_pool
+}
+
 bench_map() {
 	local k
 	zsm_insmod tests/zsm_bench_map.ko provider="$P"
@@ -159,6 +177,7 @@ run_one() {
 	echo "--- round $R: $P"
 	load_provider
 	bench_pool
+	if wanted latency; then bench_latency; fi
 	if wanted map; then bench_map; fi
 	if wanted zram; then bench_zram; fi
 	zsm_rmmod zsm zsmalloc
