@@ -12,7 +12,7 @@
 #   kcsan   base debug kcsan  make check-kcsan: debug plus KCSAN (strict)
 #   perf    base perf         make bench: no checkers
 #   debug7  base debug v7     debug on 7.x (make check's 7.x boots)
-#   perf7   base perf v7      perf on 7.x
+#   perf7   base perf v7 perf7  perf on 7.x (lazy preemption)
 #
 # A later fragment overrides an option an earlier one sets (v7.config
 # drops what 7.x no longer has). The 7.x source is linux-source-$ZSM_LINUX7
@@ -39,7 +39,7 @@ kasan) frags="base debug kasan" ;;
 kcsan) frags="base debug kcsan" ;;
 perf) frags="base perf" ;;
 debug7) frags="base debug v7" series=${ZSM_LINUX7:-7.3} ;;
-perf7) frags="base perf v7" series=${ZSM_LINUX7:-7.3} ;;
+perf7) frags="base perf v7 perf7" series=${ZSM_LINUX7:-7.3} ;;
 *) echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7" >&2; exit 2 ;;
 esac
 # Bump RECIPE when a change below changes what a build produces; other
