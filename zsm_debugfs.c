@@ -81,25 +81,36 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 {
 	struct zsm_pool *pool = s->private;
 	unsigned long objs = 0, handle_pages = 0, zspages = 0, freeable = 0;
-	unsigned int i;
+	unsigned long desc_bytes = 0, fixed_bytes;
+	unsigned int i, nr_classes = 0;
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
 		struct zsm_class *class = pool->classes[i];
 
 		if (!class)
 			continue;
+		nr_classes++;
 		spin_lock(&class->lock);
 		objs += class->objs_inuse;
 		handle_pages += class->nr_handle_pages;
 		zspages += class->nr_zspages;
+		desc_bytes += class->nr_zspages * class->desc_size;
 		spin_unlock(&class->lock);
 		freeable += zsm_class_freeable_pages(class);
 	}
+	fixed_bytes = kmalloc_size_roundup(sizeof(*pool)) +
+		      kmalloc_size_roundup(strlen(pool->name) + 1) +
+		      nr_classes * kmalloc_size_roundup(sizeof(struct zsm_class));
 	seq_printf(s, "name %s\n", pool->name);
 	seq_printf(s, "pages_total %lu\n", atomic_long_read(&pool->pages_total));
 	seq_printf(s, "zspages %lu\n", zspages);
 	seq_printf(s, "objects %lu\n", objs);
 	seq_printf(s, "handle_pages %lu\n", handle_pages);
+	/* Memory: Documentation/zsm.rst, "Memory". */
+	seq_printf(s, "descriptor_bytes %lu\n", desc_bytes);
+	seq_printf(s, "meta_bytes %ld\n", atomic_long_read(&pool->meta_bytes));
+	seq_printf(s, "fixed_bytes %lu\n", fixed_bytes);
+	seq_printf(s, "total_pages %lu\n", zs_get_total_pages(zs_pool_of(pool)));
 	seq_printf(s, "pages_freeable %lu\n", freeable);
 	seq_printf(s, "pages_compacted %lu\n",
 		   atomic_long_read(&pool->stats.pages_compacted));

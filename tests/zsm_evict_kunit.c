@@ -141,14 +141,14 @@ static void evict_failing_handler_keeps_objects(struct kunit *test)
 	unsigned long pages;
 	unsigned int i;
 
-	pages = zs_get_total_pages(fx->pool);
+	pages = zsm_kt_obj_pages(fx->pool);
 	zs_set_evict_handler(fx->pool, ev_handler, c);
 
 	c->fail = -EIO;
 	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), 0);
 	/* The first failure ends the zspage's eviction. */
 	KUNIT_EXPECT_EQ(test, c->calls, 1U);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), pages);
+	KUNIT_EXPECT_EQ(test, zsm_kt_obj_pages(fx->pool), pages);
 	for (i = 0; i < fx->nr; i++)
 		KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, i));
 
@@ -170,7 +170,7 @@ static void evict_with_concurrent_free(struct kunit *test)
 	unsigned long pages;
 
 	KUNIT_ASSERT_GE(test, fx->nr, 2U);
-	pages = zs_get_total_pages(fx->pool);
+	pages = zsm_kt_obj_pages(fx->pool);
 	zs_set_evict_handler(fx->pool, ev_handler, c);
 
 	/*
@@ -267,7 +267,7 @@ static void evict_zswap61_contract(struct kunit *test)
 	c->nr = fx->nr;
 	KUNIT_ASSERT_GE(test, c->nr, 3U);
 	c->new_objs = 4;	/* ev_setup() left room */
-	pages = zs_get_total_pages(fx->pool);
+	pages = zsm_kt_obj_pages(fx->pool);
 	zs_set_evict_handler(fx->pool, zswap61_handler, c);
 
 	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), (long)pages);
@@ -282,8 +282,8 @@ static void evict_zswap61_contract(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fx->nr, c->nr + c->new_objs);
 	for (i = c->nr; i < fx->nr; i++)
 		KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, i));
-	KUNIT_EXPECT_GT(test, zs_get_total_pages(fx->pool), 0UL);
-	KUNIT_EXPECT_LE(test, zs_get_total_pages(fx->pool), pages);
+	KUNIT_EXPECT_GT(test, zsm_kt_obj_pages(fx->pool), 0UL);
+	KUNIT_EXPECT_LE(test, zsm_kt_obj_pages(fx->pool), pages);
 	zsm_kt_fx_release(fx);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), held);
 }

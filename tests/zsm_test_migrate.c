@@ -599,9 +599,10 @@ static int tmig_compact(const char *prefix)
 	int err = 0;
 
 	zs_pool_stats(tmig_pool, &s0);
-	before = zs_get_total_pages(tmig_pool);
+	/* Object pages: what zs_compact() frees (and ideal counts). */
+	before = atomic_long_read(&zsm_pool(tmig_pool)->pages_total);
 	freed = zs_compact(tmig_pool);
-	after = zs_get_total_pages(tmig_pool);
+	after = atomic_long_read(&zsm_pool(tmig_pool)->pages_total);
 	zs_pool_stats(tmig_pool, &s1);
 	delta = atomic_long_read(&s1.pages_compacted) -
 		atomic_long_read(&s0.pages_compacted);
@@ -615,6 +616,8 @@ static int tmig_compact(const char *prefix)
 	pr_info("zsm-metric %s.pool_pages_before=%lu\n", prefix, before);
 	pr_info("zsm-metric %s.pool_pages_after=%lu\n", prefix, after);
 	pr_info("zsm-metric %s.ideal_pages=%lu\n", prefix, ideal);
+	pr_info("zsm-metric %s.total_pages_after=%lu\n", prefix,
+		zs_get_total_pages(tmig_pool));
 	pr_info("zsm-metric %s.overhead_pct=%lu.%02lu\n", prefix,
 		pct100 / 100, pct100 % 100);
 
