@@ -74,7 +74,10 @@ def build(tree, kdir):
 def boot(tree, kdir, rounds, timeout, accel):
     cmd = [os.path.join(tree, "scripts", "zsm-run.py"), "--kernel-dir", kdir,
            "--mode", "check", "--tests", "bench", "--timeout", str(timeout),
-           "--accel", accel, "--append", "zsm.bench_rounds=%d" % rounds]
+           "--accel", accel, "--append",
+           # slab_nomerge: zsmalloc's zs_handle/zspage caches keep their
+           # names in /proc/slabinfo (tests/zsm_bench_pool.c).
+           "zsm.bench_rounds=%d slab_nomerge" % rounds]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     sys.stdout.write(p.stdout)
     m = re.search(r"^console log: (\S+)", p.stdout, re.MULTILINE)
@@ -152,17 +155,28 @@ def derived(raw, p, r, sets):
     for k in MAP_KINDS:
         put("map." + k, get(raw, p, r, "map.%s_ns" % k), False)
     for step in ("fill", "over", "compact"):
-        pay = pages = 0
+        pay = pages = total = 0
         for s in sets:
-            a = get(raw, p, r, "density.%s.%s.payload" % (s, step))
-            b = get(raw, p, r, "density.%s.%s.pages" % (s, step))
+            key = "density.%s.%s." % (s, step)
+            a = get(raw, p, r, key + "payload")
+            # Pool pages only (zsm: without its metadata); older logs
+            # have just zs_get_total_pages().
+            b = get(raw, p, r, key + "pool_pages") or \
+                get(raw, p, r, key + "pages")
+            m = get(raw, p, r, key + "meta_bytes")
             if a is None or not b:
                 continue
             pay += a
             pages += b
             put("density.%s.%s" % (s, step), a / (b * PAGE), True)
+            if m is not None:
+                total += b * PAGE + m
+                put("total_density.%s.%s" % (s, step),
+                    a / (b * PAGE + m), True)
         if pages:
             put("density." + step, pay / (pages * PAGE), True)
+        if total:
+            put("total_density." + step, pay / total, True)
     full = get(raw, p, r, "fragment.full.pages")
     half = get(raw, p, r, "fragment.half.pages")
     comp = get(raw, p, r, "fragment.compact.pages")
@@ -193,6 +207,7 @@ HEADLINE = {
     "alloc_free": "alloc_free.2cpu",
     "map": "map",                       # geometric mean of the four kinds
     "density": "density.fill",
+    "total_density": "total_density.fill",
     "fragment": "fragment.pages_after",
     "zram": "zram.mem_used_total",
 }
@@ -394,6 +409,10 @@ def report(logpath, outdir, meta):
                   % (w, f["ratio"]["median"], f["ratio"]["spread_pct"]))
         else:
             print("zsm-bench %s ratio=nan spread=nan (no data)" % w)
+    for n, f in sorted(figures.items()):
+        if n.startswith("total_density.") and "ratio" in f:
+            print("zsm-bench %s ratio=%.3f spread=%.1f%%"
+                  % (n, f["ratio"]["median"], f["ratio"]["spread_pct"]))
     for p in PROVIDERS:
         if checks[p]:
             print("warning: %s per-class mapping differs from debugfs in "
