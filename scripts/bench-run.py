@@ -265,9 +265,17 @@ def analyse(raw):
 
 # === Per-class density =====================================================
 
+# zsmalloc 6.12's struct zspage (x86-64, no lock debugging), one per zspage,
+# and its handle (zs_handle cache), one per object.
+UPSTREAM_ZSPAGE_BYTES = 56
+UPSTREAM_HANDLE_BYTES = 8
+
+
 def class_rows(lines):
-    """(size, objs_inuse, pages_used) of each class row of a provider's
-    debugfs classes file."""
+    """(size, objs_inuse, pages_used, meta_bytes) of each class row of a
+    provider's debugfs classes file. meta_bytes: zsm's own column
+    (descriptors and handle pages); for zsmalloc worked out from the row,
+    one handle per object and one struct zspage per zspage."""
     head, rows = None, []
     for ln in lines:
         t = ln.split()
@@ -279,8 +287,17 @@ def class_rows(lines):
         if head is None or not t[0].isdigit() or len(t) != len(head):
             continue
         col = dict(zip(head, t))
-        used = col.get("obj_used", col.get("objs_inuse"))
-        rows.append((int(col["size"]), int(used), int(col["pages_used"])))
+        used = int(col.get("obj_used", col.get("objs_inuse")))
+        size, pages = int(col["size"]), int(col["pages_used"])
+        if "meta_bytes" in col:
+            meta = int(col["meta_bytes"])
+        elif "obj_allocated" in col:
+            per = int(col["pages_per_zspage"]) * PAGE // size
+            meta = (UPSTREAM_HANDLE_BYTES * used + UPSTREAM_ZSPAGE_BYTES *
+                    (int(col["obj_allocated"]) // max(per, 1)))
+        else:
+            meta = None
+        rows.append((size, used, pages, meta))
     return sorted(rows)
 
 
@@ -292,25 +309,30 @@ def per_class(hist, dbg, provider, rnd):
     if not rows or not hist:
         return [], []
     hdr = 8 if provider == "upstream" else 0
-    acc = {size: [0, 0] for size, _, _ in rows}
+    acc = {row[0]: [0, 0] for row in rows}
     for upper, (cnt, nbytes) in sorted(hist.items()):
-        fit = [size for size, _, _ in rows if size >= upper + hdr]
+        fit = [row[0] for row in rows if row[0] >= upper + hdr]
         if not fit:
             continue
         acc[fit[0]][0] += cnt
         acc[fit[0]][1] += nbytes
     out, mismatch = [], []
-    for size, used, pages in rows:
+    for size, used, pages, meta in rows:
         cnt, nbytes = acc[size]
         if cnt != used:
             mismatch.append({"class_size": size, "debugfs_objs": used,
                              "mapped_objs": cnt})
         if not pages:
             continue
-        out.append({"class_size": size, "objects": used, "pages": pages,
-                    "payload": nbytes,
-                    "density": nbytes / (pages * PAGE),
-                    "waste_bytes": pages * PAGE - nbytes})
+        row = {"class_size": size, "objects": used, "pages": pages,
+               "payload": nbytes,
+               "density": nbytes / (pages * PAGE),
+               "waste_bytes": pages * PAGE - nbytes}
+        if meta is not None:
+            row["meta_bytes"] = meta
+            row["meta_per_object"] = meta / used if used else None
+            row["total_density"] = nbytes / (pages * PAGE + meta)
+        out.append(row)
     return out, mismatch
 
 
