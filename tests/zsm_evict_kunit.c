@@ -337,7 +337,7 @@ static void evict_goes_past_refused_zspages(struct kunit *test)
 	/* One class: EV_STUCK zspages filled one after the other, then one. */
 	for (i = 0; i < nr; i++)
 		KUNIT_ASSERT_GE(test, zsm_kt_alloc(fx, 3000, GFP_KERNEL), 0);
-	KUNIT_ASSERT_EQ(test, zs_get_total_pages(fx->pool),
+	KUNIT_ASSERT_EQ(test, zsm_kt_obj_pages(fx->pool),
 			(unsigned long)(stuck_pages + g->pages));
 	zs_set_evict_handler(fx->pool, ev_stuck_handler, c);
 
