@@ -36,17 +36,18 @@ static int zsm_classes_show(struct seq_file *s, void *v)
 {
 	struct zsm_pool *pool = s->private;
 	unsigned long t_objs = 0, t_inuse = 0, t_pages = 0, t_free = 0;
-	unsigned long t_handle_pages = 0;
+	unsigned long t_handle_pages = 0, t_meta = 0;
 	unsigned int i, grp;
 
 	seq_puts(s, "class  size");
 	for (grp = 1; grp < ZSM_FULLNESS_FULL; grp++)
 		seq_printf(s, " %3u%%", grp * 10 - 10);
-	seq_puts(s, " full   objs_alloc   objs_inuse pages_used pages_per_zspage freeable hpages\n");
+	seq_puts(s, " full   objs_alloc   objs_inuse pages_used pages_per_zspage freeable hpages meta_bytes\n");
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
 		struct zsm_class *class = pool->classes[i];
 		unsigned long cnt[ZSM_NR_FULLNESS], objs, inuse, pages, freeable, hp;
+		unsigned long meta;
 
 		if (!class)
 			continue;
@@ -56,23 +57,25 @@ static int zsm_classes_show(struct seq_file *s, void *v)
 		inuse = class->objs_inuse;
 		pages = class->nr_pages;
 		hp = class->nr_handle_pages;
+		meta = class->nr_zspages * class->desc_size + hp * PAGE_SIZE;
 		spin_unlock(&class->lock);
 		freeable = zsm_class_freeable_pages(class);
 
 		seq_printf(s, "%5u %5u", i, class->geom.size);
 		for (grp = 1; grp <= ZSM_FULLNESS_FULL; grp++)
 			seq_printf(s, " %4lu", cnt[grp]);
-		seq_printf(s, " %12lu %12lu %10lu %16u %8lu %6lu\n", objs, inuse,
-			   pages, class->geom.pages, freeable, hp);
+		seq_printf(s, " %12lu %12lu %10lu %16u %8lu %6lu %10lu\n", objs,
+			   inuse, pages, class->geom.pages, freeable, hp, meta);
 		t_objs += objs;
 		t_inuse += inuse;
 		t_pages += pages;
 		t_free += freeable;
 		t_handle_pages += hp;
+		t_meta += meta;
 	}
-	seq_printf(s, "Total      %*s %12lu %12lu %10lu %16s %8lu %6lu\n",
+	seq_printf(s, "Total      %*s %12lu %12lu %10lu %16s %8lu %6lu %10lu\n",
 		   5 * ZSM_FULLNESS_FULL, "", t_objs, t_inuse, t_pages, "", t_free,
-		   t_handle_pages);
+		   t_handle_pages, t_meta);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(zsm_classes);
@@ -81,25 +84,36 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 {
 	struct zsm_pool *pool = s->private;
 	unsigned long objs = 0, handle_pages = 0, zspages = 0, freeable = 0;
-	unsigned int i;
+	unsigned long desc_bytes = 0, fixed_bytes;
+	unsigned int i, nr_classes = 0;
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
 		struct zsm_class *class = pool->classes[i];
 
 		if (!class)
 			continue;
+		nr_classes++;
 		spin_lock(&class->lock);
 		objs += class->objs_inuse;
 		handle_pages += class->nr_handle_pages;
 		zspages += class->nr_zspages;
+		desc_bytes += class->nr_zspages * class->desc_size;
 		spin_unlock(&class->lock);
 		freeable += zsm_class_freeable_pages(class);
 	}
+	fixed_bytes = kmalloc_size_roundup(sizeof(*pool)) +
+		      kmalloc_size_roundup(strlen(pool->name) + 1) +
+		      nr_classes * kmalloc_size_roundup(sizeof(struct zsm_class));
 	seq_printf(s, "name %s\n", pool->name);
 	seq_printf(s, "pages_total %lu\n", atomic_long_read(&pool->pages_total));
 	seq_printf(s, "zspages %lu\n", zspages);
 	seq_printf(s, "objects %lu\n", objs);
 	seq_printf(s, "handle_pages %lu\n", handle_pages);
+	/* Memory: Documentation/zsm.rst, "Memory". */
+	seq_printf(s, "descriptor_bytes %lu\n", desc_bytes);
+	seq_printf(s, "meta_bytes %ld\n", atomic_long_read(&pool->meta_bytes));
+	seq_printf(s, "fixed_bytes %lu\n", fixed_bytes);
+	seq_printf(s, "total_pages %lu\n", zs_get_total_pages(zs_pool_of(pool)));
 	seq_printf(s, "pages_freeable %lu\n", freeable);
 	seq_printf(s, "pages_compacted %lu\n",
 		   atomic_long_read(&pool->stats.pages_compacted));

@@ -22,8 +22,13 @@
  * is carried out then, so the handler can map it first and look it up in
  * its own tables afterwards, as zswap does. The first failure ends the
  * zspage's eviction (writing its other objects back would free nothing).
- * Afterwards the evictor frees the zspage if empty, or files it back (at
- * the cold end) if a handler failed.
+ * Afterwards the evictor frees the zspage if empty, or, if a handler
+ * failed, files it back at the hot end of its LRU, as if just allocated
+ * into: the evictor goes on with the next coldest, and a failed zspage is
+ * tried again only after every other one. (A handler's failure tends to
+ * last: zswap's -EEXIST, the page is in the swap cache, holds until that
+ * page leaves it. Filed back at the cold end, the same few failing
+ * zspages would be tried first by every call, and none behind them.)
  *
  *   coldest zspage [a b . c]  --handler(a), (b), (c)-->  [. . . .]  -> freed
  */
@@ -35,27 +40,21 @@
 
 #include "zsm_internal.h"
 
-/* Tried-and-failed zspages claim looks past, per class, in one round. */
-#define ZSM_EVICT_LOOKBACK	16
-
 /*
- * The coldest zspage of @class not yet tried in eviction round @gen. Tried
- * ones sit at the cold end (filed back after a failure); look past a few.
+ * The coldest zspage of @class if not yet tried in eviction round @gen.
+ * One the round tried and could not empty was filed back at the hot end,
+ * so a tried zspage is the coldest only when the round has tried them all.
  */
 static struct zsm_zspage *__zsm_lru_untried(struct zsm_class *class,
 					    unsigned int gen)
 {
 	struct zsm_zspage *z;
-	unsigned int seen = 0;
 
 	lockdep_assert_held(&class->lock);
-	list_for_each_entry_reverse(z, &class->lru, lru) {
-		if (z->evict_gen != gen)
-			return z;
-		if (++seen >= ZSM_EVICT_LOOKBACK)
-			break;
-	}
-	return NULL;
+	if (list_empty(&class->lru))
+		return NULL;
+	z = list_last_entry(&class->lru, struct zsm_zspage, lru);
+	return z->evict_gen != gen ? z : NULL;
 }
 
 /*
@@ -170,11 +169,15 @@ static unsigned long zsm_evict_one(struct zsm_pool *pool,
 		freed = zspage->nr_pages;
 		__zsm_zspage_free(pool, zspage);
 	} else {
-		/* A handler failed: back, at the cold end of the LRU. */
+		/*
+		 * A handler failed: back, at the hot end of the LRU, as if just
+		 * allocated into, so that every other zspage is tried first.
+		 */
 		__zsm_fullness_add(class, zspage,
 				   zsm_fullness_of(zspage->inuse,
 						   class->geom.objs));
-		list_add_tail(&zspage->lru, &class->lru);
+		list_add(&zspage->lru, &class->lru);
+		zspage->last_alloc = jiffies;
 	}
 	spin_unlock(&class->lock);
 	return freed;
@@ -210,7 +213,7 @@ EXPORT_SYMBOL_GPL(zs_set_evict_handler);
  * @nr_pages page frames are freed or no zspage is left that this call has
  * not tried (each is tried at most once per call). A zspage whose handler
  * fails for some object keeps that object and the ones after it (they are
- * not offered), and is filed back.
+ * not offered), and is filed back as the most recently used of its class.
  *
  * Context: Process context; may sleep (the handler may). Calls are
  * serialised per pool.

@@ -32,8 +32,8 @@ static inline struct zsm_handle_page *zsm_handle_page_of(unsigned long *hp)
  * @class: the class it will serve (not locked: the page is not installed).
  * @gfp: zs_malloc()'s flags; the page is neither highmem nor movable.
  *
- * The page counts in zsm_pages_held until zsm_handle_page_release().
- * Install it with __zsm_handle_page_add().
+ * The page counts in zsm_pages_held and in its pool's meta_bytes until
+ * zsm_handle_page_release(). Install it with __zsm_handle_page_add().
  *
  * Return: the page or NULL.
  */
@@ -47,6 +47,7 @@ struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp)
 	if (!page)
 		return NULL;
 	atomic_long_inc(&zsm_pages_held);
+	atomic_long_add(PAGE_SIZE, &class->pool->meta_bytes);
 	h = page_address(page);
 	words = (unsigned long *)(h + 1);
 	set_page_private(page, (unsigned long)class);
@@ -93,7 +94,9 @@ unsigned long *__zsm_handle_get(struct zsm_class *class)
 void zsm_handle_page_release(struct page *page)
 {
 	struct zsm_handle_page *h = page_address(page);
+	struct zsm_class *class = (struct zsm_class *)page_private(page);
 
+	atomic_long_sub(PAGE_SIZE, &class->pool->meta_bytes);
 	WRITE_ONCE(h->cookie, 0);
 	set_page_private(page, 0);
 	zsm_page_set_index(page, 0);

@@ -92,6 +92,7 @@ struct zs_pool *zs_create_pool(const char *name)
 		INIT_LIST_HEAD(&class->handle_pages);
 		INIT_LIST_HEAD(&class->handle_pages_full);
 		INIT_LIST_HEAD(&class->lru);
+		class->desc_cache = zsm_desc_cache(i, &class->desc_size);
 		pool->classes[i] = class;
 		pool->class_of[i] = class;
 	}
@@ -209,8 +210,8 @@ void zs_destroy_pool(struct zs_pool *zpool)
 
 	/*
 	 * No rcu_barrier(): the descriptors still waiting for their grace
-	 * period (kfree_rcu()) point at nothing that is freed here and call
-	 * no code of this module.
+	 * period point at nothing their callback uses (it only kfree()s them);
+	 * module unload waits for the callbacks (zsm_desc_caches_exit()).
 	 */
 	flush_work(&pool->free_work);
 	for (i = 0; i < ZSM_NR_CLASSES; i++)
@@ -238,7 +239,8 @@ static void zsm_alloc_spare_release(struct zsm_alloc_spare *sp)
 {
 	if (sp->handle_page)
 		zsm_handle_page_release(sp->handle_page);
-	kfree(sp->zspage);
+	if (sp->zspage)
+		zsm_zspage_unused(sp->zspage);
 	while (sp->nr_pages)
 		zsm_page_unused(sp->pages[--sp->nr_pages]);
 }
@@ -503,8 +505,14 @@ unsigned int zs_lookup_class_index(struct zs_pool *zpool, unsigned int size)
 EXPORT_SYMBOL_GPL(zs_lookup_class_index);
 
 /**
- * zs_get_total_pages() - pages the pool's zspages hold.
+ * zs_get_total_pages() - memory the pool holds for its objects, in pages.
  * @zpool: the pool.
+ *
+ * The pages of its zspages plus its metadata that grows with them: zspage
+ * descriptors and handle pages, rounded up to whole pages. What zram's
+ * mem_limit and zswap's pool limit hold is then all of it; the per-pool
+ * constant part (the pool and class structures) is left out, so an empty
+ * pool reads 0. Documentation/zsm.rst, "Memory", lists every part.
  *
  * Context: Any context.
  * Return: the number of pages.
@@ -513,7 +521,8 @@ unsigned long zs_get_total_pages(struct zs_pool *zpool)
 {
 	struct zsm_pool *pool = zsm_pool(zpool);
 
-	return atomic_long_read(&pool->pages_total);
+	return atomic_long_read(&pool->pages_total) +
+	       DIV_ROUND_UP(atomic_long_read(&pool->meta_bytes), PAGE_SIZE);
 }
 EXPORT_SYMBOL_GPL(zs_get_total_pages);
 
@@ -550,20 +559,27 @@ static int __init zsm_init(void)
 		       ZSM_CHAIN_MIN, ZSM_CHAIN_MAX);
 		return err;
 	}
+	err = zsm_desc_caches_init();
+	if (err)
+		return err;
 	err = zsm_movable_ops_register(&zsm_mops);
 	if (err) {
 		pr_err("page migration of zsmalloc-type pages is owned by another allocator (zsmalloc built in or loaded): not loading (%d)\n",
 		       err);
-		return err;
+		goto err_caches;
 	}
 	err = zsm_map_init();
 	if (err) {
 		zsm_movable_ops_unregister();
-		return err;
+		goto err_caches;
 	}
 	zsm_debugfs_init();
 	zsm_zpool_init();
 	return 0;
+
+err_caches:
+	zsm_desc_caches_exit();
+	return err;
 }
 
 /*
@@ -576,6 +592,7 @@ static void __exit zsm_exit(void)
 	zsm_debugfs_exit();
 	zsm_map_exit();
 	zsm_movable_ops_unregister();
+	zsm_desc_caches_exit();
 }
 
 module_init(zsm_init);

@@ -22,7 +22,9 @@
  * the object live until evict() returns even when zswap frees it
  * meanwhile, and skips objects freed before their turn (zs_evict_fn). An
  * error (-EEXIST: the page is in the swap cache, -ENOMEM) leaves the
- * object, and its zspage goes back to the cold end of the LRU.
+ * object; its zspage goes back to the hot end of the LRU and shrink() goes
+ * on with the next coldest (Documentation/zsm.rst, "zswap writeback on
+ * 6.1").
  * 6.12's zswap keeps its own LRU and writes back without the zpool.
  */
 

@@ -235,6 +235,126 @@ void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 }
 
 /*
+ * Descriptor caches. A descriptor's size depends only on its class's
+ * geometry (struct_size(pages) plus one slot word per object), which every
+ * pool shares, so there is one slab cache per distinct size, made at module
+ * load and shared by all pools: no power-of-two rounding as with kmalloc(),
+ * and a name in /proc/slabinfo ("zsm_zspage-<bytes>"). Constant after
+ * zsm_desc_caches_init().
+ */
+struct zsm_desc_cache {
+	unsigned int size;
+	struct kmem_cache *cache;
+};
+
+static struct zsm_desc_cache zsm_desc_caches[ZSM_NR_CLASSES];
+static unsigned int zsm_nr_desc_caches;
+
+static unsigned int zsm_desc_size(const struct zsm_geom *g)
+{
+	return sizeof(struct zsm_zspage) + g->pages * sizeof(struct page *) +
+	       g->objs * sizeof(unsigned long);
+}
+
+/**
+ * zsm_desc_caches_init() - make the descriptor caches for zsm_classes.
+ *
+ * Return: 0 or -ENOMEM (nothing is left made).
+ */
+int zsm_desc_caches_init(void)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < ZSM_NR_CLASSES; i++) {
+		const struct zsm_geom *g = &zsm_classes.geom[i];
+		unsigned int size = zsm_desc_size(g);
+		char name[32];
+
+		if (g->index != i)
+			continue;
+		for (j = 0; j < zsm_nr_desc_caches; j++)
+			if (zsm_desc_caches[j].size == size)
+				break;
+		if (j < zsm_nr_desc_caches)
+			continue;
+		snprintf(name, sizeof(name), "zsm_zspage-%u", size);
+		/* The name is copied: a stack buffer will do. */
+		zsm_desc_caches[j].cache =
+			kmem_cache_create(name, size, sizeof(unsigned long), 0,
+					  NULL);
+		if (!zsm_desc_caches[j].cache) {
+			zsm_desc_caches_exit();
+			return -ENOMEM;
+		}
+		zsm_desc_caches[j].size = size;
+		zsm_nr_desc_caches++;
+	}
+	return 0;
+}
+
+/**
+ * zsm_desc_caches_exit() - destroy the descriptor caches.
+ *
+ * Descriptors are freed after a grace period (call_rcu()): wait for the
+ * callbacks still queued before the caches go.
+ */
+void zsm_desc_caches_exit(void)
+{
+	rcu_barrier();
+	while (zsm_nr_desc_caches) {
+		struct zsm_desc_cache *dc = &zsm_desc_caches[--zsm_nr_desc_caches];
+
+		kmem_cache_destroy(dc->cache);
+		dc->cache = NULL;
+		dc->size = 0;
+	}
+}
+
+/**
+ * zsm_desc_cache() - the descriptor cache of a canonical class.
+ * @index: canonical class index in zsm_classes.
+ * @size: set to the bytes one descriptor takes in it.
+ *
+ * Return: the cache (never NULL once zsm_desc_caches_init() succeeded).
+ */
+struct kmem_cache *zsm_desc_cache(unsigned int index, unsigned int *size)
+{
+	unsigned int want = zsm_desc_size(&zsm_classes.geom[index]), j;
+
+	for (j = 0; j < zsm_nr_desc_caches; j++) {
+		if (zsm_desc_caches[j].size == want) {
+			*size = kmem_cache_size(zsm_desc_caches[j].cache);
+			return zsm_desc_caches[j].cache;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The grace period may outlast the pool (zs_destroy_pool() does not wait for
+ * it), so the callback must not look at zspage->class: kfree() finds the
+ * cache of a slab object itself. zsm_desc_caches_exit() waits for these
+ * callbacks before the caches go.
+ */
+static void zsm_zspage_desc_free_rcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct zsm_zspage, rcu));
+}
+
+/**
+ * zsm_zspage_unused() - free a descriptor from zsm_zspage_alloc() that was
+ * never installed (no page, no object, never seen by a mapper).
+ * @zspage: the descriptor.
+ */
+void zsm_zspage_unused(struct zsm_zspage *zspage)
+{
+	struct zsm_class *class = zspage->class;
+
+	atomic_long_sub(class->desc_size, &class->pool->meta_bytes);
+	kmem_cache_free(class->desc_cache, zspage);
+}
+
+/*
  * A new zspage with only its first page (enough for slot 0); the rest of
  * the chain is added as objects reach into it (see struct zsm_zspage).
  * Installed by the caller under the class lock, with
@@ -247,10 +367,10 @@ struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp)
 	unsigned long *slots;
 	unsigned int i;
 
-	zspage = kmalloc(struct_size(zspage, pages, g->pages) +
-			 g->objs * sizeof(unsigned long), zsm_meta_gfp(gfp));
+	zspage = kmem_cache_alloc(class->desc_cache, zsm_meta_gfp(gfp));
 	if (!zspage)
 		return NULL;
+	atomic_long_add(class->desc_size, &class->pool->meta_bytes);
 
 	INIT_LIST_HEAD(&zspage->list);
 	zspage->class = class;
@@ -299,7 +419,8 @@ static void zsm_zspage_release(struct zsm_pool *pool, struct zsm_zspage *zspage)
 		zsm_page_release(zspage->pages[i]);
 	atomic_long_sub(n, &pool->pages_total);
 	atomic_long_sub(n, &zsm_pages_held);
-	kfree_rcu(zspage, rcu);
+	atomic_long_sub(zspage->class->desc_size, &pool->meta_bytes);
+	call_rcu(&zspage->rcu, zsm_zspage_desc_free_rcu);
 }
 
 /* Lock every page of @zspage without sleeping; all or nothing. */

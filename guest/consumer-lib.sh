@@ -61,8 +61,9 @@ zram_on_zsm() {
 }
 
 # zram_accounting <label> [tries]: zram0's mm_stat against zsm's own
-# accounting (debugfs zsm/zram0/summary): mem_used_total == pages_total *
-# 4096, pages_compacted equal, zsm's objects == the pages zram stores less
+# accounting (debugfs zsm/zram0/summary): mem_used_total == total_pages *
+# page size (zs_get_total_pages(): object pages and metadata),
+# pages_compacted equal, zsm's objects == the pages zram stores less
 # its same-filled pages. Both are read until mm_stat is the same before
 # and after (up to [tries] seconds, default 10). Reports the figures as
 # metrics <TEST>.<label>.*. With ZSM_NO_ACCOUNTING=1 (zram on zsmalloc, for
@@ -74,7 +75,7 @@ zram_accounting() {
 		a=$(cat /sys/block/zram0/mm_stat)
 		if [ "${ZSM_NO_ACCOUNTING:-0}" = 0 ]; then
 			objs=$(awk '$1 == "objects" { print $2 }' $dbg)
-			pages=$(awk '$1 == "pages_total" { print $2 }' $dbg)
+			pages=$(awk '$1 == "total_pages" { print $2 }' $dbg)
 			compacted=$(awk '$1 == "pages_compacted" { print $2 }' $dbg)
 		fi
 		b=$(cat /sys/block/zram0/mm_stat)
@@ -85,12 +86,12 @@ zram_accounting() {
 	done
 	# shellcheck disable=SC2086 # one positional parameter per field
 	set -- $a
-	stored=$(($1 / 4096))
+	stored=$(($1 / ZSM_PAGE_SIZE))
 	used=$3
 	same=$6
 	zc=$7
 	echo "$label: mm_stat $a"
-	echo "$label: zsm pages_total $pages objects $objs pages_compacted $compacted"
+	echo "$label: zsm total_pages $pages objects $objs pages_compacted $compacted"
 	zsm_metric "$TEST.$label.orig_data_size" "$1"
 	zsm_metric "$TEST.$label.compr_data_size" "$2"
 	zsm_metric "$TEST.$label.mem_used_total" "$used"
@@ -99,8 +100,8 @@ zram_accounting() {
 	zsm_metric "$TEST.$label.huge_pages" "${8:-0}"
 	zsm_metric "$TEST.$label.zsm_objects" "$objs"
 	[ "${ZSM_NO_ACCOUNTING:-0}" = 0 ] || return 0
-	if [ $((pages * 4096)) -ne "$used" ]; then
-		echo "FAIL: zsm pages_total*4096 $((pages * 4096)) != mem_used_total $used"
+	if [ $((pages * ZSM_PAGE_SIZE)) -ne "$used" ]; then
+		echo "FAIL: zsm total_pages*$ZSM_PAGE_SIZE $((pages * ZSM_PAGE_SIZE)) != mem_used_total $used"
 		return 1
 	fi
 	if [ "$compacted" -ne "$zc" ]; then

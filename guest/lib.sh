@@ -6,6 +6,9 @@
 ZSM_MODULES=/zsm/modules
 KVER=$(uname -r)
 KMODS=/lib/modules/$KVER
+# The guest's page size (arm64 guests may have 16 KiB pages).
+ZSM_PAGE_SIZE=$(getconf PAGESIZE 2>/dev/null ||
+	awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps)
 
 # Write a line into the kernel log, ordered with kernel messages.
 zsm_kmsg() {

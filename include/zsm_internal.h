@@ -139,8 +139,8 @@ extern atomic_long_t zsm_pages_held;
  *       zspage, and a fresh page joining one
  *
  * Mappers take only zsm_zspage.lock (read), and find the zspage under RCU
- * (descriptors are freed with kfree_rcu()). No lock is pool-wide on the
- * malloc, free or map paths.
+ * (descriptors are freed after an RCU grace period). No lock is pool-wide
+ * on the malloc, free or map paths.
  *
  * Naming rule: a function whose name starts with "__zsm_" is called with
  * the class lock of the class it works on held, and says so with
@@ -170,7 +170,9 @@ struct zsm_zspage_lock {
  * struct zsm_zspage - descriptor of one zspage (a chain of order-0 pages).
  *
  * The descriptor lives in slab memory (never in the pool's pages), so
- * allocation and free never touch the object pages. Its address, shifted
+ * allocation and free never touch the object pages; it comes from its
+ * class's cache, sized exactly (class->desc_cache), and counts in
+ * pool->meta_bytes. Its address, shifted
  * by 3 and combined with a slot index, is the object location stored in a
  * handle (zsm_obj_encode()); page migration only swaps @pages[i] and needs
  * no handle update.
@@ -424,6 +426,9 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
  *	for n = 0..geom.pages; constant.
  * @objs_inuse: live objects.
  * @nr_handle_pages: handle pages.
+ * @desc_cache: slab cache of this class's zspage descriptors, sized exactly
+ *	(zsm_desc_caches_init()); constant.
+ * @desc_size: bytes one descriptor takes in @desc_cache; constant.
  */
 struct zsm_class {
 	spinlock_t lock;		/* see above; inside compact_lock */
@@ -442,6 +447,8 @@ struct zsm_class {
 	unsigned long objs_inuse;
 	unsigned long nr_handle_pages;
 	u16 slots_in[ZSM_CHAIN_MAX + 1];
+	struct kmem_cache *desc_cache;
+	unsigned int desc_size;
 };
 
 /* How long a migration waits for the mappers of a zspage to leave. */
@@ -624,6 +631,9 @@ static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
  * @class_of: class slot -> canonical class (merged slots share one).
  * @classes: canonical classes, indexed by canonical index (NULL elsewhere).
  * @pages_total: pages in zspages of all classes; atomic.
+ * @meta_bytes: bytes of the pool's metadata that grow with its contents:
+ *	zspage descriptors (their slab object size) and handle pages (whole
+ *	pages); atomic. zs_get_total_pages() counts them.
  * @stats: pages_compacted; atomic.
  * @deferred_lock: protects @deferred_free. Nests inside class->lock.
  * @deferred_free: zspages whose pages were locked at free time.
@@ -648,6 +658,7 @@ struct zsm_pool {
 	struct zsm_class *class_of[ZSM_NR_CLASSES];
 	struct zsm_class *classes[ZSM_NR_CLASSES];
 	atomic_long_t pages_total;
+	atomic_long_t meta_bytes;
 	struct zs_pool_stats stats;
 	spinlock_t deferred_lock;	/* innermost; guards deferred_free */
 	struct list_head deferred_free;
@@ -753,7 +764,11 @@ unsigned int __zsm_zspage_refile(struct zsm_class *class,
 				 struct zsm_zspage *zspage);
 struct zsm_zspage *__zsm_zspage_pick(struct zsm_class *class,
 				     struct zsm_zspage *not, bool ready_only);
+int zsm_desc_caches_init(void);
+void zsm_desc_caches_exit(void);
+struct kmem_cache *zsm_desc_cache(unsigned int index, unsigned int *size);
 struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp);
+void zsm_zspage_unused(struct zsm_zspage *zspage);
 void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage);
 void zsm_deferred_free_work(struct work_struct *work);
 void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,

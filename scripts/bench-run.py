@@ -74,7 +74,9 @@ def build(tree, kdir):
 
 
 def boot(tree, kdir, rounds, timeout, accel, only):
-    append = "zsm.bench_rounds=%d" % rounds
+    # slab_nomerge: zsmalloc's zs_handle/zspage caches keep their names in
+    # /proc/slabinfo (tests/zsm_bench_pool.c).
+    append = "zsm.bench_rounds=%d slab_nomerge" % rounds
     if only:
         append += " zsm.bench_only=" + only
     cmd = [os.path.join(tree, "scripts", "zsm-run.py"), "--kernel-dir", kdir,
@@ -157,17 +159,28 @@ def derived(raw, p, r, sets):
     for k in MAP_KINDS:
         put("map." + k, get(raw, p, r, "map.%s_ns" % k), False)
     for step in ("fill", "over", "compact"):
-        pay = pages = 0
+        pay = pages = total = 0
         for s in sets:
-            a = get(raw, p, r, "density.%s.%s.payload" % (s, step))
-            b = get(raw, p, r, "density.%s.%s.pages" % (s, step))
+            key = "density.%s.%s." % (s, step)
+            a = get(raw, p, r, key + "payload")
+            # Pool pages only (zsm: without its metadata); older logs
+            # have just zs_get_total_pages().
+            b = get(raw, p, r, key + "pool_pages") or \
+                get(raw, p, r, key + "pages")
+            m = get(raw, p, r, key + "meta_bytes")
             if a is None or not b:
                 continue
             pay += a
             pages += b
             put("density.%s.%s" % (s, step), a / (b * PAGE), True)
+            if m is not None:
+                total += b * PAGE + m
+                put("total_density.%s.%s" % (s, step),
+                    a / (b * PAGE + m), True)
         if pages:
             put("density." + step, pay / (pages * PAGE), True)
+        if total:
+            put("total_density." + step, pay / total, True)
     full = get(raw, p, r, "fragment.full.pages")
     half = get(raw, p, r, "fragment.half.pages")
     comp = get(raw, p, r, "fragment.compact.pages")
@@ -218,6 +231,7 @@ HEADLINE = {
     "alloc_free": "alloc_free.2cpu",
     "map": "map",                       # geometric mean of the four kinds
     "density": "density.fill",
+    "total_density": "total_density.fill",
     "fragment": "fragment.pages_after",
     "zram": "zram.mem_used_total",
 }
@@ -275,9 +289,17 @@ def analyse(raw):
 
 # === Per-class density =====================================================
 
+# zsmalloc 6.12's struct zspage (x86-64, no lock debugging), one per zspage,
+# and its handle (zs_handle cache), one per object.
+UPSTREAM_ZSPAGE_BYTES = 56
+UPSTREAM_HANDLE_BYTES = 8
+
+
 def class_rows(lines):
-    """(size, objs_inuse, pages_used) of each class row of a provider's
-    debugfs classes file."""
+    """(size, objs_inuse, pages_used, meta_bytes) of each class row of a
+    provider's debugfs classes file. meta_bytes: zsm's own column
+    (descriptors and handle pages); for zsmalloc worked out from the row,
+    one handle per object and one struct zspage per zspage."""
     head, rows = None, []
     for ln in lines:
         t = ln.split()
@@ -289,8 +311,17 @@ def class_rows(lines):
         if head is None or not t[0].isdigit() or len(t) != len(head):
             continue
         col = dict(zip(head, t))
-        used = col.get("obj_used", col.get("objs_inuse"))
-        rows.append((int(col["size"]), int(used), int(col["pages_used"])))
+        used = int(col.get("obj_used", col.get("objs_inuse")))
+        size, pages = int(col["size"]), int(col["pages_used"])
+        if "meta_bytes" in col:
+            meta = int(col["meta_bytes"])
+        elif "obj_allocated" in col:
+            per = int(col["pages_per_zspage"]) * PAGE // size
+            meta = (UPSTREAM_HANDLE_BYTES * used + UPSTREAM_ZSPAGE_BYTES *
+                    (int(col["obj_allocated"]) // max(per, 1)))
+        else:
+            meta = None
+        rows.append((size, used, pages, meta))
     return sorted(rows)
 
 
@@ -302,25 +333,30 @@ def per_class(hist, dbg, provider, rnd):
     if not rows or not hist:
         return [], []
     hdr = 8 if provider == "upstream" else 0
-    acc = {size: [0, 0] for size, _, _ in rows}
+    acc = {row[0]: [0, 0] for row in rows}
     for upper, (cnt, nbytes) in sorted(hist.items()):
-        fit = [size for size, _, _ in rows if size >= upper + hdr]
+        fit = [row[0] for row in rows if row[0] >= upper + hdr]
         if not fit:
             continue
         acc[fit[0]][0] += cnt
         acc[fit[0]][1] += nbytes
     out, mismatch = [], []
-    for size, used, pages in rows:
+    for size, used, pages, meta in rows:
         cnt, nbytes = acc[size]
         if cnt != used:
             mismatch.append({"class_size": size, "debugfs_objs": used,
                              "mapped_objs": cnt})
         if not pages:
             continue
-        out.append({"class_size": size, "objects": used, "pages": pages,
-                    "payload": nbytes,
-                    "density": nbytes / (pages * PAGE),
-                    "waste_bytes": pages * PAGE - nbytes})
+        row = {"class_size": size, "objects": used, "pages": pages,
+               "payload": nbytes,
+               "density": nbytes / (pages * PAGE),
+               "waste_bytes": pages * PAGE - nbytes}
+        if meta is not None:
+            row["meta_bytes"] = meta
+            row["meta_per_object"] = meta / used if used else None
+            row["total_density"] = nbytes / (pages * PAGE + meta)
+        out.append(row)
     return out, mismatch
 
 
@@ -419,6 +455,10 @@ def report(logpath, outdir, meta):
                   % (w, f["ratio"]["median"], f["ratio"]["spread_pct"]))
         else:
             print("zsm-bench %s ratio=nan spread=nan (no data)" % w)
+    for n, f in sorted(figures.items()):
+        if n.startswith("total_density.") and "ratio" in f:
+            print("zsm-bench %s ratio=%.3f spread=%.1f%%"
+                  % (n, f["ratio"]["median"], f["ratio"]["spread_pct"]))
     latency_lines(figures)
     for p in PROVIDERS:
         if checks[p]:

@@ -244,11 +244,7 @@ main() {
 	6.1)
 		abi=$ABI_6_1
 		tag=6_1_stock
-		# zswap61 is not in the default list: in one clean-clone run
-		# zswap wrote nothing back (every writeback failed; see
-		# Documentation/testing.rst, zswap61). Run it alone with
-		# --tests zswap61.
-		tests=zram_ext4,zram_swap,zswap
+		tests=zram_ext4,zram_swap,zswap,zswap61
 		;;
 	6.12)
 		abi=$ABI_6_12

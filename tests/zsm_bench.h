@@ -26,6 +26,8 @@
  * @pages_read: pages read from the file.
  * @pages_same: of those, same-filled pages (not stored).
  * @bytes: sum of @len.
+ * @density_only: only the density workload uses it (a synthetic set that
+ *	would change the others' object mix).
  *
  * Read-only once zsm_bench_data.ko has loaded.
  */
@@ -38,6 +40,7 @@ struct zsm_bench_set {
 	unsigned long pages_read;
 	unsigned long pages_same;
 	u64 bytes;
+	bool density_only;
 };
 
 unsigned int zsm_bench_nr_sets(void);

@@ -44,6 +44,10 @@ static char *algs = "lz4,zstd";
 module_param(algs, charp, 0444);
 MODULE_PARM_DESC(algs, "Compression algorithms (crypto API names)");
 
+static char *density_only = "small";
+module_param(density_only, charp, 0444);
+MODULE_PARM_DESC(density_only, "Inputs only the density workload uses: name[,name...]");
+
 static unsigned int max_mb = 16;
 module_param(max_mb, uint, 0444);
 MODULE_PARM_DESC(max_mb, "Read at most this many MiB of each file");
@@ -78,6 +82,22 @@ static bool bd_same_filled(const u8 *page)
 			return false;
 	}
 	return true;
+}
+
+/* Is input @name one of the density_only parameter's names? */
+static bool bd_density_only(const char *name)
+{
+	size_t len = strlen(name);
+	const char *p = density_only;
+
+	while (p && *p) {
+		if (!strncmp(p, name, len) && (p[len] == ',' || !p[len]))
+			return true;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
 }
 
 /* Compress @page into the set of @c; check that it decompresses back. */
@@ -201,6 +221,7 @@ static int bd_load_file(const char *name, const char *path,
 
 		s->pages_read = read;
 		s->pages_same = same;
+		s->density_only = bd_density_only(name);
 		ret = bd_shrink(s);
 		if (ret)
 			goto out;

@@ -15,12 +15,15 @@
  *             above huge_limit are allocated as PAGE_SIZE, as zram stores
  *             them). One thread, then one thread on each of two CPUs on one
  *             shared pool. Only the replacement loop is timed.
- * density     per data set: objects below huge_limit, each written with its
- *             real bytes, cycling through the set until density_mb MiB are
- *             stored; then a random half is overwritten (freed and replaced
- *             by another object of the set, as zram does on rewrite); then
- *             zs_compact(). Payload and zs_get_total_pages() after each
- *             step; all contents are checked at the end.
+ * density     per data set, in steps the script writes to density_step
+ *             (not a `workloads` name): objects below huge_limit, each
+ *             written with its real bytes, cycling through the set until
+ *             density_mb MiB are stored ("fill <set>"); then a random half
+ *             is overwritten (freed and replaced by another object of the
+ *             set, as zram does on rewrite: "over"); then zs_compact()
+ *             ("compact"). Payload and zs_get_total_pages() after each
+ *             step; all contents are checked at "end". Between the steps
+ *             the script reads the provider's memory (bench.sh).
  * fragment    objects drawn at random from all sets up to frag_mb MiB; a
  *             random half freed; zs_compact() timed; pages after each step;
  *             the survivors are checked.
@@ -55,6 +58,7 @@
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -73,9 +77,9 @@ static unsigned int round;
 module_param(round, uint, 0444);
 MODULE_PARM_DESC(round, "Round number, for the result lines");
 
-static char *workloads = "alloc_free,density,fragment,latency,hold";
+static char *workloads = "alloc_free,fragment,latency,hold";
 module_param(workloads, charp, 0444);
-MODULE_PARM_DESC(workloads, "alloc_free,density,fragment,latency,hold (or info)");
+MODULE_PARM_DESC(workloads, "alloc_free,fragment,latency,hold (or info)");
 
 static unsigned int huge_limit;
 module_param(huge_limit, uint, 0444);
@@ -203,7 +207,8 @@ static bool bb_wanted(const char *name)
 
 /*
  * References of the objects below the huge limit: of set @only, or of every
- * set when @only is negative. Return the array (kvfree it) and its length.
+ * set but the density-only ones when @only is negative. Return the array
+ * (kvfree it) and its length.
  */
 static u32 *bb_small_objects(int only, unsigned int *nr)
 {
@@ -218,7 +223,7 @@ static u32 *bb_small_objects(int only, unsigned int *nr)
 	for (s = 0; s < bb_nr_sets; s++) {
 		const struct zsm_bench_set *set = zsm_bench_get_set(s);
 
-		if (only >= 0 && s != only)
+		if (only >= 0 ? s != only : set->density_only)
 			continue;
 		for (i = 0; i < set->nr; i++) {
 			if (set->len[i] < bb_huge)
@@ -450,7 +455,7 @@ static int bb_alloc_free(void)
 	for (s = 0; s < bb_nr_sets; s++) {
 		const struct zsm_bench_set *set = zsm_bench_get_set(s);
 
-		for (i = 0; i < set->nr; i++)
+		for (i = 0; i < set->nr && !set->density_only; i++)
 			sizes[n++] = set->len[i] < bb_huge ? set->len[i] :
 							     PAGE_SIZE;
 	}
@@ -469,74 +474,130 @@ static int bb_alloc_free(void)
 
 /* === density ============================================================= */
 
-static void bb_out_pool(struct bb_store *st, const char *set,
-			const char *step)
+/*
+ * Stepped from the script, so that it can read each provider's memory
+ * between the steps (zsm's debugfs summary, zsmalloc's slab caches in
+ * /proc/slabinfo, which a module cannot read): "fill <set>", "over",
+ * "compact", "end", written to the density_step parameter. One data set at
+ * a time; bb_dlock serialises the steps.
+ */
+static DEFINE_MUTEX(bb_dlock);
+static struct bb_density {
+	struct bb_store st;
+	u32 *refs;
+	unsigned int set, nr, n;
+	u64 rnd;
+	bool live;
+} bb_d;
+
+static void bb_out_pool(const char *step)
 {
-	bb_out(st->payload, "density.%s.%s.payload", set, step);
-	bb_out(zs_get_total_pages(st->pool), "density.%s.%s.pages", set, step);
+	const char *set = zsm_bench_get_set(bb_d.set)->name;
+
+	bb_out(bb_d.st.payload, "density.%s.%s.payload", set, step);
+	bb_out(zs_get_total_pages(bb_d.st.pool), "density.%s.%s.pages", set,
+	       step);
 }
 
-static int bb_density_set(unsigned int s)
+static void bb_density_end(void)
 {
-	const char *name = zsm_bench_get_set(s)->name;
-	struct bb_store st;
-	unsigned int nr, n, k;
-	u64 rnd = seed + s;
-	u32 *refs;
+	if (!bb_d.live)
+		return;
+	bb_store_destroy(&bb_d.st);
+	kvfree(bb_d.refs);
+	bb_d.refs = NULL;
+	bb_d.live = false;
+}
+
+static int bb_density_fill(unsigned int s)
+{
+	unsigned int k;
 	int ret;
 
-	refs = bb_small_objects(s, &nr);
-	if (!refs)
+	if (s >= bb_nr_sets)
+		return -EINVAL;
+	bb_density_end();
+	bb_d.refs = bb_small_objects(s, &bb_d.nr);
+	if (!bb_d.refs)
 		return -ENOMEM;
-	if (!nr) {
-		kvfree(refs);
-		return 0;
+	if (!bb_d.nr) {
+		kvfree(bb_d.refs);
+		bb_d.refs = NULL;
+		return -ENODATA;
 	}
-	n = bb_count_for(refs, nr, density_mb);
-	ret = bb_store_init(&st, "zsm_bench_density", n);
-	for (k = 0; !ret && k < n; k++) {
-		ret = bb_put(&st, k, refs[k % nr]);
+	bb_d.set = s;
+	bb_d.rnd = seed + s;
+	bb_d.n = bb_count_for(bb_d.refs, bb_d.nr, density_mb);
+	ret = bb_store_init(&bb_d.st, "zsm_bench_density", bb_d.n);
+	bb_d.live = true;
+	for (k = 0; !ret && k < bb_d.n; k++) {
+		ret = bb_put(&bb_d.st, k, bb_d.refs[k % bb_d.nr]);
 		if (!(k & 255))
 			cond_resched();
 	}
 	if (ret)
-		goto out;
-	bb_out(n, "density.%s.objects", name);
-	bb_out_pool(&st, name, "fill");
+		return ret;
+	bb_out(bb_d.n, "density.%s.objects", zsm_bench_get_set(s)->name);
+	bb_out_pool("fill");
+	return 0;
+}
 
-	/* Rewrite a random half, as zram frees then stores a new version. */
-	for (k = 0; !ret && k < n; k++) {
-		u64 r = bb_next(&rnd);
+/* Rewrite a random half, as zram frees then stores a new version. */
+static int bb_density_over(void)
+{
+	unsigned int k;
+	int ret = 0;
+
+	for (k = 0; !ret && k < bb_d.n; k++) {
+		u64 r = bb_next(&bb_d.rnd);
 
 		if (r & 1)
 			continue;
-		bb_drop(&st, k);
-		ret = bb_put(&st, k, refs[(r >> 32) % nr]);
+		bb_drop(&bb_d.st, k);
+		ret = bb_put(&bb_d.st, k, bb_d.refs[(r >> 32) % bb_d.nr]);
 		if (!(k & 255))
 			cond_resched();
 	}
-	if (ret)
-		goto out;
-	bb_out_pool(&st, name, "over");
-	bb_out(zs_compact(st.pool), "density.%s.compact.freed", name);
-	bb_out_pool(&st, name, "compact");
-	if (bb_verify(&st))
-		ret = -EIO;
-out:
-	bb_store_destroy(&st);
-	kvfree(refs);
+	if (!ret)
+		bb_out_pool("over");
 	return ret;
 }
 
-static int bb_density(void)
+static int bb_density_step(const char *val, const struct kernel_param *kp)
 {
 	unsigned int s;
-	int ret = 0;
+	int ret;
 
-	for (s = 0; !ret && s < bb_nr_sets; s++)
-		ret = bb_density_set(s);
+	mutex_lock(&bb_dlock);
+	if (sscanf(val, "fill %u", &s) == 1) {
+		ret = bb_density_fill(s);
+	} else if (!bb_d.live) {
+		ret = -ENOENT;
+	} else if (sysfs_streq(val, "over")) {
+		ret = bb_density_over();
+	} else if (sysfs_streq(val, "compact")) {
+		bb_out(zs_compact(bb_d.st.pool), "density.%s.compact.freed",
+		       zsm_bench_get_set(bb_d.set)->name);
+		bb_out_pool("compact");
+		ret = 0;
+	} else if (sysfs_streq(val, "end")) {
+		ret = bb_verify(&bb_d.st) ? -EIO : 0;
+		bb_density_end();
+	} else {
+		ret = -EINVAL;
+	}
+	mutex_unlock(&bb_dlock);
+	if (ret)
+		pr_err("%s: density step \"%s\" failed (%d)\n", provider,
+		       strim((char *)val), ret);
 	return ret;
 }
+
+static const struct kernel_param_ops bb_density_ops = {
+	.set = bb_density_step,
+};
+module_param_cb(density_step, &bb_density_ops, NULL, 0200);
+MODULE_PARM_DESC(density_step, "density: fill <set>, over, compact, end");
 
 /* === fragment ============================================================ */
 
@@ -820,8 +881,6 @@ static int __init zsm_bench_pool_init(void)
 
 	if (bb_wanted("alloc_free"))
 		ret = bb_alloc_free();
-	if (!ret && bb_wanted("density"))
-		ret = bb_density();
 	if (!ret && bb_wanted("fragment"))
 		ret = bb_fragment();
 	if (!ret && bb_wanted("latency"))
@@ -837,6 +896,7 @@ static int __init zsm_bench_pool_init(void)
 
 static void __exit zsm_bench_pool_exit(void)
 {
+	bb_density_end();
 	bb_store_destroy(&bb_hold);
 }
 

@@ -20,7 +20,9 @@
  *   returns); the other objects of the zspage, read ("loaded") and freed
  *   during the eviction, and objects allocated meanwhile (which may reuse
  *   freed handle words) are never offered, stay intact, and nothing leaks;
- * - the zspage evicted is the least recently allocated into.
+ * - the zspage evicted is the least recently allocated into; zspages the
+ *   handler keeps refusing an object of are each tried once per call and
+ *   do not keep the call from the zspages behind them.
  */
 
 #define ZSM_TU_KUNIT
@@ -141,14 +143,14 @@ static void evict_failing_handler_keeps_objects(struct kunit *test)
 	unsigned long pages;
 	unsigned int i;
 
-	pages = zs_get_total_pages(fx->pool);
+	pages = zsm_kt_obj_pages(fx->pool);
 	zs_set_evict_handler(fx->pool, ev_handler, c);
 
 	c->fail = -EIO;
 	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), 0);
 	/* The first failure ends the zspage's eviction. */
 	KUNIT_EXPECT_EQ(test, c->calls, 1U);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), pages);
+	KUNIT_EXPECT_EQ(test, zsm_kt_obj_pages(fx->pool), pages);
 	for (i = 0; i < fx->nr; i++)
 		KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, i));
 
@@ -170,7 +172,7 @@ static void evict_with_concurrent_free(struct kunit *test)
 	unsigned long pages;
 
 	KUNIT_ASSERT_GE(test, fx->nr, 2U);
-	pages = zs_get_total_pages(fx->pool);
+	pages = zsm_kt_obj_pages(fx->pool);
 	zs_set_evict_handler(fx->pool, ev_handler, c);
 
 	/*
@@ -267,7 +269,7 @@ static void evict_zswap61_contract(struct kunit *test)
 	c->nr = fx->nr;
 	KUNIT_ASSERT_GE(test, c->nr, 3U);
 	c->new_objs = 4;	/* ev_setup() left room */
-	pages = zs_get_total_pages(fx->pool);
+	pages = zsm_kt_obj_pages(fx->pool);
 	zs_set_evict_handler(fx->pool, zswap61_handler, c);
 
 	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), (long)pages);
@@ -282,8 +284,80 @@ static void evict_zswap61_contract(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fx->nr, c->nr + c->new_objs);
 	for (i = c->nr; i < fx->nr; i++)
 		KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, i));
-	KUNIT_EXPECT_GT(test, zs_get_total_pages(fx->pool), 0UL);
-	KUNIT_EXPECT_LE(test, zs_get_total_pages(fx->pool), pages);
+	KUNIT_EXPECT_GT(test, zsm_kt_obj_pages(fx->pool), 0UL);
+	KUNIT_EXPECT_LE(test, zsm_kt_obj_pages(fx->pool), pages);
+	zsm_kt_fx_release(fx);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), held);
+}
+
+/*
+ * More zspages than one call used to look past, each with an object the
+ * handler keeps refusing (as zswap's -EEXIST does while the page is in the
+ * swap cache), and behind them the newest zspage, which can be emptied.
+ */
+#define EV_STUCK	20
+
+struct ev_stuck_ctx {
+	struct zsm_kt_fx *fx;
+	unsigned int stuck;	/* objects 0..stuck-1 are refused */
+	unsigned int refused;
+};
+
+static int ev_stuck_handler(struct zs_pool *pool, unsigned long handle,
+			    void *priv)
+{
+	struct ev_stuck_ctx *c = priv;
+	struct zsm_kt_fx *fx = c->fx;
+	int k = ev_find(fx, handle);
+
+	if (k < 0)
+		return -ENOENT;
+	if (k < (int)c->stuck) {
+		c->refused++;
+		return -EEXIST;
+	}
+	KUNIT_EXPECT_TRUE(fx->test, ev_intact(fx, handle, &fx->objs[k]));
+	zsm_kt_free(fx, k);
+	return 0;
+}
+
+static void evict_goes_past_refused_zspages(struct kunit *test)
+{
+	long held = atomic_long_read(&zsm_pages_held);
+	struct ev_stuck_ctx *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	const struct zsm_geom *g = zsm_kt_geom(3000);
+	unsigned int nr = (EV_STUCK + 1) * g->objs, i;
+	long stuck_pages = EV_STUCK * g->pages;
+	struct zsm_kt_fx *fx;
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	fx = zsm_kt_fx_create(test, "zsm_evict_kunit", nr);
+	c->fx = fx;
+	c->stuck = EV_STUCK * g->objs;
+	/* One class: EV_STUCK zspages filled one after the other, then one. */
+	for (i = 0; i < nr; i++)
+		KUNIT_ASSERT_GE(test, zsm_kt_alloc(fx, 3000, GFP_KERNEL), 0);
+	KUNIT_ASSERT_EQ(test, zsm_kt_obj_pages(fx->pool),
+			(unsigned long)(stuck_pages + g->pages));
+	zs_set_evict_handler(fx->pool, ev_stuck_handler, c);
+
+	/* Each refusing zspage tried once, then the newest one freed. */
+	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), (long)g->pages);
+	KUNIT_EXPECT_EQ(test, c->refused, (unsigned int)EV_STUCK);
+	for (i = 0; i < nr; i++) {
+		if (i < c->stuck)
+			KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, i));
+		else
+			KUNIT_EXPECT_EQ(test, fx->objs[i].handle, 0UL);
+	}
+	/* Nothing left to empty: each is tried once more, nothing freed. */
+	c->refused = 0;
+	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), 0L);
+	KUNIT_EXPECT_EQ(test, c->refused, (unsigned int)EV_STUCK);
+	/* Once the handler takes them, all go. */
+	c->stuck = 0;
+	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, stuck_pages), stuck_pages);
+	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
 	zsm_kt_fx_release(fx);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), held);
 }
@@ -314,6 +388,7 @@ static struct kunit_case zsm_evict_cases[] = {
 	KUNIT_CASE(evict_with_concurrent_free),
 	KUNIT_CASE(evict_zswap61_contract),
 	KUNIT_CASE(evict_takes_coldest_zspage),
+	KUNIT_CASE(evict_goes_past_refused_zspages),
 	{}
 };
 

@@ -12,7 +12,8 @@
  * and in-page offset.
  *
  * - accounting: zs_get_total_pages() equals the sum of the classes' page
- *   counts, read under each class lock; zspages are populated lazily, so a
+ *   counts plus their metadata (descriptors times their size, handle
+ *   pages), read under each class lock; zspages are populated lazily, so a
  *   class holds no more pages than its zspages' chains and no fewer than
  *   its objects fill; allocation packs zspages fully; after freeing
  *   everything the pool holds no page and zsm_pages_held is back where it
@@ -45,13 +46,14 @@
 
 /*
  * zs_get_total_pages() against the classes' own counts, read under each
- * class lock; with @packed (nothing freed yet), every class must have only
- * as many zspages as its objects need.
+ * class lock: their pages plus their descriptors and handle pages; with
+ * @packed (nothing freed yet), every class must have only as many zspages
+ * as its objects need.
  */
 static void zsm_check_accounting(struct kunit *test, struct zs_pool *pool,
 				 bool packed)
 {
-	unsigned long sum = 0, total;
+	unsigned long sum = 0, total, meta;
 	unsigned int i;
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
@@ -79,8 +81,14 @@ static void zsm_check_accounting(struct kunit *test, struct zs_pool *pool,
 					    "class %u size %u", i,
 					    class->geom.size);
 	}
-	total = zs_get_total_pages(pool);
+	total = zsm_kt_obj_pages(pool);
 	KUNIT_EXPECT_EQ(test, total, sum);
+	/* zs_get_total_pages(): the zspages and every byte of metadata. */
+	meta = zsm_kt_meta_bytes(pool);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pool(pool)->meta_bytes),
+			(long)meta);
+	KUNIT_EXPECT_EQ(test, zs_get_total_pages(pool),
+			sum + DIV_ROUND_UP(meta, PAGE_SIZE));
 }
 
 static void total_pages_match_classes(struct kunit *test)
@@ -170,7 +178,7 @@ static void zspages_populate_lazily(struct kunit *test)
 			DIV_ROUND_UP(in_zspage * g->size, PAGE_SIZE);
 
 		KUNIT_ASSERT_GE(test, zsm_kt_alloc(fx, g->size, GFP_KERNEL), 0);
-		KUNIT_ASSERT_EQ_MSG(test, zs_get_total_pages(fx->pool), want,
+		KUNIT_ASSERT_EQ_MSG(test, zsm_kt_obj_pages(fx->pool), want,
 				    "class size %u, %u objects of %u per zspage",
 				    g->size, k, g->objs);
 	}
@@ -178,7 +186,7 @@ static void zspages_populate_lazily(struct kunit *test)
 	for (k = 0; k < g->objs; k++)
 		zsm_kt_free(fx, k);
 	flush_work(&zsm_pool(fx->pool)->free_work);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool),
+	KUNIT_EXPECT_EQ(test, zsm_kt_obj_pages(fx->pool),
 			(unsigned long)g->pages);
 	for (k = g->objs; k < 2 * g->objs; k++)
 		KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, k));
@@ -288,9 +296,9 @@ static void pool_stats_count_compaction(struct kunit *test)
 	for (i = 0; i < n; i++)
 		if (i % 4)
 			zsm_kt_free(fx, i);
-	before = zs_get_total_pages(fx->pool);
+	before = zsm_kt_obj_pages(fx->pool);
 	freed = zs_compact(fx->pool);
-	after = zs_get_total_pages(fx->pool);
+	after = zsm_kt_obj_pages(fx->pool);
 	zs_pool_stats(fx->pool, &stats);
 
 	kunit_info(test, "class %u size %u: %lu pages, compaction freed %lu\n",

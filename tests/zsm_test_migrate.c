@@ -568,6 +568,16 @@ static unsigned long tmig_live_bytes(void)
 }
 
 /* Pages the live objects need at their class geometry, packed. */
+/*
+ * Pages of the pool's zspages: what zs_compact() frees, what NR_ZSPAGES
+ * counts and what tmig_ideal_pages() estimates; zs_get_total_pages() adds
+ * the metadata.
+ */
+static unsigned long tmig_obj_pages(void)
+{
+	return atomic_long_read(&zsm_pool(tmig_pool)->pages_total);
+}
+
 static unsigned long tmig_ideal_pages(void)
 {
 	unsigned long *count, pages = 0;
@@ -599,9 +609,9 @@ static int tmig_compact(const char *prefix)
 	int err = 0;
 
 	zs_pool_stats(tmig_pool, &s0);
-	before = zs_get_total_pages(tmig_pool);
+	before = tmig_obj_pages();
 	freed = zs_compact(tmig_pool);
-	after = zs_get_total_pages(tmig_pool);
+	after = tmig_obj_pages();
 	zs_pool_stats(tmig_pool, &s1);
 	delta = atomic_long_read(&s1.pages_compacted) -
 		atomic_long_read(&s0.pages_compacted);
@@ -615,6 +625,8 @@ static int tmig_compact(const char *prefix)
 	pr_info("zsm-metric %s.pool_pages_before=%lu\n", prefix, before);
 	pr_info("zsm-metric %s.pool_pages_after=%lu\n", prefix, after);
 	pr_info("zsm-metric %s.ideal_pages=%lu\n", prefix, ideal);
+	pr_info("zsm-metric %s.total_pages_after=%lu\n", prefix,
+		zs_get_total_pages(tmig_pool));
 	pr_info("zsm-metric %s.overhead_pct=%lu.%02lu\n", prefix,
 		pct100 / 100, pct100 % 100);
 
@@ -812,7 +824,9 @@ static int tmig_stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "errors %ld\n", atomic_long_read(&tmig_errors));
 	if (tmig_pool) {
 		zs_pool_stats(tmig_pool, &st);
-		seq_printf(s, "pool_pages %lu\n", zs_get_total_pages(tmig_pool));
+		seq_printf(s, "pool_pages %lu\n", tmig_obj_pages());
+		seq_printf(s, "total_pages %lu\n",
+			   zs_get_total_pages(tmig_pool));
 		seq_printf(s, "pages_compacted %ld\n",
 			   atomic_long_read(&st.pages_compacted));
 		if (!tmig_churn && !tmig_nr_mappers) {

@@ -464,6 +464,37 @@ static inline void zsm_kt_free_all(struct zsm_kt_fx *fx)
 	fx->nr = 0;
 }
 
+/* === KUnit: a pool's memory ============================================== */
+
+/* Pages of @zpool's zspages: zs_get_total_pages() without the metadata. */
+static inline unsigned long zsm_kt_obj_pages(struct zs_pool *zpool)
+{
+	return atomic_long_read(&zsm_pool(zpool)->pages_total);
+}
+
+/*
+ * @zpool's metadata in bytes, counted from its classes (descriptors times
+ * their size, handle pages), independently of pool->meta_bytes.
+ */
+static inline unsigned long zsm_kt_meta_bytes(struct zs_pool *zpool)
+{
+	struct zsm_pool *pool = zsm_pool(zpool);
+	unsigned long bytes = 0;
+	unsigned int i;
+
+	for (i = 0; i < ZSM_NR_CLASSES; i++) {
+		struct zsm_class *class = pool->classes[i];
+
+		if (!class)
+			continue;
+		spin_lock(&class->lock);
+		bytes += class->nr_zspages * class->desc_size +
+			 class->nr_handle_pages * PAGE_SIZE;
+		spin_unlock(&class->lock);
+	}
+	return bytes;
+}
+
 /* === KUnit: where an object lies ========================================= */
 
 /* The canonical class of objects of @size. */

@@ -49,6 +49,7 @@ struct zpool {
 	char name[NAME_LEN];
 	char map_mode[16];
 	unsigned long pages_total, handle_pages, compacted, chain;
+	unsigned long desc_bytes, fixed_bytes, total_pages;
 	struct zclass cls[MAX_CLASSES];
 	int nr;
 };
@@ -174,6 +175,12 @@ static void read_summary(const char *dir, struct zpool *p)
 			p->pages_total = strtoul(val, NULL, 10);
 		else if (!strcmp(key, "handle_pages"))
 			p->handle_pages = strtoul(val, NULL, 10);
+		else if (!strcmp(key, "descriptor_bytes"))
+			p->desc_bytes = strtoul(val, NULL, 10);
+		else if (!strcmp(key, "fixed_bytes"))
+			p->fixed_bytes = strtoul(val, NULL, 10);
+		else if (!strcmp(key, "total_pages"))
+			p->total_pages = strtoul(val, NULL, 10);
 		else if (!strcmp(key, "pages_compacted"))
 			p->compacted = strtoul(val, NULL, 10);
 		else if (!strcmp(key, "chain_size"))
@@ -253,6 +260,12 @@ static void print_pool(struct zpool *p)
 	       waste_pct(bytes, pages), freeable);
 	printf("compacted %lu; map %s, chain %lu\n", p->compacted,
 	       p->map_mode[0] ? p->map_mode : "?", p->chain);
+	printf("memory: %lu KiB in all = %lu KiB object pages + ",
+	       p->total_pages * page_size / 1024,
+	       p->pages_total * page_size / 1024);
+	printf("%lu KiB descriptors + %lu KiB handle pages (+ %lu KiB fixed)\n",
+	       p->desc_bytes / 1024, p->handle_pages * page_size / 1024,
+	       p->fixed_bytes / 1024);
 	printf("class  size objs/zsp pages/zsp  zspages      alloc       used");
 	printf("  used%%      pages  frag%% freeable");
 	if (show_fg)

@@ -7,7 +7,7 @@
 # of make check (the `zsm-run:` line above keeps it out of the default list);
 # meant for the perf kernel. Rounds: zsm.bench_rounds=N on the kernel command
 # line (default 5). Workloads: zsm.bench_only=a,b,... (alloc_free, density,
-# fragment, hold, map, zram; default all) runs only those.
+# fragment, latency, hold, map, zram; default all) runs only those.
 #
 #   zsm-bench-raw <provider> r<round> <key>=<value>    one figure
 #   zsm-bench-hist <provider> r<round> ...              object sizes (hold)
@@ -17,7 +17,9 @@
 # lz4 and zstd through the kernel crypto API: the guest's module files
 # (/lib/modules and /zsm/modules), a text corpus (kernel sources under
 # /zsm/data) and binaries (busybox, /zsm/bin/*, the shared libraries in the
-# initramfs).
+# initramfs); and a synthetic small-object input (zsm_sparse) that only the
+# density workload uses. The guest boots with slab_nomerge (bench-run.py):
+# zsm_bench_pool.ko reads zsmalloc's metadata from its named slab caches.
 #
 # Per provider and round:
 #   zsm_bench_pool.ko    alloc_free, density, fragment; holds a mixed pool
@@ -48,10 +50,11 @@ wanted() {
 	esac
 }
 
-# The zsm_bench_pool.ko workloads wanted, comma-separated.
+# The zsm_bench_pool.ko workloads (of its load with density) wanted,
+# comma-separated.
 pool_workloads() {
 	local w l=
-	for w in alloc_free density fragment hold; do
+	for w in alloc_free fragment hold; do
 		wanted $w && l=${l:+$l,}$w
 	done
 	echo "$l"
@@ -88,9 +91,12 @@ find /zsm/data -type f | sort | xargs cat >$D/text.bin
 { echo /bin/busybox; find /zsm/bin /lib /usr/lib -name '*.so*' -type f; find /zsm/bin -type f; } 2>/dev/null |
 	sort -u | xargs cat >$D/binary.bin
 cat $D/modules.bin $D/text.bin $D/binary.bin >$D/all.bin
+# Small objects (30-400 bytes compressed), as sparse and repetitive pages
+# give; not in all.bin, the zram workload's input.
+zsm_sparse 4096 1 >$D/small.bin
 ls -l $D
 zsm_insmod tests/zsm_bench_data.ko \
-	files=modules=$D/modules.bin,text=$D/text.bin,binary=$D/binary.bin \
+	files=modules=$D/modules.bin,text=$D/text.bin,binary=$D/binary.bin,small=$D/small.bin \
 	algs=lz4,zstd
 all_kb=$(($(wc -c <$D/all.bin) / 1024))
 
@@ -102,13 +108,56 @@ zsm_rmmod zsm_bench_pool zsmalloc
 echo "huge_limit=$HUGE (upstream zs_huge_class_size)"
 [ -n "$HUGE" ]
 
+# The data sets, in zsm_bench_data.ko's order (set numbers from 0).
+SETS=$(dmesg | sed -n 's/.*zsm-bench-data \([^ ]*\) pages=.*/\1/p')
+
 # --- one provider, one round ---------------------------------------------
+
+# Memory of pool zsm_bench_density outside zs_get_total_pages()'s view, as
+# raw lines for step $2 of set $1: zsm's pages_total and meta_bytes
+# (debugfs summary); zsmalloc's metadata, the live objects of its two slab
+# caches times their size (/proc/slabinfo; slab_nomerge keeps the names).
+density_memory() {
+	local k="density.$1.$2" f=/sys/kernel/debug/zsm/zsm_bench_density/summary
+	local pages= meta
+	case $P in
+	zsm)
+		pages=$(awk '$1 == "pages_total" { print $2 }' $f)
+		meta=$(awk '$1 == "meta_bytes" { print $2 }' $f)
+		[ -n "$pages" ] || { echo "no pages_total in $f"; exit 1; }
+		raw "$k.pool_pages" "$pages"
+		;;
+	upstream)
+		meta=$(awk '$1 == "zs_handle-zsm_bench_density" ||
+			$1 == "zspage-zsm_bench_density" { b += $2 * $4; n++ }
+			END { if (n == 2) print b }' /proc/slabinfo)
+		;;
+	esac
+	[ -n "$meta" ] || { echo "$P: no metadata figure for $k"; exit 1; }
+	raw "$k.meta_bytes" "$meta"
+}
+
+# The density workload, stepped (tests/zsm_bench_pool.c, density_step).
+bench_density() {
+	local p=/sys/module/zsm_bench_pool/parameters/density_step i=0 set step
+	for set in $SETS; do
+		echo "fill $i" >$p || exit 1
+		density_memory "$set" fill
+		for step in over compact; do
+			echo $step >$p || exit 1
+			density_memory "$set" $step
+		done
+		echo end >$p || exit 1
+		i=$((i + 1))
+	done
+}
+
 bench_pool() {
 	local f l w
 	w=$(pool_workloads)
-	[ -n "$w" ] || return 0
+	[ -n "$w" ] || wanted density || return 0
 	zsm_insmod tests/zsm_bench_pool.ko provider="$P" round="$R" huge_limit="$HUGE" \
-		workloads="$w"
+		workloads="${w:-none}"
 	f=$(debugfs_classes zsm_bench_hold)
 	# One write per line: /dev/kmsg takes each write as one record.
 	if [ -f "$f" ]; then
@@ -116,6 +165,7 @@ bench_pool() {
 			zsm_kmsg "zsm-bench-dbg $P r$R $l"
 		done <"$f"
 	fi
+	if wanted density; then bench_density; fi
 	rmmod zsm_bench_pool
 }
 

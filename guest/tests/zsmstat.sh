@@ -142,13 +142,21 @@ while read -r tag size c; do
 	fi
 done </tmp/zsmstat.expected
 
-# Pool total: zsmstat's summary, zs_get_total_pages() and the class rows.
+# Pool totals: zsmstat's summary of the zspages' pages against the class
+# rows, and its memory line (zspages and metadata) against
+# zs_get_total_pages().
 total=$(dmesg | sed -n 's/.*zsm-metric stat.total_pages=\([0-9]*\).*/\1/p' | tail -n 1)
 shown=$(sed -n "s/^pool $POOL: \([0-9]*\) pages.*/\1/p" $out)
 rows=$(awk '{ s += $9 } END { print s + 0 }' /tmp/zsmstat.have)
-echo "pages: zs_get_total_pages $total, zsmstat summary $shown, class rows $rows"
-if [ "$total" != "$shown" ] || [ "$total" != "$rows" ]; then
+all_kib=$(sed -n 's/^memory: \([0-9]*\) KiB in all.*/\1/p' $out | head -n 1)
+echo "pages: zsmstat summary $shown, class rows $rows; zs_get_total_pages $total, zsmstat memory ${all_kib} KiB"
+if [ "$shown" != "$rows" ] ||
+	[ "$((total * page / 1024))" != "$all_kib" ]; then
 	echo "pool page totals disagree"
+	fail=1
+fi
+if [ "$total" -le "$shown" ]; then
+	echo "zs_get_total_pages() does not count the metadata"
 	fail=1
 fi
 

@@ -10,7 +10,7 @@
 # the program is paused with everything written: zswap's stored_pages > 0,
 # and zsm's zswap pool holds them (its object count == stored_pages less
 # zswap's same-filled pages, and zswap's pool_total_size == zsm's
-# pages_total * 4096). Then the program reads every page back and compares
+# total_pages * page size, what zs_get_total_pages() returns). Then the program reads every page back and compares
 # it with the regenerated pattern (zswap loads it from zsm and frees the
 # entry; reclaim stores other pages meanwhile). After swapoff zsm holds no
 # object.
@@ -77,23 +77,23 @@ check_pool() {
 		same=$(zswap_dbg same_filled_pages)
 		total=$(zswap_dbg pool_total_size)
 		objs=$(zsm_zswap_sum objects)
-		pages=$(zsm_zswap_sum pages_total)
+		pages=$(zsm_zswap_sum total_pages)
 		s2=$(zswap_dbg stored_pages)
 		if [ "$s1" = "$s2" ] && [ "$objs" -eq $((s1 - same)) ] &&
-		   [ "$total" -eq $((pages * 4096)) ]; then
+		   [ "$total" -eq $((pages * ZSM_PAGE_SIZE)) ]; then
 			break
 		fi
 		i=$((i + 1))
 		if [ $i -ge 30 ]; then
 			echo "FAIL: zswap stored_pages $s1..$s2 (same-filled $same)," \
 			     "pool_total_size $total; zsm objects $objs," \
-			     "pages_total $pages"
+			     "total_pages $pages"
 			return 1
 		fi
 		sleep 1
 	done
 	echo "paused: zswap stored_pages $s1 (same-filled $same), pool_total_size" \
-	     "$total; zsm objects $objs, pages_total $pages"
+	     "$total; zsm objects $objs, total_pages $pages"
 	zsm_metric zswap.stored_pages_paused "$s1"
 	zsm_metric zswap.zsm_objects_paused "$objs"
 	zsm_metric zswap.pool_total_size_paused "$total"

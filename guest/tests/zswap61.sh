@@ -35,8 +35,10 @@
 # Metrics: zswap61.written_back_pages, zswap61.reject_reclaim_fail,
 # zswap61.pool_limit_hit, zswap61.corrupt, zswap61.pages_verified,
 # zswap61.pool_pages_max, zswap61.limit_pages, zswap61.pages_evicted,
-# zswap61.evicted_per_written_back_pct; zswap61.zsmalloc.* instead with
-# zsm.alloc=zsmalloc.
+# zswap61.evicted_per_written_back_pct, zswap61.evict_cb_ok,
+# zswap61.evict_cb_eexist, zswap61.evict_cb_enomem (how zswap's evict
+# callback returned, 0 without kprobe events); zswap61.zsmalloc.* instead
+# with zsm.alloc=zsmalloc.
 . /zsm/lib.sh
 # shellcheck disable=SC2034 # read by consumer-lib.sh
 TEST=zswap61
@@ -56,6 +58,7 @@ DISK=
 spid=
 
 cleanup() {
+	wb_probe_off
 	touch /tmp/zswap61.stop
 	[ -z "$spid" ] || wait "$spid" 2>/dev/null || true
 	[ -z "$DISK" ] || swapoff "$DISK" 2>/dev/null || true
@@ -75,6 +78,42 @@ sampler() {
 	done
 }
 
+# The outcome of each zswap_writeback_entry() call (zswap's evict
+# callback, which only a shrink() calls): a kretprobe event with a
+# histogram of its return value, where the kernel has both.
+TR=/sys/kernel/tracing
+WB_EV=$TR/events/kprobes/zsm_zswap61_wb
+wb_probe_on() {
+	[ -e $TR/kprobe_events ] || mount -t tracefs nodev $TR 2>/dev/null || true
+	[ -e $TR/kprobe_events ] || return 0
+	# shellcheck disable=SC2016 # $retval is the probe's
+	echo 'r:kprobes/zsm_zswap61_wb zswap_writeback_entry ret=$retval:s32' \
+		>>$TR/kprobe_events 2>/dev/null || return 0
+	echo 'hist:keys=ret' >$WB_EV/trigger 2>/dev/null || true
+	echo 1 >$WB_EV/enable
+}
+
+# wb_count <errno or 0>: calls that returned it. The histogram prints a
+# key as an unsigned 64-bit number (-17 as 2^64 - 17).
+wb_count() {
+	local k=0
+	[ -e $WB_EV/hist ] || { echo 0; return; }
+	case $1 in
+	-12) k=18446744073709551604 ;;
+	-17) k=18446744073709551599 ;;
+	esac
+	awk -v r="$1" -v k="$k" '$1 == "{" && $2 == "ret:" &&
+		($3 "" == r "" || $3 "" == k "") { n += $6 }
+		END { print n + 0 }' $WB_EV/hist
+}
+
+wb_probe_off() {
+	[ -e $WB_EV/enable ] || return 0
+	echo 0 >$WB_EV/enable
+	echo '!hist:keys=ret' >$WB_EV/trigger 2>/dev/null || true
+	echo '-:kprobes/zsm_zswap61_wb' >>$TR/kprobe_events 2>/dev/null || true
+}
+
 # run <label> <zpool>: zswap on <zpool>, the working set written and read
 # back; sets the globals of the run's figures.
 run() {
@@ -90,6 +129,7 @@ run() {
 	plh0=$(zswap_dbg pool_limit_hit)
 	ev0=$(zsm_zswap_sum pages_evicted)
 	rm -f /tmp/zswap61.stop /tmp/zswap61.max
+	wb_probe_on
 	sampler &
 	spid=$!
 	t0=$(date +%s)
@@ -108,6 +148,11 @@ run() {
 	plh=$(($(zswap_dbg pool_limit_hit) - plh0))
 	evicted=$(($(zsm_zswap_sum pages_evicted) - ev0))
 	pool_max=$(cat /tmp/zswap61.max)
+	[ ! -e $WB_EV/hist ] || grep '^{' $WB_EV/hist || true
+	wb_ok=$(wb_count 0)
+	wb_eexist=$(wb_count -17)
+	wb_enomem=$(wb_count -12)
+	wb_probe_off
 	echo "$label: $(($(date +%s) - t0))s, written_back_pages $wb," \
 	     "reject_reclaim_fail $rrf, pool_limit_hit $plh," \
 	     "pool pages max $pool_max (limit $limit_pages)," \
@@ -175,6 +220,9 @@ zsm_metric $M.pool_limit_hit "$plh"
 zsm_metric $M.pool_pages_max "$pool_max"
 zsm_metric $M.pages_verified "$verified"
 zsm_metric $M.corrupt "$bad"
+zsm_metric $M.evict_cb_ok "$wb_ok"
+zsm_metric $M.evict_cb_eexist "$wb_eexist"
+zsm_metric $M.evict_cb_enomem "$wb_enomem"
 if [ "$ALLOC" = zsmalloc ]; then
 	[ "$wb" -eq 0 ] || { echo "FAIL: zsmalloc wrote $wb pages back"; exit 1; }
 	[ "$rrf" -gt 0 ] || { echo "FAIL: no reclaim failed on zsmalloc"; exit 1; }
