@@ -599,6 +599,21 @@ static const struct kernel_param_ops bb_density_ops = {
 module_param_cb(density_step, &bb_density_ops, NULL, 0200);
 MODULE_PARM_DESC(density_step, "density: fill <set>, over, compact, end");
 
+/* Fill every place of @st with an object drawn from @refs (@nr of them). */
+static int bb_fill_random(struct bb_store *st, const u32 *refs,
+			  unsigned int nr, u64 *rnd)
+{
+	unsigned int k;
+	int ret = 0;
+
+	for (k = 0; !ret && k < st->n; k++) {
+		ret = bb_put(st, k, refs[bb_next(rnd) % nr]);
+		if (!(k & 255))
+			cond_resched();
+	}
+	return ret;
+}
+
 /* === fragment ============================================================ */
 
 static int bb_fragment(void)
@@ -619,11 +634,8 @@ static int bb_fragment(void)
 	}
 	n = bb_count_for(refs, nr, frag_mb);
 	ret = bb_store_init(&st, "zsm_bench_fragment", n);
-	for (k = 0; !ret && k < n; k++) {
-		ret = bb_put(&st, k, refs[bb_next(&rnd) % nr]);
-		if (!(k & 255))
-			cond_resched();
-	}
+	if (!ret)
+		ret = bb_fill_random(&st, refs, nr, &rnd);
 	if (ret)
 		goto out;
 	bb_out(n, "fragment.objects");
@@ -750,11 +762,8 @@ static int bb_latency(void)
 		if (!t[i])
 			ret = -ENOMEM;
 	}
-	for (k = 0; !ret && k < n; k++) {
-		ret = bb_put(&st, k, refs[bb_next(&rnd) % nr]);
-		if (!(k & 255))
-			cond_resched();
-	}
+	if (!ret)
+		ret = bb_fill_random(&st, refs, nr, &rnd);
 	if (ret)
 		goto out;
 	for (k = 0; k < n; k++) {
