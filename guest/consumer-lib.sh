@@ -62,7 +62,7 @@ zram_on_zsm() {
 
 # zram_accounting <label> [tries]: zram0's mm_stat against zsm's own
 # accounting (debugfs zsm/zram0/summary): mem_used_total == pages_total *
-# 4096, pages_compacted equal, zsm's objects == the pages zram stores less
+# page size, pages_compacted equal, zsm's objects == the pages zram stores less
 # its same-filled pages. Both are read until mm_stat is the same before
 # and after (up to [tries] seconds, default 10). Reports the figures as
 # metrics <TEST>.<label>.*. With ZSM_NO_ACCOUNTING=1 (zram on zsmalloc, for
@@ -85,7 +85,7 @@ zram_accounting() {
 	done
 	# shellcheck disable=SC2086 # one positional parameter per field
 	set -- $a
-	stored=$(($1 / 4096))
+	stored=$(($1 / ZSM_PAGE_SIZE))
 	used=$3
 	same=$6
 	zc=$7
@@ -99,8 +99,8 @@ zram_accounting() {
 	zsm_metric "$TEST.$label.huge_pages" "${8:-0}"
 	zsm_metric "$TEST.$label.zsm_objects" "$objs"
 	[ "${ZSM_NO_ACCOUNTING:-0}" = 0 ] || return 0
-	if [ $((pages * 4096)) -ne "$used" ]; then
-		echo "FAIL: zsm pages_total*4096 $((pages * 4096)) != mem_used_total $used"
+	if [ $((pages * ZSM_PAGE_SIZE)) -ne "$used" ]; then
+		echo "FAIL: zsm pages_total*$ZSM_PAGE_SIZE $((pages * ZSM_PAGE_SIZE)) != mem_used_total $used"
 		return 1
 	fi
 	if [ "$compacted" -ne "$zc" ]; then

@@ -11,7 +11,7 @@
 # zsm_pattern). Then: sync, drop caches, verify everything; delete half of
 # the files, compact (echo 1 > compact), drop caches, verify the rest.
 # After each step zram's mm_stat must agree with zsm's own accounting
-# (debugfs zsm/zram0/summary): mem_used_total == pages_total * 4096,
+# (debugfs zsm/zram0/summary): mem_used_total == pages_total * page size,
 # pages_compacted equal, and zsm's object count == pages zram stores less
 # its same-filled pages.
 #

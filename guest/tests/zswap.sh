@@ -10,7 +10,7 @@
 # the program is paused with everything written: zswap's stored_pages > 0,
 # and zsm's zswap pool holds them (its object count == stored_pages less
 # zswap's same-filled pages, and zswap's pool_total_size == zsm's
-# pages_total * 4096). Then the program reads every page back and compares
+# pages_total * page size). Then the program reads every page back and compares
 # it with the regenerated pattern (zswap loads it from zsm and frees the
 # entry; reclaim stores other pages meanwhile). After swapoff zsm holds no
 # object.
@@ -80,7 +80,7 @@ check_pool() {
 		pages=$(zsm_zswap_sum pages_total)
 		s2=$(zswap_dbg stored_pages)
 		if [ "$s1" = "$s2" ] && [ "$objs" -eq $((s1 - same)) ] &&
-		   [ "$total" -eq $((pages * 4096)) ]; then
+		   [ "$total" -eq $((pages * ZSM_PAGE_SIZE)) ]; then
 			break
 		fi
 		i=$((i + 1))
