@@ -476,6 +476,10 @@ class SplatTest(unittest.TestCase):
         _, r = self.run_test("CPU: 0 PID: 1\nCall Trace:\n <TASK>")
         self.assertEqual(r.status, "FAIL")
 
+    def test_lone_call_trace_arm64(self):
+        _, r = self.run_test("CPU: 0 PID: 1\nCall trace:\n dump_backtrace")
+        self.assertEqual(r.status, "FAIL")
+
     def test_fault_injection_trace_is_benign(self):
         _, r = self.run_test("FAULT_INJECTION: forcing a failure.\n"
                              "name failslab, interval 1\nCall Trace:\n"

@@ -104,7 +104,8 @@ SPLAT_RULES = [
     ("hung-task", re.compile(r"hung task|blocked for more than \d+ second")),
     ("oom", re.compile(r"invoked oom-killer:")),
     ("alloc-failure", re.compile(r"page allocation failure")),
-    ("call-trace", re.compile(r"Call Trace:")),
+    # x86 prints "Call Trace:", arm64 "Call trace:".
+    ("call-trace", re.compile(r"Call [Tt]race:")),
 ]
 
 # KCSAN reports (the kcsan guest flavour, make check-kcsan): from the
