@@ -6,9 +6,10 @@
 ZSM_MODULES=/zsm/modules
 KVER=$(uname -r)
 KMODS=/lib/modules/$KVER
-# The guest's page size (arm64 guests may have 16 KiB pages).
-ZSM_PAGE_SIZE=$(getconf PAGESIZE 2>/dev/null ||
-	awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps)
+# The kernel's page size in bytes (BusyBox has no getconf): 4096, or 16384
+# in the arm64 16 KiB guest.
+ZSM_PAGE_SIZE=$(awk '$1 == "KernelPageSize:" { print $2 * 1024; exit }' /proc/self/smaps)
+: "${ZSM_PAGE_SIZE:?no KernelPageSize in /proc/self/smaps}"
 
 # Write a line into the kernel log, ordered with kernel messages.
 zsm_kmsg() {

@@ -43,7 +43,11 @@
  *
  * Not version differences, and so not here: CONFIG_ZPOOL (zsm_zpool.c is
  * built only with it, see Kbuild) and CONFIG_X86_64 (pte mapping mode,
- * zsm_map.c).
+ * zsm_map.c). Other architectures, arm64 among them, map in copy mode
+ * only: a module there has no way to the kernel PTEs of a vmalloc area
+ * (no lookup_address(), init_mm is not exported, so neither a page-table
+ * walk nor apply_to_page_range() on it), and the TLB argument of pte mode
+ * is x86's (Documentation/zsm.rst, "TLB argument").
  */
 #ifndef _ZSM_COMPAT_H
 #define _ZSM_COMPAT_H

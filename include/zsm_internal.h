@@ -68,9 +68,18 @@
 /*
  * Most objects one zspage may hold. The descriptor keeps one word per slot,
  * and the whole descriptor must stay within one page so that it can be
- * allocated without sleeping (zram's first zs_malloc() may not sleep).
+ * allocated without sleeping (zram's first zs_malloc() may not sleep;
+ * checked after struct zsm_zspage). With 4 KiB pages that leaves 448
+ * slots; from 16 KiB pages up the bound is what a slot index can name
+ * (ZSM_OBJ_IDX_MASK), and one page of ZSM_MIN_ALLOC objects must fit.
  */
+#if PAGE_SHIFT == 12
 #define ZSM_MAX_OBJS_PER_ZSPAGE	448
+#else
+#define ZSM_MAX_OBJS_PER_ZSPAGE	1023
+#endif
+static_assert(PAGE_SIZE / ZSM_MIN_ALLOC <= ZSM_MAX_OBJS_PER_ZSPAGE,
+	      "a one-page zspage of the smallest class needs more slots than a descriptor holds");
 
 /**
  * struct zsm_geom - the shape of one size class.
@@ -244,6 +253,10 @@ struct zsm_zspage {
 	struct page *pages[];
 	/* unsigned long slots[objs] follows pages[class->geom.pages] */
 };
+
+/* The largest descriptor (zsm_zspage.c allocates it) fits one page. */
+static_assert(sizeof(struct zsm_zspage) + ZSM_CHAIN_MAX * sizeof(struct page *) +
+	      ZSM_MAX_OBJS_PER_ZSPAGE * sizeof(unsigned long) <= PAGE_SIZE);
 
 /*
  * zspage lock protocol. Mappers may nest (two maps on one CPU, even of one

@@ -13,10 +13,16 @@
 # host of the host's own Debian entry (deb.debian.org when none is found).
 # The lists are refreshed when older than a day (ZSM_APT_UPDATE=1: always,
 # =0: never, for offline runs on a filled cache).
+#
+# ZSM_APT_ARCH=arm64 (with, e.g., ZSM_APT_SUITES=bookworm): the lists and
+# downloads are of that architecture only (APT::Architectures), kept under
+# $ZSM_CACHE/apt-arm64, so `apt-get download busybox-static` fetches the
+# arm64 package. The host's dpkg architectures are never changed.
 set -euo pipefail
 
 cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
-dir=$cache/apt
+arch=${ZSM_APT_ARCH:-}
+dir=$cache/apt${arch:+-$arch}
 suites=${ZSM_APT_SUITES:-sid trixie-backports}
 
 [ $# -ge 1 ] || { echo "usage: $0 apt-get|apt-cache ARGS..." >&2; exit 2; }
@@ -39,6 +45,9 @@ opts=(-o "Dir::Etc::sourcelist=$list" -o Dir::Etc::sourceparts=-
       -o "Dir::Etc::preferencesparts=$dir/etc/preferences.d"
       -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
       -o APT::Sandbox::User=root)
+if [ -n "$arch" ]; then
+	opts+=(-o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
+fi
 
 exec 8>"$dir/.lock"
 flock 8

@@ -4,7 +4,7 @@
 # Build (or reuse) a zsm guest kernel from Debian's linux-source-6.12, or
 # (flavours ending in 7) from Debian's linux-source-7.x.
 #
-#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7
+#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7|debug-arm64|debug-arm64-16k
 #
 # Flavours and the config fragments they merge, in order, onto tinyconfig:
 #   debug   base debug        make check: lockdep, DEBUG_VM, kmemleak, faults
@@ -13,6 +13,12 @@
 #   perf    base perf         make bench: no checkers
 #   debug7  base debug v7     debug on 7.x (make check's 7.x boots)
 #   perf7   base perf v7 perf7  perf on 7.x (lazy preemption)
+#   debug-arm64      base debug arm64            debug on arm64, 4 KiB pages
+#   debug-arm64-16k  base debug arm64 arm64-16k  debug on arm64, 16 KiB pages
+#
+# The arm64 flavours are cross-built (ARCH=arm64, CROSS_COMPILE, default
+# aarch64-linux-gnu-) and leave an uncompressed Image where the x86_64
+# ones leave bzImage; scripts/zsm-run.py --arch arm64 boots them.
 #
 # A later fragment overrides an option an earlier one sets (v7.config
 # drops what 7.x no longer has). The 7.x source is linux-source-$ZSM_LINUX7
@@ -33,6 +39,7 @@ flavor=${1:-debug}
 here=$(cd "$(dirname "$0")" && pwd)
 cfgdir=$here/kconfig
 series=6.12
+arch=x86_64
 case $flavor in
 debug) frags="base debug" ;;
 kasan) frags="base debug kasan" ;;
@@ -40,7 +47,10 @@ kcsan) frags="base debug kcsan" ;;
 perf) frags="base perf" ;;
 debug7) frags="base debug v7" series=${ZSM_LINUX7:-7.3} ;;
 perf7) frags="base perf v7 perf7" series=${ZSM_LINUX7:-7.3} ;;
-*) echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7" >&2; exit 2 ;;
+debug-arm64) frags="base debug arm64" arch=arm64 ;;
+debug-arm64-16k) frags="base debug arm64 arm64-16k" arch=arm64 ;;
+*) echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7|debug-arm64|debug-arm64-16k" >&2
+   exit 2 ;;
 esac
 # Bump RECIPE when a change below changes what a build produces; other
 # edits of this script keep every cached kernel valid.
@@ -96,7 +106,17 @@ fi
 echo "build-kernel: building $flavor kernel into $out" >&2
 rm -rf "$out"
 mkdir -p "$out/build"
-mk() { make -s -C "$src" O="$out/build" ARCH=x86_64 "$@"; }
+if [ $arch = arm64 ]; then
+	cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
+	command -v "${cross}gcc" >/dev/null ||
+		{ echo "build-kernel: no ${cross}gcc (scripts/deps.sh)" >&2; exit 1; }
+	mkargs=(ARCH=arm64 "CROSS_COMPILE=$cross")
+	image=Image
+else
+	mkargs=(ARCH=x86_64)
+	image=bzImage
+fi
+mk() { make -s -C "$src" O="$out/build" "${mkargs[@]}" "$@"; }
 mk tinyconfig >/dev/null
 "$src/scripts/kconfig/merge_config.sh" -m -O "$out/build" "$out/build/.config" \
 	"${fragfiles[@]}" >/dev/null
@@ -131,8 +151,8 @@ done
 [ $bad = 0 ] || { echo "build-kernel: config check failed" >&2; exit 1; }
 
 jobs=$(nproc)
-mk -j"$jobs" bzImage modules
+mk -j"$jobs" $image modules
 mk INSTALL_MOD_PATH="$out/mods" INSTALL_MOD_STRIP=1 modules_install >/dev/null
-cp "$out/build/arch/x86/boot/bzImage" "$out/bzImage"
+cp "$out/build/arch/${arch%_64}/boot/$image" "$out/$image"
 touch "$out/.done"
 echo "$out"

@@ -29,6 +29,9 @@ PACKAGES=(
 	rsync			# scripts/stock-kernel.sh: the build copy
 	debhelper dh-dkms lintian	# make deb (scripts/build-deb.sh)
 	debootstrap qemu-utils	# the Debian guest image (scripts/deb-image.sh)
+	gcc-aarch64-linux-gnu	# arm64 guests: kernel (build-kernel.sh debug-arm64)
+	libc6-dev-arm64-cross	# arm64 guests: static helpers (mkinitramfs.sh)
+	qemu-system-arm		# arm64 guests: qemu-system-aarch64 (zsm-run.py --arch arm64)
 )
 # Never a kernel package: Debian's kernel headers (build matrix, DKMS
 # check, consumer boots) and images are fetched with `apt-get download`

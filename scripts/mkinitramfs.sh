@@ -5,10 +5,11 @@
 #
 #   scripts/mkinitramfs.sh --kernel-dir DIR --out FILE [--data]
 #
-# DIR is a guest kernel directory from scripts/build-kernel.sh (bzImage,
-# build/, mods/). The archive holds:
+# DIR is a guest kernel directory from scripts/build-kernel.sh (bzImage
+# or, arm64, Image; build/, mods/). The archive holds:
 #
 #   /bin/busybox          busybox-static; /init runs `busybox --install -s`
+#                         (arm64: Debian's arm64 package, scripts/fetch-foreign.sh)
 #   /init                 guest/init (the test protocol)
 #   /zsm/lib.sh           guest/lib.sh, helpers for test scripts
 #   /zsm/consumer-lib.sh  guest/consumer-lib.sh, for the zram/zswap tests
@@ -17,7 +18,7 @@
 #   /zsm/demo/*.sh        guest/demo/     (zsm.mode=demo)
 #   /zsm/modules/...      every *.ko of the repository, same relative paths
 #   /zsm/bin/*            guest/progs/*.c and tools/*.c (zsmstat), built
-#                         with gcc -static -O2
+#                         with gcc -static -O2 (arm64: aarch64-linux-gnu-gcc)
 #   /lib/modules/<ver>/   the guest kernel's modules (zram.ko, zsmalloc.ko)
 #
 # With --data (the runner passes it for --mode demo and for tests whose
@@ -25,6 +26,7 @@
 # shared libraries, the kernel's mm/ and include/linux/*.h (about 20 MB)
 # under /zsm/data, and /zsm/data.sha256: host-computed checksums of
 # /zsm/data and /lib/modules, paths relative to /. --demo is the old name.
+# (Not yet for arm64 guests: mke2fs is the host's dynamic binary.)
 #
 # Nothing is written in the repository; staging happens in a temporary
 # directory next to FILE.
@@ -56,8 +58,20 @@ parse_args() {
 		esac
 	done
 	if [ -z "$kdir" ] || [ -z "$out" ]; then usage; fi
-	[ -f "$kdir/bzImage" ] || die "$kdir/bzImage missing (scripts/build-kernel.sh)"
-	[ -x /bin/busybox ] || die "/bin/busybox missing: apt-get install busybox-static"
+	if grep -qx 'CONFIG_ARM64=y' "$kdir/build/.config" 2>/dev/null; then
+		[ -f "$kdir/Image" ] || die "$kdir/Image missing (scripts/build-kernel.sh)"
+		[ $data = 0 ] || die "--data: not available for arm64 guests"
+		cc=${CROSS_COMPILE:-aarch64-linux-gnu-}gcc
+		command -v "$cc" >/dev/null ||
+			die "$cc missing: apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+		busybox=$("$repo/scripts/fetch-foreign.sh" arm64 busybox-static |
+			  tail -n 1)/bin/busybox
+	else
+		[ -f "$kdir/bzImage" ] || die "$kdir/bzImage missing (scripts/build-kernel.sh)"
+		cc=gcc
+		busybox=/bin/busybox
+	fi
+	[ -x "$busybox" ] || die "$busybox missing: apt-get install busybox-static"
 }
 
 kernel_release() {
@@ -67,7 +81,7 @@ kernel_release() {
 add_base() {
 	mkdir -p "$st"/{bin,sbin,usr/bin,usr/sbin,lib,etc,proc,sys,dev,tmp,mnt,root}
 	mkdir -p "$st"/zsm/{tests,selftest,demo,modules,bin}
-	cp /bin/busybox "$st/bin/busybox"
+	cp "$busybox" "$st/bin/busybox"
 	install -m 0755 "$here/init" "$st/init"
 	cp "$here/lib.sh" "$st/zsm/lib.sh"
 	cp "$here/consumer-lib.sh" "$st/zsm/consumer-lib.sh"
@@ -110,7 +124,7 @@ add_progs() {
 	local c
 	for c in "$here"/progs/*.c "$repo"/tools/*.c; do
 		[ -e "$c" ] || continue
-		gcc -static -O2 -Wall -o "$st/zsm/bin/$(basename "$c" .c)" "$c"
+		"$cc" -static -O2 -Wall -o "$st/zsm/bin/$(basename "$c" .c)" "$c"
 	done
 }
 

@@ -476,6 +476,10 @@ class SplatTest(unittest.TestCase):
         _, r = self.run_test("CPU: 0 PID: 1\nCall Trace:\n <TASK>")
         self.assertEqual(r.status, "FAIL")
 
+    def test_lone_call_trace_arm64(self):
+        _, r = self.run_test("CPU: 0 PID: 1\nCall trace:\n dump_backtrace")
+        self.assertEqual(r.status, "FAIL")
+
     def test_fault_injection_trace_is_benign(self):
         _, r = self.run_test("FAULT_INJECTION: forcing a failure.\n"
                              "name failslab, interval 1\nCall Trace:\n"
@@ -623,6 +627,15 @@ class GuestSetupTest(unittest.TestCase):
                       cmd)
         self.assertNotIn("-drive", zr.qemu_cmd("/k", "/i", "x", 1024, 2,
                                                "tcg"))
+
+    def test_qemu_arm64(self):
+        cmd = zr.qemu_cmd("/k", "/i", "x", 256, 2, "tcg", arch="arm64")
+        self.assertEqual(cmd[:3], ["qemu-system-aarch64", "-M", "virt"])
+        self.assertEqual(cmd[cmd.index("-kernel") + 1], "/k/Image")
+        self.assertEqual(cmd[cmd.index("-cpu") + 1], "max,pauth-impdef=on")
+        x86 = zr.qemu_cmd("/k", "/i", "x", 256, 2, "tcg")
+        self.assertEqual(x86[0], "qemu-system-x86_64")
+        self.assertEqual(x86[x86.index("-kernel") + 1], "/k/bzImage")
 
     def test_make_disk_sparse(self):
         p = zr.make_disk(os.path.join(self.repo, "d.img"), 64)

@@ -20,6 +20,7 @@ Result names:
 Exit status 0 iff nothing failed and at least one test or KUnit case ran.
 
     zsm-run.py --kernel-dir DIR [--mode check] [--tests a,b] [--timeout S]
+               [--arch x86_64|arm64]
     zsm-run.py --parse LOG [--tests a,b]
 
 Python 3 standard library only. The protocol and the splat rules are
@@ -103,7 +104,8 @@ SPLAT_RULES = [
     ("hung-task", re.compile(r"hung task|blocked for more than \d+ second")),
     ("oom", re.compile(r"invoked oom-killer:")),
     ("alloc-failure", re.compile(r"page allocation failure")),
-    ("call-trace", re.compile(r"Call Trace:")),
+    # x86 prints "Call Trace:", arm64 "Call trace:".
+    ("call-trace", re.compile(r"Call [Tt]race:")),
 ]
 
 # KCSAN reports (the kcsan guest flavour, make check-kcsan): from the
@@ -718,12 +720,28 @@ def make_disk(path, mib):
     return path
 
 
+# Per guest architecture: the QEMU binary and machine, the kernel image a
+# scripts/build-kernel.sh flavour leaves, the console, the CPU model under
+# TCG, and the kernel parameters of that architecture only. arm64 runs on
+# the virt machine under TCG only (no KVM on an x86-64 host); -cpu max
+# with the implementation-defined pointer-authentication algorithm, which
+# TCG computes far faster than the architected QARMA one.
+ARCHES = {
+    "x86_64": {"qemu": ["qemu-system-x86_64"], "image": "bzImage",
+               "console": "ttyS0", "tcg_cpu": "max", "kvm": True},
+    "arm64": {"qemu": ["qemu-system-aarch64", "-M", "virt"],
+              "image": "Image", "console": "ttyAMA0",
+              "tcg_cpu": "max,pauth-impdef=on", "kvm": False},
+}
+
+
 def qemu_cmd(kernel_dir, initrd, append, mem, smp, accel, disk=None,
-             tcg_thread="multi"):
-    cmd = ["qemu-system-x86_64", "-m", str(mem), "-smp", str(smp),
-           "-nographic", "-no-reboot", "-nic", "none",
-           "-kernel", os.path.join(kernel_dir, "bzImage"),
-           "-initrd", initrd, "-append", append]
+             tcg_thread="multi", arch="x86_64"):
+    a = ARCHES[arch]
+    cmd = a["qemu"] + ["-m", str(mem), "-smp", str(smp),
+                       "-nographic", "-no-reboot", "-nic", "none",
+                       "-kernel", os.path.join(kernel_dir, a["image"]),
+                       "-initrd", initrd, "-append", append]
     if disk:
         # /dev/vda in the guest; its contents do not matter after the run.
         cmd += ["-drive", "file=%s,if=virtio,format=raw,cache=unsafe" % disk]
@@ -734,12 +752,13 @@ def qemu_cmd(kernel_dir, initrd, append, mem, smp, accel, disk=None,
         # inside the guest do not depend on the host's load; vCPUs take
         # turns on one host thread.
         cmd += ["-accel", "tcg", "-icount", "shift=0,sleep=off",
-                "-cpu", "max"]
+                "-cpu", a["tcg_cpu"]]
     else:
         # multi: one host thread per vCPU. single: the vCPUs take turns on
         # one host thread, so this guest never needs more than one host
         # core (make check's side boots, beside the main guest).
-        cmd += ["-accel", "tcg,thread=%s" % tcg_thread, "-cpu", "max"]
+        cmd += ["-accel", "tcg,thread=%s" % tcg_thread,
+                "-cpu", a["tcg_cpu"]]
     return cmd
 
 
@@ -850,8 +869,10 @@ def probe_kvm(kernel_dir, initrd, timeout=30):
 
 def boot(args):
     kdir = os.path.abspath(args.kernel_dir)
-    if not os.path.isfile(os.path.join(kdir, "bzImage")):
-        sys.exit("zsm-run: %s/bzImage missing" % kdir)
+    arch = ARCHES[args.arch]
+    if not os.path.isfile(os.path.join(kdir, arch["image"])):
+        sys.exit("zsm-run: %s/%s missing (an %s guest kernel?)"
+                 % (kdir, arch["image"], args.arch))
     known = guest_tests(args.mode)
     tests = args.tests.split(",") if args.tests else default_tests(args.mode)
     for t in tests:
@@ -876,25 +897,29 @@ def boot(args):
 
     accel = args.accel
     if accel == "auto":
-        accel = "kvm" if probe_kvm(kdir, initrd) else "tcg"
-    # pci=noacpi: on a loaded host the guest's ACPI _PRT evaluation can hit
-    # AE_AML_LOOP_TIMEOUT and leave virtio-pci without an IRQ; the BIOS
-    # routing table works. pti=on: zsm's pte mapping mode must be correct
-    # with page-table isolation (QEMU's TCG CPU is not flagged Meltdown-
-    # vulnerable, so PTI would stay off).
-    append = ("console=ttyS0 loglevel=7 printk.devkmsg=on oops=panic "
-              "panic=-1 rcupdate.rcu_cpu_stall_timeout=60 "
-              "pci=noacpi pti=on "
+        accel = "kvm" if arch["kvm"] and probe_kvm(kdir, initrd) else "tcg"
+    elif accel == "kvm" and not arch["kvm"]:
+        sys.exit("zsm-run: no KVM for %s guests here" % args.arch)
+    # x86_64: pci=noacpi: on a loaded host the guest's ACPI _PRT evaluation
+    # can hit AE_AML_LOOP_TIMEOUT and leave virtio-pci without an IRQ; the
+    # BIOS routing table works. pti=on: zsm's pte mapping mode must be
+    # correct with page-table isolation (QEMU's TCG CPU is not flagged
+    # Meltdown-vulnerable, so PTI would stay off). arm64 has neither
+    # ACPI here (device tree) nor a pte mode (Documentation/zsm.rst).
+    archopts = "pci=noacpi pti=on " if args.arch == "x86_64" else ""
+    append = ("console=%s loglevel=7 printk.devkmsg=on oops=panic "
+              "panic=-1 rcupdate.rcu_cpu_stall_timeout=60 %s"
               "zsm.mode=%s zsm.tests=%s zsm.cpus=%d %s"
-              % (args.mode, ",".join(tests), args.smp, args.append)).strip()
+              % (arch["console"], archopts, args.mode, ",".join(tests),
+                 args.smp, args.append)).strip()
     cmd = qemu_cmd(kdir, initrd, append, mem, args.smp, accel, disk,
-                   args.tcg_thread)
+                   args.tcg_thread, args.arch)
     if accel == "tcg" and args.tcg_thread == "single":
         accel = "tcg-single"
     logpath = os.path.join(run, "console.log")
     log("console log: %s" % logpath)
-    log("booting %s guest (%s, %d MiB, %d CPUs%s, timeout %d s): %s"
-        % (args.mode, accel, mem, args.smp,
+    log("booting %s %s guest (%s, %d MiB, %d CPUs%s, timeout %d s): %s"
+        % (args.arch, args.mode, accel, mem, args.smp,
            ", %d MiB disk" % disk_mib if disk else "", args.timeout,
            ", ".join(tests)))
     t0 = time.monotonic()
@@ -914,6 +939,7 @@ def boot(args):
     write_json(parser, jpath, {"log": logpath, "accel": accel,
                                "seconds": round(secs), "mode": args.mode,
                                "label": args.label, "kernel_dir": kdir,
+                               "arch": args.arch,
                                "tests": tests, "mem": mem,
                                "disk": disk_mib or 0})
     if args.results:
@@ -967,6 +993,10 @@ def main():
                     help="put mke2fs and the test data tree (kernel sources, "
                     "checksums) in the initramfs, as --mode demo does")
     ap.add_argument("--smp", type=int, default=2, help="guest CPUs")
+    ap.add_argument("--arch", default="x86_64", choices=sorted(ARCHES),
+                    help="guest architecture: arm64 boots an Image of "
+                    "scripts/build-kernel.sh debug-arm64[-16k] on "
+                    "qemu-system-aarch64 -M virt (TCG)")
     ap.add_argument("--accel", default="auto",
                     choices=["auto", "kvm", "tcg", "icount"],
                     help="icount: TCG with instruction-counted guest time "

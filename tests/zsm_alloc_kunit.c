@@ -37,7 +37,8 @@
 
 MODULE_IMPORT_NS(ZSM_KUNIT_NS);
 
-#define ZA_MAX_OBJS	512
+/* Objects of a fixture: two zspages of the class picked below, any PAGE_SIZE. */
+#define ZA_MAX_OBJS	(512 * (PAGE_SIZE / SZ_4K))
 
 /*
  * The class objects of @size go to; the first class from @size up whose

@@ -225,11 +225,12 @@ static void geometry_is_optimal(struct kunit *test)
  *     the slot would be huge), so s <= n * PAGE_SIZE / (n + 1). The n-page
  *     chain then wastes less than one object: used > 1 - s / (n * PAGE_SIZE)
  *     >= n / (n + 1), and the chosen chain is at least as good. When the
- *     n-page chain exceeds ZSM_MAX_OBJS_PER_ZSPAGE, the longest allowed
- *     chain P' < n has (P' + 1) * PAGE_SIZE / s >= 449, hence
- *     P' * PAGE_SIZE / s >= 449 - PAGE_SIZE / s >= 449 - 128 (s >= 32),
- *     and it wastes less than one object: used > 1 - 1 / 321, so (2)
- *     holds all the more.
+ *     n-page chain exceeds ZSM_MAX_OBJS_PER_ZSPAGE (M), the longest
+ *     allowed chain P' < n has (P' + 1) * PAGE_SIZE / s >= M + 1, hence
+ *     P' * PAGE_SIZE / s >= M + 1 - PAGE_SIZE / s >= M + 1 - PAGE_SIZE / 32
+ *     (449 - 128 with 4 KiB pages, 1024 - 512 with 16 KiB pages), and it
+ *     wastes less than one object: used > 1 - 1 / 321, so (2) holds all
+ *     the more.
  *     Checked in integers: W * (n + 1) < P * PAGE_SIZE.
  *
  * (3) Canonical classes (the sizes objects are stored at) do much better:

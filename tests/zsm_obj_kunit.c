@@ -185,23 +185,36 @@ static void zok_check_all(struct zok_fx *fx, const char *what)
  * Three multi-page classes whose objects cross page boundaries: the first,
  * one from the middle and the last (largest) such class.
  */
+static bool zok_crossing(unsigned int i)
+{
+	const struct zsm_geom *g = &zsm_classes.geom[i];
+
+	return g->index == i && !g->huge && g->pages > 1 && PAGE_SIZE % g->size;
+}
+
+/*
+ * Counted first, then picked: a table of all of them would not fit the
+ * stack with larger pages (ZSM_NR_CLASSES grows with PAGE_SIZE).
+ */
 static unsigned int zok_pick_classes(const struct zsm_geom **out)
 {
-	const struct zsm_geom *all[ZSM_NR_CLASSES];
-	unsigned int i, n = 0;
+	unsigned int i, k = 0, n = 0;
 
-	for (i = 0; i < ZSM_NR_CLASSES; i++) {
-		const struct zsm_geom *g = &zsm_classes.geom[i];
-
-		if (g->index == i && !g->huge && g->pages > 1 &&
-		    PAGE_SIZE % g->size)
-			all[n++] = g;
-	}
+	for (i = 0; i < ZSM_NR_CLASSES; i++)
+		n += zok_crossing(i);
 	if (n < 3)
 		return 0;
-	out[0] = all[0];
-	out[1] = all[n / 2];
-	out[2] = all[n - 1];
+	for (i = 0; i < ZSM_NR_CLASSES; i++) {
+		if (!zok_crossing(i))
+			continue;
+		if (k == 0)
+			out[0] = &zsm_classes.geom[i];
+		if (k == n / 2)
+			out[1] = &zsm_classes.geom[i];
+		if (k == n - 1)
+			out[2] = &zsm_classes.geom[i];
+		k++;
+	}
 	return 3;
 }
 

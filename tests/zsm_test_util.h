@@ -37,6 +37,7 @@
 #include <linux/mm.h>
 #include <linux/prandom.h>
 #include <linux/printk.h>
+#include <linux/sizes.h>
 #include <linux/string.h>
 #include <linux/types.h>
 
@@ -270,22 +271,25 @@ static inline bool zsm_tu_obj_check(const struct zsm_tu_obj *o,
 /* === Sizes =============================================================== */
 
 /*
- * Sizes of compressed 4 KiB pages, roughly as zram sees them: most between
- * 200 and 3500 bytes, peaking near the middle, some tiny, some barely
- * compressed, some stored raw as whole pages.
+ * Sizes of compressed pages, roughly as zram sees them: with 4 KiB pages
+ * most between 200 and 3500 bytes, peaking near the middle, some tiny, some
+ * barely compressed, some stored raw as whole pages. Larger pages scale
+ * every bound by PAGE_SIZE / 4 KiB, so the same share of objects lands in
+ * the multi-page and huge classes.
  */
 static inline unsigned int zsm_tu_pick_size(struct rnd_state *rnd)
 {
+	const unsigned int k = PAGE_SIZE / SZ_4K;
 	u32 r = prandom_u32_state(rnd);
 	u32 a = prandom_u32_state(rnd);
 	unsigned int pct = r % 100;
 
 	if (pct < 8)
-		return 1 + a % 199;
+		return 1 + a % (199 * k);
 	if (pct < 88)
-		return 200 + (a % 3301 + (a >> 16) % 3301) / 2;
+		return 200 * k + (a % (3301 * k) + (a >> 16) % (3301 * k)) / 2;
 	if (pct < 96)
-		return 3501 + a % (PAGE_SIZE - 3501);
+		return 3501 * k + a % (PAGE_SIZE - 3501 * k);
 	return PAGE_SIZE;
 }
 

@@ -33,7 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PG 4096UL
+/* The page size (sysconf at start): 4 KiB, or 16 KiB on arm64 16K guests. */
+static unsigned long pagesz;
+#define PG_MAX 65536UL
 #define MAX_STEPS 4096
 #define SAMPLE 64	/* pages of earlier steps re-read per step */
 
@@ -51,19 +53,19 @@ static void fill(uint64_t *p, uint64_t n)
 {
 	unsigned int i;
 
-	memset(p, 0, PG);
+	memset(p, 0, pagesz);
 	p[0] = 0x7a736d686f670000ULL | (n & 0xffff);
 	p[1] = n;
-	for (i = 2; i < PG / 8 / 4; i++)
-		p[i] = mix(n * 4096 + i);
+	for (i = 2; i < pagesz / 8 / 4; i++)
+		p[i] = mix(n * pagesz + i);
 }
 
 static int check(const uint64_t *p, uint64_t n)
 {
-	static uint64_t want[PG / 8];
+	static uint64_t want[PG_MAX / 8];
 
 	fill(want, n);
-	return memcmp(p, want, PG) == 0;
+	return memcmp(p, want, pagesz) == 0;
 }
 
 static int pin(unsigned long mb)
@@ -76,7 +78,7 @@ static int pin(unsigned long mb)
 		printf("zsm_hog: cannot lock %lu MB: %s\n", mb, strerror(errno));
 		return 1;
 	}
-	for (i = 0; i < len; i += PG)
+	for (i = 0; i < len; i += pagesz)
 		p[i] = 1;
 	printf("zsm_hog: pinned %lu MB\n", mb);
 	for (;;)
@@ -92,6 +94,12 @@ int main(int argc, char **argv)
 	time_t t0 = time(NULL);
 	FILE *f;
 
+	pagesz = sysconf(_SC_PAGESIZE);
+	if (pagesz < 4096 || pagesz > PG_MAX) {
+		fprintf(stderr, "zsm_hog: page size %lu unsupported\n", pagesz);
+		return 2;
+	}
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 3)
 		goto usage;
@@ -105,7 +113,7 @@ int main(int argc, char **argv)
 	step_mb = strtoul(argv[2], NULL, 0);
 	if (!max_mb || !step_mb)
 		goto usage;
-	pages_per_step = step_mb * 1024 * 1024 / PG;
+	pages_per_step = step_mb * 1024 * 1024 / pagesz;
 
 	f = fopen("/proc/self/oom_score_adj", "w");
 	if (f) {
@@ -124,7 +132,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		for (i = 0; i < pages_per_step; i++)
-			fill((uint64_t *)(p + i * PG), nsteps * pages_per_step + i);
+			fill((uint64_t *)(p + i * pagesz), nsteps * pages_per_step + i);
 		steps[nsteps++] = p;
 		mb += step_mb;
 
@@ -135,7 +143,7 @@ int main(int argc, char **argv)
 			seed = mix(seed + i);
 			s = seed % (nsteps - 1);
 			pg = (seed >> 20) % pages_per_step;
-			if (!check((uint64_t *)(steps[s] + pg * PG),
+			if (!check((uint64_t *)(steps[s] + pg * pagesz),
 				   s * pages_per_step + pg)) {
 				printf("zsm_hog: CORRUPT page %lu of step %lu\n",
 				       pg, s);

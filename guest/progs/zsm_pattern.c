@@ -337,7 +337,7 @@ static int cmd_mem(const struct mem_opts *o)
 		die("mmap %" PRIu64 " MiB: %s", (n * page_size) >> 20,
 		    strerror(errno));
 #ifdef MADV_NOHUGEPAGE
-	/* 4 KiB pages, so every page is swapped (and checked) on its own. */
+	/* Base pages, so every page is swapped (and checked) on its own. */
 	madvise(base, n * page_size, MADV_NOHUGEPAGE);
 #endif
 	/* Block SIGUSR1 before announcing the pause; sigwait() takes it. */

@@ -105,7 +105,7 @@ echo "pressure: zram mm_stat: $(cat $ZRAM/mm_stat)"
 set -- $(cat $ZRAM/mm_stat)
 zsm_metric pressure.oom_kills "$oom"
 zsm_metric pressure.alloc_failure_reports "$allocfail"
-zsm_metric pressure.zram_mem_used_max_pages $(($5 / 4096))
+zsm_metric pressure.zram_mem_used_max_pages $(($5 / ZSM_PAGE_SIZE))
 zsm_metric pressure.hog_seconds $((end - start))
 zsm_metric pressure.hog_status "$rc"
 zsm_metric pressure.pinned_mb "$pin_mb"

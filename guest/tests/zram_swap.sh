@@ -134,8 +134,8 @@ swapoff /dev/zram0
 zram_accounting swapoff 30
 # shellcheck disable=SC2046 # one positional parameter per field
 set -- $(cat /sys/block/zram0/mm_stat)
-if [ "$1" -gt 4096 ]; then
-	echo "FAIL: zram still stores $(($1 / 4096)) pages after swapoff"
+if [ "$1" -gt "$ZSM_PAGE_SIZE" ]; then
+	echo "FAIL: zram still stores $(($1 / ZSM_PAGE_SIZE)) pages after swapoff"
 	exit 1
 fi
 

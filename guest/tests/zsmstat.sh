@@ -24,7 +24,7 @@ zsm_insmod zsm.ko
 zsm_insmod tests/zsm_test_stat.ko sizes=$SIZES counts=$COUNTS \
 	free_every=$EVERY
 chain=$(cat /sys/module/zsm/parameters/chain_size)
-page=$(getconf PAGESIZE 2>/dev/null || echo 4096)
+page=$ZSM_PAGE_SIZE
 
 # The raw debugfs files zsmstat reads (also a sample for the docs).
 cat /sys/kernel/debug/zsm/$POOL/summary /sys/kernel/debug/zsm/$POOL/classes
@@ -39,16 +39,18 @@ function ceil(x) { return x == int(x) ? x : int(x) + 1 }
 BEGIN {
 	# Class geometry: slot i has size 32 + 16 i (at most a page); its
 	# chain is the 1..chain pages with the largest used fraction (shorter
-	# on a tie, at most 448 objects); the first slot with one object in
-	# one page starts the huge class (index 254, one page, one object);
-	# runs of slots with the same shape merge into their largest slot.
-	nslots = 255; first_huge = nslots - 1
+	# on a tie, at most maxobjs objects: 448 with 4 KiB pages, 1023 with
+	# larger ones); the first slot with one object in one page starts the huge
+	# class (the last slot, one page, one object); runs of slots with the
+	# same shape merge into their largest slot.
+	nslots = int((page - 32 + 15) / 16) + 1; first_huge = nslots - 1
+	maxobjs = page == 4096 ? 448 : 1023
 	for (i = 0; i < nslots; i++) {
 		s = 32 + 16 * i; if (s > page) s = page
 		bp = 1; bo = int(page / s)
 		for (n = 2; n <= chain; n++) {
 			o = int(n * page / s)
-			if (o > 448) break
+			if (o > maxobjs) break
 			if (o * bp > bo * n) { bp = n; bo = o }
 		}
 		S[i] = s; P[i] = bp; O[i] = bo

@@ -10,10 +10,10 @@
 # the program is paused with everything written: zswap's stored_pages > 0,
 # and zsm's zswap pool holds them (its object count == stored_pages less
 # zswap's same-filled pages, and zswap's pool_total_size == zsm's
-# total_pages * page size, what zs_get_total_pages() returns). Then the program reads every page back and compares
-# it with the regenerated pattern (zswap loads it from zsm and frees the
-# entry; reclaim stores other pages meanwhile). After swapoff zsm holds no
-# object.
+# total_pages * page size, what zs_get_total_pages() returns). Then the
+# program reads every page back and compares it with the regenerated
+# pattern (zswap loads it from zsm and frees the entry; reclaim stores
+# other pages meanwhile). After swapoff zsm holds no object.
 #
 # Metrics: zswap.stored_pages_max (sampled every second), zswap.corrupt,
 # zswap.pages_verified, zswap.stored_pages_paused, zswap.zsm_objects_paused,

@@ -71,7 +71,7 @@ trap cleanup EXIT
 sampler() {
 	local max=0 v
 	while [ ! -e /tmp/zswap61.stop ]; do
-		v=$(($(cat $DBG/pool_total_size) / 4096))
+		v=$(($(cat $DBG/pool_total_size) / ZSM_PAGE_SIZE))
 		[ "$v" -le "$max" ] || max=$v
 		echo "$max" >/tmp/zswap61.max
 		sleep 0.2 2>/dev/null || sleep 1
