@@ -21,11 +21,12 @@
 # Built in (7.x), two passes in the cgroup. wb_on: memory.zswap.max
 # $ZMAX, so zswap writes its oldest entries back to the disk under the
 # cgroup's limit: zswap's written_back_pages, the cgroup's zswpwb and
-# the disk's pswpout must grow. wb_off: memory.zswap.writeback 0, no
-# zswap limit, $WSET_OFF_MIB MiB under memory.max $MAX_OFF: nothing may
-# be written back or reach the disk (incompressible pages stay in
-# memory), zswap must still store. Each pass checks the pool while paused
-# and reads every page back.
+# the disk's pswpout must grow. wb_off: memory.zswap.writeback 0, the
+# same memory.zswap.max, no memory.max: $WSET_OFF_MIB MiB, then
+# memory.reclaim asks for all of it, which fills zswap to its limit (at
+# least 3/4 of it must be used), where writeback would begin: nothing may
+# be written back or reach the disk (what zswap rejects stays in memory).
+# Each pass checks the pool while paused and reads every page back.
 #
 # Metrics: zswap.stored_pages_max (sampled every second), zswap.corrupt,
 # zswap.pages_verified, zswap.stored_pages_paused, zswap.zsm_objects_paused,
@@ -41,8 +42,8 @@ SEED=777
 WSET_MIB=64
 MAX=16M
 ZMAX=4M
+RECLAIM=
 WSET_OFF_MIB=32
-MAX_OFF=20M
 CG=/sys/fs/cgroup/zsm_zswap
 P=/sys/module/zswap/parameters
 DBG=/sys/kernel/debug/zswap
@@ -130,7 +131,9 @@ vmstat() {
 
 # fill_check <metric prefix> <MiB> <seed>: zsm_pattern in the cgroup,
 # zswap and zsm checked while it is paused (check_pool), then every page
-# read back; metrics <prefix>.*.
+# read back; metrics <prefix>.*. With $RECLAIM set, memory.reclaim is
+# asked for that much once the pages are written; $zcur is the cgroup's
+# memory.zswap.current while paused.
 fill_check() {
 	local m=$1 mib=$2 seed=$3 rc=0 t0 t1 t2 verified bad f
 	rm -f /tmp/zswap.stop /tmp/zswap.max
@@ -141,11 +144,17 @@ fill_check() {
 	zsm_pattern mem -m "$mib" -s "$seed" -P -c $CG >/tmp/zswap.out 2>&1 &
 	pid=$!
 	pattern_wait $pid /tmp/zswap.out || { pid=; return 1; }
+	if [ -n "$RECLAIM" ]; then
+		# EAGAIN when less could be reclaimed: expected here.
+		echo "$RECLAIM" >$CG/memory.reclaim 2>/dev/null || true
+	fi
 	t1=$(date +%s)
 	check_pool "$m"
 	for f in memory.current memory.swap.current memory.zswap.current; do
 		[ ! -e $CG/$f ] || echo "$f $(cat $CG/$f)"
 	done
+	zcur=$(cat $CG/memory.zswap.current 2>/dev/null || echo 0)
+	zsm_metric "$m.zswap_current_paused" "$zcur"
 	kill -USR1 "$pid"
 	wait "$pid" || rc=$?
 	pid=
@@ -175,6 +184,23 @@ fill_check() {
 		{ echo "FAIL: $verified pages verified of $((mib * 256))"; return 1; }
 	[ "$(cat /tmp/zswap.max)" -gt 0 ] ||
 		{ echo "FAIL: zswap stored nothing"; return 1; }
+}
+
+# wb_pass <name> <MiB> <seed>: fill_check as zswap.<name>, and what went
+# to the disk meanwhile: $wb pages written back by zswap, $cgwb by the
+# cgroup's account (zswpwb), $out pages written to swap devices (pswpout).
+wb_pass() {
+	local wb0 out0
+	wb0=$(zswap_dbg written_back_pages)
+	out0=$(vmstat pswpout)
+	fill_check "zswap.$1" "$2" "$3"
+	wb=$(($(zswap_dbg written_back_pages) - wb0))
+	out=$(($(vmstat pswpout) - out0))
+	cgwb=$(cg_stat zswpwb)
+	zsm_metric "zswap.$1.written_back_pages" "$wb"
+	zsm_metric "zswap.$1.zswpwb" "$cgwb"
+	zsm_metric "zswap.$1.pswpout" "$out"
+	echo "$1: written back $wb (cgroup zswpwb $cgwb), pswpout $out"
 }
 
 # zswap_on_zsm: zswap enabled, storing in zsm.
@@ -229,37 +255,25 @@ else
 	step "wb_on: memory.zswap.max $ZMAX, $WSET_MIB MiB of pages"
 	echo 1 >$CG/memory.zswap.writeback
 	echo $ZMAX >$CG/memory.zswap.max
-	wb0=$(zswap_dbg written_back_pages)
-	out0=$(vmstat pswpout)
-	fill_check zswap.wb_on $WSET_MIB $SEED
-	wb=$(($(zswap_dbg written_back_pages) - wb0))
-	out=$(($(vmstat pswpout) - out0))
-	cgwb=$(cg_stat zswpwb)
-	zsm_metric zswap.wb_on.written_back_pages "$wb"
-	zsm_metric zswap.wb_on.zswpwb "$cgwb"
-	zsm_metric zswap.wb_on.pswpout "$out"
-	echo "wb_on: written back $wb (cgroup zswpwb $cgwb), pswpout $out"
+	wb_pass wb_on $WSET_MIB $SEED
 	if [ "$wb" -eq 0 ] || [ "$cgwb" -eq 0 ] || [ "$out" -eq 0 ]; then
 		echo "FAIL: zswap wrote nothing back under memory.zswap.max $ZMAX"
 		exit 1
 	fi
 	rmdir $CG
 	mkdir $CG
-	step "wb_off: memory.zswap.writeback 0, memory.max $MAX_OFF, $WSET_OFF_MIB MiB of pages"
-	echo $MAX_OFF >$CG/memory.max
+	step "wb_off: memory.zswap.writeback 0, memory.zswap.max $ZMAX, $WSET_OFF_MIB MiB, memory.reclaim"
 	echo 0 >$CG/memory.zswap.writeback
-	wb0=$(zswap_dbg written_back_pages)
-	out0=$(vmstat pswpout)
-	fill_check zswap.wb_off $WSET_OFF_MIB $((SEED + 1))
-	wb=$(($(zswap_dbg written_back_pages) - wb0))
-	out=$(($(vmstat pswpout) - out0))
-	cgwb=$(cg_stat zswpwb)
-	zsm_metric zswap.wb_off.written_back_pages "$wb"
-	zsm_metric zswap.wb_off.zswpwb "$cgwb"
-	zsm_metric zswap.wb_off.pswpout "$out"
-	echo "wb_off: written back $wb (cgroup zswpwb $cgwb), pswpout $out"
+	echo $ZMAX >$CG/memory.zswap.max
+	RECLAIM=${WSET_OFF_MIB}M
+	wb_pass wb_off $WSET_OFF_MIB $((SEED + 1))
+	RECLAIM=
 	if [ "$wb" -ne 0 ] || [ "$cgwb" -ne 0 ] || [ "$out" -ne 0 ]; then
 		echo "FAIL: writeback disabled, yet pages reached the disk"
+		exit 1
+	fi
+	if [ "$zcur" -lt $((${ZMAX%M} * 1048576 * 3 / 4)) ]; then
+		echo "FAIL: zswap held $zcur bytes, under 3/4 of its limit $ZMAX: the limit was not reached"
 		exit 1
 	fi
 fi
