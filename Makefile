@@ -30,7 +30,7 @@
 #   make kernel-patch     zsm in place of zsmalloc as a patch for a kernel
 #                         tree (KSRC, default the unpacked linux-source-7.x),
 #                         into build/zsm-builtin-<version>.patch
-#   make check-builtin    zswap, zram_swap and zsm's own tests on the
+#   make check-builtin    zswap, zram and zsm's own tests on the
 #                         builtin7 guest kernel (zsm built in, zswap on it)
 #   make clean
 #
@@ -136,7 +136,7 @@ kernel-patch:
 	scripts/kernel-builtin.sh patch "$$ksrc" build/zsm-builtin-$$ver.patch
 
 # The builtin7 guest kernel: two boots, the consumer tests (zswap, with
-# its writeback passes, and zram_swap), then zsm's own suites
+# its writeback passes, zram_ext4 and zram_swap), then zsm's own suites
 # (Documentation/testing.rst, "zsm built in").
 check-builtin: deps
 	@rc=0; \

@@ -38,8 +38,8 @@
 #        zsm built in where zsmalloc was (scripts/kernel-builtin.sh) and
 #        zswap, which stores in it; zram.ko binds to the built-in zsm. The
 #        work tree's test modules (no zsm.ko: Kbuild sees zsm in vmlinux)
-#        are built in .../7.x-builtin-<release>/. Tests: zswap, zram_swap;
-#        label 7_x_builtin.
+#        are built in .../7.x-builtin-<release>/. Tests: zswap, zram_ext4,
+#        zram_swap; label 7_x_builtin.
 # 7.x-builtin-suite
 #        The same kernel, zsm's own tests as 7.x-suite has them (the tests
 #        use the built-in zsm instead of loading zsm.ko).
@@ -222,8 +222,11 @@ build_zsm() {
 	shift 3
 	mkdir -p "$b"
 	# Build products are excluded, so the copy keeps its own (an
-	# incremental rebuild) and never gets the work tree's.
-	rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.ko' \
+	# incremental rebuild) and never gets the work tree's. Files are
+	# compared by content and a changed one gets the time of the copy, not
+	# its own: the copy is shared by every work tree, and a source older
+	# than the objects another tree's sources left would not be rebuilt.
+	rsync -rlpD --checksum --delete --exclude .git --exclude '*.o' --exclude '*.ko' \
 		--exclude '*.mod' --exclude '*.mod.c' --exclude '.*.cmd' \
 		--exclude '*.a' --exclude Module.symvers --exclude modules.order \
 		--exclude '__pycache__' "$repo/" "$b/"
@@ -279,7 +282,7 @@ main() {
 		extra=(--append numa=fake=2)
 		;;
 	7.x-builtin)
-		tests=zswap,zram_swap
+		tests=zswap,zram_ext4,zram_swap
 		;;
 	esac
 
