@@ -27,6 +27,11 @@
 #                         kasan guest kernel
 #   make kernel           build (or reuse) the debug, kasan, kcsan and perf guest
 #                         kernels
+#   make kernel-patch     zsm in place of zsmalloc as a patch for a kernel
+#                         tree (KSRC, default the unpacked linux-source-7.x),
+#                         into build/zsm-builtin-<version>.patch
+#   make check-builtin    zswap, zram and zsm's own tests on the
+#                         builtin7 guest kernel (zsm built in, zswap on it)
 #   make clean
 #
 # KDIR defaults to the cached debug guest kernel (scripts/build-kernel.sh),
@@ -55,7 +60,7 @@ SOAK_TIMEOUT ?= 43200
 
 .PHONY: all modules clean check demo check-runner kernel deps parser-tests bench \
 	tools lint matrix dkms-check static-checks deb deb-check \
-	soak check-kasan check-kcsan
+	soak check-kasan check-kcsan kernel-patch check-builtin
 
 all: modules tools
 
@@ -112,6 +117,32 @@ kernel: deps
 	scripts/build-kernel.sh kasan
 	scripts/build-kernel.sh kcsan
 	scripts/build-kernel.sh perf
+
+# zsm built into a kernel in zsmalloc's place (scripts/kernel-builtin.sh,
+# Documentation/admin.rst). KSRC: an unmodified kernel source tree; by
+# default the newest linux-source-7.x a 7.x guest kernel build unpacked.
+KSRC ?=
+kernel-patch:
+	@ksrc='$(KSRC)'; \
+	if [ -z "$$ksrc" ]; then \
+		ksrc=$$(ls -d "$(ZSM_CACHE)"/src/*/linux-source-7.* 2>/dev/null | \
+			sort -V | tail -n 1); \
+	fi; \
+	if [ ! -f "$$ksrc/mm/Makefile" ]; then \
+		echo "make: no kernel tree: KSRC=<tree>, or scripts/build-kernel.sh debug7 unpacks Debian's" >&2; \
+		exit 1; \
+	fi; \
+	ver=$$($(MAKE) -s --no-print-directory -C "$$ksrc" kernelversion) && \
+	scripts/kernel-builtin.sh patch "$$ksrc" build/zsm-builtin-$$ver.patch
+
+# The builtin7 guest kernel: two boots, the consumer tests (zswap, with
+# its writeback passes, zram_ext4 and zram_swap), then zsm's own suites
+# (Documentation/testing.rst, "zsm built in").
+check-builtin: deps
+	@rc=0; \
+	scripts/stock-kernel.sh 7.x-builtin $(RUN_ARGS) || rc=1; \
+	scripts/stock-kernel.sh 7.x-builtin-suite $(RUN_ARGS) || rc=1; \
+	exit $$rc
 
 parser-tests:
 	python3 scripts/test_zsm_run.py

@@ -43,9 +43,20 @@ load_zram() {
 # zram_on_zsm: zsm.ko, then the kernel's unmodified zram.ko, which must bind
 # to zsm's zs_* exports (modversion CRCs): zsmalloc.ko stays unloaded and
 # zram is a holder of zsm. Skips where zsm exports zsm_* (ZSM_RENAME=1).
+# Where zsm is built into the kernel, zram binds to the built-in zsm.
 zram_on_zsm() {
 	[ -n "$(find "$KMODS" -name 'zram.ko*' | head -n 1)" ] ||
 		zsm_skip "the kernel has no zram module"
+	if zsm_builtin; then
+		echo "zsm is built into the kernel"
+		load_zram
+		grep -E '^(zram|zsmalloc) ' /proc/modules
+		if zsm_loaded zsmalloc; then
+			echo "FAIL: zsmalloc.ko is loaded"
+			return 1
+		fi
+		return 0
+	fi
 	zsm_insmod zsm.ko
 	if ! grep -q ' zs_malloc[[:space:]]*\[zsm\]' /proc/kallsyms; then
 		zsm_skip "zsm exports zsm_* (ZSM_RENAME=1): zram uses the kernel's zsmalloc here"

@@ -31,8 +31,18 @@ zsm_skip() {
 # Through zsm_finit (guest/progs/zsm_finit.c), not BusyBox's insmod, which
 # retries a failed load with init_module(): a test module's init would run
 # twice, and a second run that passes would hide the first one's failure.
+#
+# zsm.ko where zsm is built into the kernel (scripts/kernel-builtin.sh):
+# nothing to load, the tests use the built-in zsm; with parameters the
+# test skips (built in, they go on the kernel command line as zsm.<name>).
 zsm_insmod() {
 	local ko=$ZSM_MODULES/$1
+	if [ "$1" = zsm.ko ] && zsm_builtin; then
+		[ $# = 1 ] ||
+			zsm_skip "zsm is built in: parameters $* need the kernel command line"
+		echo "zsm is built into the kernel: not loading zsm.ko"
+		return 0
+	fi
 	shift
 	[ -f "$ko" ] || { echo "missing module $ko"; return 1; }
 	zsm_finit "$ko" "$@"
@@ -46,6 +56,12 @@ zsm_kmod() {
 	ko=$(find "$KMODS" -name "$name.ko" | head -n 1)
 	[ -n "$ko" ] || { echo "missing kernel module $name.ko"; return 1; }
 	insmod "$ko" "$@"
+}
+
+# zsm_builtin: true when zsm is built into the kernel (its parameters are
+# in sysfs, and no module zsm is loaded).
+zsm_builtin() {
+	[ -d /sys/module/zsm/parameters ] && ! zsm_loaded zsm
 }
 
 # zsm_loaded <module>: true when the module is loaded.

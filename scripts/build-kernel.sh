@@ -4,7 +4,7 @@
 # Build (or reuse) a zsm guest kernel from Debian's linux-source-6.12, or
 # (flavours ending in 7) from Debian's linux-source-7.x.
 #
-#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7|debug-arm64|debug-arm64-16k
+#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7|builtin7|debug-arm64|debug-arm64-16k
 #
 # Flavours and the config fragments they merge, in order, onto tinyconfig:
 #   debug   base debug        make check: lockdep, DEBUG_VM, kmemleak, faults
@@ -19,6 +19,9 @@
 # The arm64 flavours are cross-built (ARCH=arm64, CROSS_COMPILE, default
 # aarch64-linux-gnu-) and leave an uncompressed Image where the x86_64
 # ones leave bzImage; scripts/zsm-run.py --arch arm64 boots them.
+#   builtin7 base debug v7 builtin7
+#                             debug7 with zsm built in where zsmalloc was
+#                             (scripts/kernel-builtin.sh), zswap on it
 #
 # A later fragment overrides an option an earlier one sets (v7.config
 # drops what 7.x no longer has). The 7.x source is linux-source-$ZSM_LINUX7
@@ -33,6 +36,14 @@
 # new build. The last line printed on stdout is the build directory: it
 # holds build/ (the O= tree, usable as KDIR for external modules) and
 # mods/ (modules_install output).
+#
+# builtin7 builds from its own source tree, src/ in the build directory:
+# a hard-linked copy of Debian's with zsm applied (kernel-builtin.sh
+# apply), so the shared tree stays pristine. Its key adds the hash of
+# the zsm sources it contains (kernel-builtin.sh hash). When the debug7
+# build of the same source is cached, builtin7 starts from a copy of it
+# (timestamps kept, source paths rewritten), so that only what the config
+# change and mm/zsm/ touch is rebuilt; the time taken is printed.
 set -euo pipefail
 
 flavor=${1:-debug}
@@ -47,9 +58,10 @@ kcsan) frags="base debug kcsan" ;;
 perf) frags="base perf" ;;
 debug7) frags="base debug v7" series=${ZSM_LINUX7:-7.3} ;;
 perf7) frags="base perf v7 perf7" series=${ZSM_LINUX7:-7.3} ;;
+builtin7) frags="base debug v7 builtin7" series=${ZSM_LINUX7:-7.3} ;;
 debug-arm64) frags="base debug arm64" arch=arm64 ;;
 debug-arm64-16k) frags="base debug arm64 arm64-16k" arch=arm64 ;;
-*) echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7|debug-arm64|debug-arm64-16k" >&2
+*) echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7|builtin7|debug-arm64|debug-arm64-16k" >&2
    exit 2 ;;
 esac
 # Bump RECIPE when a change below changes what a build produces; other
@@ -74,9 +86,24 @@ else
 	[ -r "$tarball" ] || { echo "build-kernel: no linux-source-$series" >&2; exit 1; }
 fi
 
-# Only the fragments' options count: comments may change freely.
-key=$(cat "${fragfiles[@]}" | grep -v -e '^#' -e '^[[:space:]]*$' |
-      { cat; echo "recipe $RECIPE $srcver"; } | sha256sum | cut -c1-12)
+# kernel_key <extra> <fragment>...: only the fragments' options count,
+# comments may change freely; <extra> (zsm's hash for builtin7) is added
+# when not empty.
+kernel_key() {
+	local extra=$1
+	shift
+	cat "$@" | grep -v -e '^#' -e '^[[:space:]]*$' |
+		{ cat; echo "recipe $RECIPE $srcver"; [ -z "$extra" ] || echo "$extra"; } |
+		sha256sum | cut -c1-12
+}
+zsmhash=
+seed=
+if [ "$flavor" = builtin7 ]; then
+	zsmhash="zsm $("$here/kernel-builtin.sh" hash)"
+	seed=$cache/kernel-$series-debug-$(kernel_key "" "$cfgdir/base.config" \
+		"$cfgdir/debug.config" "$cfgdir/v7.config")
+fi
+key=$(kernel_key "$zsmhash" "${fragfiles[@]}")
 out=$cache/kernel-$series-${flavor%7}-$key
 srcroot=$cache/src/$srcver
 src=$srcroot/linux-source-$series
@@ -104,8 +131,26 @@ if [ ! -f "$srcroot/.extracted" ]; then
 fi
 
 echo "build-kernel: building $flavor kernel into $out" >&2
+t0=$(date +%s)
 rm -rf "$out"
 mkdir -p "$out/build"
+if [ -n "$zsmhash" ]; then
+	cp -al "$src" "$out/src"
+	"$here/kernel-builtin.sh" apply "$out/src"
+	if [ -f "$seed/.done" ]; then
+		echo "build-kernel: starting from a copy of $seed/build" >&2
+		rmdir "$out/build"
+		cp -a "$seed/build" "$out/build"
+		# Absolute paths (Kbuild's saved commands and dependencies, the
+		# O= Makefile) now name this build's tree and directory.
+		re() { printf '%s' "$1" | sed 's/[].[\*^$|]/\\&/g'; }
+		grep -rlIZF -e "$src" -e "$seed/" "$out/build" |
+			xargs -0 -r sed -i -e "s|$(re "$src")|$out/src|g" \
+				-e "s|$(re "$seed")/|$out/|g"
+		ln -sfn "$out/src" "$out/build/source"
+	fi
+	src=$out/src
+fi
 if [ $arch = arm64 ]; then
 	cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
 	command -v "${cross}gcc" >/dev/null ||
@@ -155,4 +200,5 @@ mk -j"$jobs" $image modules
 mk INSTALL_MOD_PATH="$out/mods" INSTALL_MOD_STRIP=1 modules_install >/dev/null
 cp "$out/build/arch/${arch%_64}/boot/$image" "$out/$image"
 touch "$out/.done"
+echo "build-kernel: $flavor built in $(($(date +%s) - t0)) s" >&2
 echo "$out"

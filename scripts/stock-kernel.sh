@@ -5,7 +5,8 @@
 # on Debian's unmodified kernels and on the debug guest kernel.
 #
 #   scripts/stock-kernel.sh [--prepare] [--results FILE] \
-#       6.1|6.12|guest|7.x|7.x-suite [zsm-run.py options]
+#       6.1|6.12|guest|7.x|7.x-suite|7.x-builtin|7.x-builtin-suite \
+#       [zsm-run.py options]
 #   scripts/stock-kernel.sh --abis
 #
 # 6.1    Debian's linux-image-<ABI>-unsigned, ABI $ZSM_STOCK_6_1
@@ -32,6 +33,16 @@
 #        The same kernel (modules in .../7.x-suite-<release>/), zsm's own
 #        tests: kunit, core, migrate, compact, with two emulated NUMA
 #        nodes (numa=fake=2) for the node tests.
+# 7.x-builtin
+#        The builtin7 guest kernel of scripts/build-kernel.sh: debug7 with
+#        zsm built in where zsmalloc was (scripts/kernel-builtin.sh) and
+#        zswap, which stores in it; zram.ko binds to the built-in zsm. The
+#        work tree's test modules (no zsm.ko: Kbuild sees zsm in vmlinux)
+#        are built in .../7.x-builtin-<release>/. Tests: zswap, zram_ext4,
+#        zram_swap; label 7_x_builtin.
+# 7.x-builtin-suite
+#        The same kernel, zsm's own tests as 7.x-suite has them (the tests
+#        use the built-in zsm instead of loading zsm.ko).
 #
 # For a stock kernel the script
 #   1. fetches linux-headers-<ABI> into the cache
@@ -85,7 +96,7 @@ log() {
 }
 
 usage() {
-	echo "usage: $0 [--prepare] [--results FILE] 6.1|6.12|guest|7.x|7.x-suite [zsm-run.py options]" >&2
+	echo "usage: $0 [--prepare] [--results FILE] 6.1|6.12|guest|7.x|7.x-suite|7.x-builtin|7.x-builtin-suite [zsm-run.py options]" >&2
 	echo "       $0 --abis" >&2
 	exit 2
 }
@@ -211,8 +222,11 @@ build_zsm() {
 	shift 3
 	mkdir -p "$b"
 	# Build products are excluded, so the copy keeps its own (an
-	# incremental rebuild) and never gets the work tree's.
-	rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.ko' \
+	# incremental rebuild) and never gets the work tree's. Files are
+	# compared by content and a changed one gets the time of the copy, not
+	# its own: the copy is shared by every work tree, and a source older
+	# than the objects another tree's sources left would not be rebuilt.
+	rsync -rlpD --checksum --delete --exclude .git --exclude '*.o' --exclude '*.ko' \
 		--exclude '*.mod' --exclude '*.mod.c' --exclude '.*.cmd' \
 		--exclude '*.a' --exclude Module.symvers --exclude modules.order \
 		--exclude '__pycache__' "$repo/" "$b/"
@@ -234,7 +248,8 @@ main() {
 			echo "$ABI_6_1 $ABI_6_12"
 			return 0
 			;;
-		6.1|6.12|guest|7.x|7.x-suite) kernel=$1; shift; break ;;
+		6.1|6.12|guest|7.x|7.x-suite|7.x-builtin|7.x-builtin-suite)
+			kernel=$1; shift; break ;;
 		*) usage ;;
 		esac
 	done
@@ -258,9 +273,12 @@ main() {
 	7.x)
 		tests=zram_ext4,zram_swap
 		;;
-	7.x-suite)
+	7.x-suite|7.x-builtin-suite)
 		tests=kunit,core,migrate,compact
 		extra=(--append numa=fake=2)
+		;;
+	7.x-builtin)
+		tests=zswap,zram_ext4,zram_swap
 		;;
 	esac
 
@@ -275,12 +293,14 @@ main() {
 		# no-op there, not a rebuild under the main guest's feet.
 		make -s -C "$repo" --no-print-directory modules KDIR="$hdr" \
 			W=1 >&2
-	elif [ "$kernel" = 7.x ] || [ "$kernel" = 7.x-suite ]; then
-		kout=$("$here/build-kernel.sh" "${ZSM_GUEST7_FLAVOR:-debug7}" |
-		       tail -n 1)
+	elif [ "${kernel#7.x}" != "$kernel" ]; then
+		local flavor=${ZSM_GUEST7_FLAVOR:-debug7}
+		[ "${kernel#7.x-builtin}" = "$kernel" ] || flavor=builtin7
+		kout=$("$here/build-kernel.sh" "$flavor" | tail -n 1)
 		hdr=$kout/build
 		rel=$(cat "$hdr/include/config/kernel.release")
 		tag=$(echo "$rel" | cut -d. -f1,2 | tr . _)_guest
+		[ "$flavor" != builtin7 ] || tag=7_x_builtin
 		# One copy per name: make check runs 7.x and 7.x-suite at once.
 		bdir=$cache/stock-build/$kernel-$rel
 		build_zsm "$hdr" "$bdir" modules W=1
@@ -296,8 +316,11 @@ main() {
 			build_zsm "$hdr" "$bdir" zsm.ko
 		fi
 	fi
-	vm=$(modinfo -F vermagic "$bdir/zsm.ko" | cut -d' ' -f1)
-	[ "$vm" = "$rel" ] || die "$bdir/zsm.ko is for $vm, the kernel is $rel"
+	# zsm built in: no zsm.ko, the test modules are checked instead.
+	local ko=$bdir/zsm.ko
+	[ -f "$ko" ] || ko=$bdir/tests/zsm_kunit.ko
+	vm=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
+	[ "$vm" = "$rel" ] || die "$ko is for $vm, the kernel is $rel"
 	if [ $prepare = 1 ]; then
 		echo "$kout"
 		return 0

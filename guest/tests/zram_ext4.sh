@@ -18,6 +18,8 @@
 # The zsm-run line above puts mke2fs and the data tree in the initramfs.
 # Skips where zram cannot run on zsm: no zram.ko, or zsm built with
 # ZSM_RENAME=1 (Debian's 6.12, where zram uses the built-in zsmalloc).
+# Where zsm is built into the kernel, zram.ko binds to it (nothing to
+# load or unload).
 . /zsm/lib.sh
 # shellcheck disable=SC2034 # read by consumer-lib.sh
 TEST=zram_ext4
@@ -127,5 +129,5 @@ step "unmount, reset, unload"
 umount "$MNT"
 echo 1 >/sys/block/zram0/reset
 rmmod zram
-rmmod zsm
+zsm_rmmod zsm
 trap - EXIT
