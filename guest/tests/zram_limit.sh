@@ -51,7 +51,9 @@
 TEST=zram_limit
 . /zsm/consumer-lib.sh
 
-LIMIT_MIB=32
+# 64 MiB: the control's noise (up to 392 KiB seen at 32 MiB, either
+# sign) stays well inside its 1% bound.
+LIMIT_MIB=64
 DISKSIZE_MIB=2048
 MAX_OVER_PCT=2
 # The control's drop may be 1% of the limit: what the 2% bound leaves.
