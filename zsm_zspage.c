@@ -245,6 +245,7 @@ void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 struct zsm_desc_cache {
 	unsigned int size;
 	struct kmem_cache *cache;
+	char *name;
 };
 
 static struct zsm_desc_cache zsm_desc_caches[ZSM_NR_CLASSES];
@@ -268,7 +269,7 @@ int zsm_desc_caches_init(void)
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
 		const struct zsm_geom *g = &zsm_classes.geom[i];
 		unsigned int size = zsm_desc_size(g);
-		char name[32];
+		struct zsm_desc_cache *dc;
 
 		if (g->index != i)
 			continue;
@@ -277,12 +278,19 @@ int zsm_desc_caches_init(void)
 				break;
 		if (j < zsm_nr_desc_caches)
 			continue;
-		snprintf(name, sizeof(name), "zsm_zspage-%u", size);
-		/* The name is copied: a stack buffer will do. */
-		zsm_desc_caches[j].cache =
-			kmem_cache_create(name, size, sizeof(unsigned long), 0,
-					  NULL);
-		if (!zsm_desc_caches[j].cache) {
+		dc = &zsm_desc_caches[j];
+		/*
+		 * The name must outlive the cache: SLUB keeps the pointer of a
+		 * cache merged into another (an alias) until sysfs is up,
+		 * which for a built-in zsm is after this runs.
+		 */
+		dc->name = kasprintf(GFP_KERNEL, "zsm_zspage-%u", size);
+		dc->cache = dc->name ?
+			kmem_cache_create(dc->name, size, sizeof(unsigned long),
+					  0, NULL) : NULL;
+		if (!dc->cache) {
+			kfree(dc->name);
+			dc->name = NULL;
 			zsm_desc_caches_exit();
 			return -ENOMEM;
 		}
@@ -305,7 +313,9 @@ void zsm_desc_caches_exit(void)
 		struct zsm_desc_cache *dc = &zsm_desc_caches[--zsm_nr_desc_caches];
 
 		kmem_cache_destroy(dc->cache);
+		kfree(dc->name);
 		dc->cache = NULL;
+		dc->name = NULL;
 		dc->size = 0;
 	}
 }
