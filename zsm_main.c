@@ -451,7 +451,12 @@ void zs_free(struct zs_pool *zpool, unsigned long handle)
 		      "zsm: handle %p of pool %s is corrupt\n",
 		      (void *)handle, pool->name))
 		goto out;
-	/* The eviction handler has it: zsm_evict_one() frees it afterwards. */
+	/*
+	 * The eviction handler has it: zsm_evict_one() frees it afterwards.
+	 * evict_pin is written under the pinned class's lock; it can equal
+	 * only a handle of that class, read under that lock (ordering table,
+	 * zsm_internal.h).
+	 */
 	if (unlikely(handle == READ_ONCE(pool->evict_pin))) {
 		WARN_ONCE(pool->evict_pin_freed,
 			  "zsm: double free of handle %p in pool %s\n",

@@ -763,6 +763,7 @@ static __always_inline bool zsm_obj_in_page(struct zsm_zspage *zspage,
 /* The zspage of a handle whose zspage the caller holds read-locked. */
 static __always_inline struct zsm_zspage *zsm_obj_held(unsigned long handle, unsigned int *idx)
 {
+	/* Stable: the read lock holds off compaction, whose unlock it acquired. */
 	unsigned long obj = READ_ONCE(*(unsigned long *)handle);
 
 	*idx = zsm_obj_idx(obj);

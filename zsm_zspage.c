@@ -593,7 +593,10 @@ static bool zsm_isolate_page(struct page *page, isolate_mode_t mode)
 {
 	struct zsm_zspage *zspage = (struct zsm_zspage *)page_private(page);
 
-	/* The page lock keeps the descriptor alive (see __zsm_zspage_free). */
+	/*
+	 * The page lock keeps the descriptor alive (see __zsm_zspage_free);
+	 * a stale "not dead" is caught under class->lock in migrate_page.
+	 */
 	return zspage && !READ_ONCE(zspage->dead);
 }
 
