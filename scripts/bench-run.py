@@ -199,6 +199,11 @@ def derived(raw, p, r, sets):
         if kb and cs:
             put("zram." + op, kb * 100.0 / cs, True)
     put("zram.mem_used_total", get(raw, p, r, "zram.mem_used_total"), False)
+    drop = get(raw, p, r, "zram_fill.free_drop_kb")
+    orig = get(raw, p, r, "zram_fill.orig_data_size")
+    if drop and orig:
+        put("zram_fill.free_drop_kb", drop, False)
+        put("zram_fill.total_density", orig / (drop * 1024.0), True)
     pay = get(raw, p, r, "hold.payload")
     pages = get(raw, p, r, "hold.pages")
     if pay and pages:
@@ -226,6 +231,23 @@ def latency_lines(figures):
                          f["ratio"]["spread_pct"]))
 
 
+def zram_fill_counted(raw, rounds):
+    """Per provider: zram_fill's mem_used_total (zs_get_total_pages())
+    over the free-memory drop of the fill, summarized over the rounds: the
+    share of its real memory an allocator counts."""
+    out = {}
+    for p in PROVIDERS:
+        vals = []
+        for r in rounds:
+            drop = get(raw, p, r, "zram_fill.free_drop_kb")
+            used = get(raw, p, r, "zram_fill.mem_used_total")
+            if drop and used:
+                vals.append(used / (drop * 1024.0))
+        if vals:
+            out[p] = summarize(vals)
+    return out
+
+
 # Workload -> the figure its headline ratio is taken from.
 HEADLINE = {
     "alloc_free": "alloc_free.2cpu",
@@ -234,6 +256,7 @@ HEADLINE = {
     "total_density": "total_density.fill",
     "fragment": "fragment.pages_after",
     "zram": "zram.mem_used_total",
+    "zram_fill": "zram_fill.total_density",
 }
 
 
@@ -460,6 +483,11 @@ def report(logpath, outdir, meta):
             print("zsm-bench %s ratio=%.3f spread=%.1f%%"
                   % (n, f["ratio"]["median"], f["ratio"]["spread_pct"]))
     latency_lines(figures)
+    counted = zram_fill_counted(raw, rounds)
+    for p, c in sorted(counted.items()):
+        print("zram_fill %s: mem_used_total is %.1f%% of the free-memory "
+              "drop (median; spread %.1f%%)"
+              % (p, 100 * c["median"], c["spread_pct"]))
     for p in PROVIDERS:
         if checks[p]:
             print("warning: %s per-class mapping differs from debugfs in "
@@ -470,6 +498,7 @@ def report(logpath, outdir, meta):
         "headline": HEADLINE, "density_pp": pp, "figures": figures,
         "raw": [{"provider": p, "round": r, "key": k, "value": v}
                 for (p, r, k), v in sorted(raw.items())],
+        "zram_fill_counted": counted,
         "per_class": classes, "per_class_check": checks,
         "size_histogram": {str(u): cb for u, cb in sorted(hist.items())},
     })
@@ -494,7 +523,7 @@ def main():
                     "wall-clock time under multi-threaded TCG")
     ap.add_argument("--only", metavar="W,...",
                     help="run only these workloads (alloc_free, density, "
-                    "fragment, hold, map, zram); default all")
+                    "fragment, hold, map, zram, zram_fill); default all")
     args = ap.parse_args()
     t0 = time.monotonic()
     if args.parse:

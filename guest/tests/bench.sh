@@ -7,7 +7,8 @@
 # of make check (the `zsm-run:` line above keeps it out of the default list);
 # meant for the perf kernel. Rounds: zsm.bench_rounds=N on the kernel command
 # line (default 5). Workloads: zsm.bench_only=a,b,... (alloc_free, density,
-# fragment, latency, hold, map, zram; default all) runs only those.
+# fragment, latency, hold, map, zram, zram_fill; default all) runs only
+# those.
 #
 #   zsm-bench-raw <provider> r<round> <key>=<value>    one figure
 #   zsm-bench-hist <provider> r<round> ...              object sizes (hold)
@@ -28,7 +29,8 @@
 #                        compaction running in a loop alongside)
 #   zsm_bench_map.ko     map: map + unmap RO/WO, in-page/cross-page
 #   zram.ko              zram0 with lz4: write the inputs, drop caches, read
-#                        them back and compare; times and mm_stat
+#                        them back and compare; times and mm_stat; then
+#                        zram_fill (below)
 . /zsm/lib.sh
 
 ROUNDS=$(sed -n 's/.*zsm\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
@@ -223,6 +225,45 @@ bench_zram() {
 	rmmod zram
 }
 
+# zram_fill: total memory measured from the free page count, as a
+# cross-check of total_density. zram0 (lz4, 512 MiB) takes all.bin repeated
+# to at least 200 MiB (FILL_MIB); free memory is read, settled
+# (zsm_settled_free_kib), with zram0 set up and empty and again after the
+# fill: the drop is what the pool took in all (object pages, and zsm's
+# descriptors and handle pages or zsmalloc's zs_handle and zspage slab
+# objects), beside mm_stat's mem_used_total (zs_get_total_pages()). Then
+# the whole fill is read back and its checksum compared.
+FILL_MIB=200
+
+bench_zram_fill() {
+	local z=/sys/block/zram0 n i free0 free1 want got
+	n=$(((FILL_MIB * 1024 + all_kb - 1) / all_kb))
+	zsm_kmod zram num_devices=1
+	echo $COMP >$z/comp_algorithm
+	echo 512M >$z/disksize
+	free0=$(zsm_settled_free_kib)
+	i=0
+	while [ $i -lt $n ]; do
+		cat $D/all.bin
+		i=$((i + 1))
+	done | dd of=/dev/zram0 bs=1M iflag=fullblock conv=fsync 2>/dev/null
+	free1=$(zsm_settled_free_kib)
+	# shellcheck disable=SC2046 # one positional parameter per field
+	set -- $(cat $z/mm_stat)
+	raw zram_fill.orig_data_size "$1"
+	raw zram_fill.mem_used_total "$3"
+	raw zram_fill.free_drop_kb $((free0 - free1))
+	want=$(i=0; while [ $i -lt $n ]; do cat $D/all.bin; i=$((i + 1)); done |
+		md5sum)
+	got=$(head -c $((n * $(wc -c <$D/all.bin))) /dev/zram0 | md5sum)
+	echo 1 >$z/reset
+	rmmod zram
+	if [ "$want" != "$got" ]; then
+		echo "zram0 on $P: the $n copies of all.bin do not read back"
+		return 1
+	fi
+}
+
 run_one() {
 	echo "--- round $R: $P"
 	load_provider
@@ -230,6 +271,7 @@ run_one() {
 	if wanted latency; then bench_latency; fi
 	if wanted map; then bench_map; fi
 	if wanted zram; then bench_zram; fi
+	if wanted zram_fill; then bench_zram_fill; fi
 	zsm_rmmod zsm zsmalloc
 }
 
