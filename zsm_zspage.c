@@ -257,6 +257,17 @@ static unsigned int zsm_desc_size(const struct zsm_geom *g)
 	       g->objs * sizeof(unsigned long);
 }
 
+/* The made cache of descriptors of @size bytes, or NULL. */
+static struct zsm_desc_cache *zsm_desc_cache_find(unsigned int size)
+{
+	unsigned int j;
+
+	for (j = 0; j < zsm_nr_desc_caches; j++)
+		if (zsm_desc_caches[j].size == size)
+			return &zsm_desc_caches[j];
+	return NULL;
+}
+
 /**
  * zsm_desc_caches_init() - make the descriptor caches for zsm_classes.
  *
@@ -264,21 +275,16 @@ static unsigned int zsm_desc_size(const struct zsm_geom *g)
  */
 int zsm_desc_caches_init(void)
 {
-	unsigned int i, j;
+	unsigned int i;
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
 		const struct zsm_geom *g = &zsm_classes.geom[i];
 		unsigned int size = zsm_desc_size(g);
 		struct zsm_desc_cache *dc;
 
-		if (g->index != i)
+		if (g->index != i || zsm_desc_cache_find(size))
 			continue;
-		for (j = 0; j < zsm_nr_desc_caches; j++)
-			if (zsm_desc_caches[j].size == size)
-				break;
-		if (j < zsm_nr_desc_caches)
-			continue;
-		dc = &zsm_desc_caches[j];
+		dc = &zsm_desc_caches[zsm_nr_desc_caches];
 		/*
 		 * The name must outlive the cache: SLUB keeps the pointer of a
 		 * cache merged into another (an alias) until sysfs is up,
@@ -294,7 +300,7 @@ int zsm_desc_caches_init(void)
 			zsm_desc_caches_exit();
 			return -ENOMEM;
 		}
-		zsm_desc_caches[j].size = size;
+		dc->size = size;
 		zsm_nr_desc_caches++;
 	}
 	return 0;
@@ -329,15 +335,13 @@ void zsm_desc_caches_exit(void)
  */
 struct kmem_cache *zsm_desc_cache(unsigned int index, unsigned int *size)
 {
-	unsigned int want = zsm_desc_size(&zsm_classes.geom[index]), j;
+	struct zsm_desc_cache *dc =
+		zsm_desc_cache_find(zsm_desc_size(&zsm_classes.geom[index]));
 
-	for (j = 0; j < zsm_nr_desc_caches; j++) {
-		if (zsm_desc_caches[j].size == want) {
-			*size = kmem_cache_size(zsm_desc_caches[j].cache);
-			return zsm_desc_caches[j].cache;
-		}
-	}
-	return NULL;
+	if (!dc)
+		return NULL;
+	*size = kmem_cache_size(dc->cache);
+	return dc->cache;
 }
 
 /*
