@@ -26,7 +26,8 @@
 # shared libraries, the kernel's mm/ and include/linux/*.h (about 20 MB)
 # under /zsm/data, and /zsm/data.sha256: host-computed checksums of
 # /zsm/data and /lib/modules, paths relative to /. --demo is the old name.
-# (Not yet for arm64 guests: mke2fs is the host's dynamic binary.)
+# For arm64 guests --data leaves mke2fs out (the host's is an x86-64
+# binary): the data is there, zram_ext4 cannot run.
 #
 # Nothing is written in the repository; staging happens in a temporary
 # directory next to FILE.
@@ -60,7 +61,7 @@ parse_args() {
 	if [ -z "$kdir" ] || [ -z "$out" ]; then usage; fi
 	if grep -qx 'CONFIG_ARM64=y' "$kdir/build/.config" 2>/dev/null; then
 		[ -f "$kdir/Image" ] || die "$kdir/Image missing (scripts/build-kernel.sh)"
-		[ $data = 0 ] || die "--data: not available for arm64 guests"
+		mke2fs=0
 		cc=${CROSS_COMPILE:-aarch64-linux-gnu-}gcc
 		command -v "$cc" >/dev/null ||
 			die "$cc missing: apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
@@ -70,6 +71,7 @@ parse_args() {
 		[ -f "$kdir/bzImage" ] || die "$kdir/bzImage missing (scripts/build-kernel.sh)"
 		cc=gcc
 		busybox=/bin/busybox
+		mke2fs=1
 	fi
 	[ -x "$busybox" ] || die "$busybox missing: apt-get install busybox-static"
 }
@@ -140,9 +142,11 @@ add_dynamic() {
 
 add_data() {
 	local src
-	command -v mke2fs >/dev/null || die "mke2fs missing: apt-get install e2fsprogs"
-	add_dynamic "$(command -v mke2fs)" zsm/bin/mke2fs
-	if [ -f /etc/mke2fs.conf ]; then cp /etc/mke2fs.conf "$st/etc/"; fi
+	if [ $mke2fs = 1 ]; then
+		command -v mke2fs >/dev/null || die "mke2fs missing: apt-get install e2fsprogs"
+		add_dynamic "$(command -v mke2fs)" zsm/bin/mke2fs
+		if [ -f /etc/mke2fs.conf ]; then cp /etc/mke2fs.conf "$st/etc/"; fi
+	fi
 	src=$(readlink -f "$kdir/build/source")
 	[ -d "$src/mm" ] || die "kernel source tree not found at $src"
 	mkdir -p "$st/zsm/data"

@@ -27,7 +27,9 @@
 #                        whose per-class statistics (debugfs) are printed;
 #                        latency (a load of its own, with the kernel's
 #                        compaction running in a loop alongside)
-#   zsm_bench_map.ko     map: map + unmap RO/WO, in-page/cross-page
+#   zsm_bench_map.ko     map: map + unmap RO/WO, in-page/cross-page, of
+#                        objects of 3000/4096 of a page (3000 bytes with
+#                        4 KiB pages, 12000 with 16 KiB ones)
 #   zram.ko              zram0 with lz4: write the inputs, drop caches, read
 #                        them back and compare; times and mm_stat; then
 #                        zram_fill (below)
@@ -106,9 +108,10 @@ all_kb=$(($(wc -c <$D/all.bin) / 1024))
 insmod "$ZSMALLOC"
 zsm_insmod tests/zsm_bench_pool.ko provider=probe workloads=info
 HUGE=$(dmesg | sed -n 's/.*zsm-bench-raw probe r0 huge_class_size=//p' | tail -n 1)
+PAGE=$(dmesg | sed -n 's/.*zsm-bench-raw probe r0 page_size=//p' | tail -n 1)
 zsm_rmmod zsm_bench_pool zsmalloc
-echo "huge_limit=$HUGE (upstream zs_huge_class_size)"
-[ -n "$HUGE" ]
+echo "huge_limit=$HUGE (upstream zs_huge_class_size), page_size=$PAGE"
+[ -n "$HUGE" ] && [ -n "$PAGE" ]
 
 # The data sets, in zsm_bench_data.ko's order (set numbers from 0).
 SETS=$(dmesg | sed -n 's/.*zsm-bench-data \([^ ]*\) pages=.*/\1/p')
@@ -189,7 +192,7 @@ bench_latency() {
 
 bench_map() {
 	local k
-	zsm_insmod tests/zsm_bench_map.ko provider="$P"
+	zsm_insmod tests/zsm_bench_map.ko provider="$P" size=$((PAGE * 3000 / 4096))
 	for k in cross_ro cross_wo inpage_ro inpage_wo; do
 		raw map.${k}_ns "$(cat /sys/module/zsm_bench_map/parameters/${k}_ns)"
 	done
