@@ -189,8 +189,11 @@ zsm_obj_lock_fast(struct zsm_pool *pool, unsigned long handle,
 	struct zsm_zspage *zspage;
 	unsigned long obj;
 
-	/* A hard-IRQ mapper: refused, see zsm_obj_lookup_read(). */
-	if (unlikely(in_hardirq() || in_nmi() ||
+	/*
+	 * A hard-IRQ or NMI mapper: refused, see zsm_obj_lookup_read(). One
+	 * read of the preempt count for both (in_hardirq() || in_nmi()).
+	 */
+	if (unlikely((preempt_count() & (HARDIRQ_MASK | NMI_MASK)) ||
 		     !zsm_handle_mapcheck(pool, handle)))
 		return false;
 	rcu_read_lock();

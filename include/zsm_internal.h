@@ -112,7 +112,6 @@ struct zsm_class_table {
 
 /* zsm_class.c */
 int zsm_class_table_init(struct zsm_class_table *t, unsigned int chain);
-unsigned int zsm_size_to_slot(size_t size);
 unsigned int zsm_class_waste(const struct zsm_geom *g);
 
 /* The table every pool uses, built at module load from chain_size. */
@@ -844,21 +843,13 @@ unsigned long zsm_alloc_object(struct zsm_pool *pool, size_t size, gfp_t gfp,
 struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp);
 void zsm_handle_page_release(struct page *page);
 void __zsm_handle_page_add(struct zsm_class *class, struct page *page);
-unsigned long *__zsm_handle_get(struct zsm_class *class);
-void __zsm_handle_put(struct zsm_class *class, unsigned long *hp);
+void __zsm_handle_page_drop(struct zsm_class *class,
+			    struct zsm_handle_page *h);
 void __zsm_handle_pages_drain(struct zsm_class *class);
-struct zsm_class *zsm_handle_class(struct zsm_pool *pool, unsigned long handle);
 
 /* zsm_zspage.c */
 extern const struct movable_operations zsm_mops;
 extern atomic_long_t zsm_pages_migrated;
-void __zsm_fullness_del(struct zsm_class *class, struct zsm_zspage *zspage);
-void __zsm_fullness_add(struct zsm_class *class, struct zsm_zspage *zspage,
-			unsigned int grp);
-unsigned int __zsm_zspage_refile(struct zsm_class *class,
-				 struct zsm_zspage *zspage);
-struct zsm_zspage *__zsm_zspage_pick(struct zsm_class *class,
-				     struct zsm_zspage *not, bool ready_only);
 int zsm_desc_caches_init(void);
 void zsm_desc_caches_exit(void);
 struct kmem_cache *zsm_desc_cache(unsigned int index, unsigned int *size);
@@ -871,10 +862,6 @@ void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 struct page *zsm_page_alloc(gfp_t gfp, int nid);
 void zsm_page_unused(struct page *page);
 void zsm_page_release(struct page *page);
-unsigned int __zsm_slot_take(struct zsm_class *class, struct zsm_zspage *zspage,
-			     unsigned long *hp);
-bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
-			unsigned int idx);
 
 /* zsm_compact.c */
 int zsm_pool_shrinker_init(struct zsm_pool *pool);
@@ -903,5 +890,8 @@ void zsm_debugfs_init(void);
 void zsm_debugfs_exit(void);
 void zsm_pool_debugfs_add(struct zsm_pool *pool);
 void zsm_pool_debugfs_remove(struct zsm_pool *pool);
+
+/* The helpers of zs_malloc() and zs_free(), inline. */
+#include "zsm_hot.h"
 
 #endif /* _ZSM_INTERNAL_H */
