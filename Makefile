@@ -15,6 +15,8 @@
 #   make demo             zram + ext4 on zsm in a guest
 #   make check-runner     prove the test runner fails when it should
 #   make bench            zsm against upstream zsmalloc, perf guest, one boot
+#   make bench-builtin    zswap on zsm built in against zsmalloc built in,
+#                         two 7.x perf guest kernels, a boot of each
 #   make static-checks    lint, build matrix and DKMS (the first step of
 #                         make check); each also alone: make lint,
 #                         make matrix, make dkms-check
@@ -60,7 +62,7 @@ SOAK_TIMEOUT ?= 43200
 
 .PHONY: all modules clean check demo check-runner kernel deps parser-tests bench \
 	tools lint matrix dkms-check static-checks deb deb-check \
-	soak check-kasan check-kcsan kernel-patch check-builtin
+	soak check-kasan check-kcsan kernel-patch check-builtin bench-builtin
 
 all: modules tools
 
@@ -208,3 +210,12 @@ bench: deps
 	@$(call guest_kernel,perf) && \
 	scripts/bench-run.py --kernel-dir "$$kout" --rounds $(BENCH_ROUNDS) \
 		--accel $(BENCH_ACCEL)
+
+# The zswap workload on two 7.x perf kernels, one with the kernel's own
+# zsmalloc built in, one with zsm built in its place: a boot of each
+# (Documentation/benchmarks.rst, "zswap on built-in zsm").
+bench-builtin: deps
+	@$(call guest_kernel,zsmalloc-perf7) && up=$$kout && \
+	$(call guest_kernel,builtin-perf7) && \
+	scripts/bench-run.py --builtin "$$up" "$$kout" \
+		--rounds $(BENCH_ROUNDS) --accel $(BENCH_ACCEL)

@@ -20,12 +20,15 @@ raw() {
 
 # bench_inputs: the real inputs, in $D: the guest's module files
 # (/lib/modules and /zsm/modules), a text corpus (kernel sources under
-# /zsm/data, the runner's --data) and binaries (busybox, /zsm/bin/*, the
-# shared libraries in the initramfs), and all.bin, the three together.
+# /zsm/data, the runner's --data; without mm/zsm, zsm's copy in a kernel
+# with zsm built in, so that such a kernel's boot gets the same text as
+# one with zsmalloc) and binaries (busybox, /zsm/bin/*, the shared
+# libraries in the initramfs), and all.bin, the three together.
 bench_inputs() {
 	mkdir -p $D
 	find /lib/modules /zsm/modules -name '*.ko' -type f | sort | xargs cat >$D/modules.bin
-	find /zsm/data -type f | sort | xargs cat >$D/text.bin
+	find /zsm/data -path /zsm/data/mm/zsm -prune -o -type f -print | sort |
+		xargs cat >$D/text.bin
 	{ echo /bin/busybox; find /zsm/bin /lib /usr/lib -name '*.so*' -type f; find /zsm/bin -type f; } 2>/dev/null |
 		sort -u | xargs cat >$D/binary.bin
 	cat $D/modules.bin $D/text.bin $D/binary.bin >$D/all.bin
