@@ -16,6 +16,8 @@
 #   make check-runner     prove the test runner fails when it should
 #   make bench            zsm against upstream zsmalloc, perf guest, one boot
 #   make bench-arm64      the same on the arm64 perf guest, 16 KiB pages
+#   make bench-builtin    zswap on zsm built in against zsmalloc built in,
+#                         two 7.x perf guest kernels, a boot of each
 #   make static-checks    lint, build matrix and DKMS (the first step of
 #                         make check); each also alone: make lint,
 #                         make matrix, make dkms-check
@@ -62,7 +64,8 @@ SOAK_TIMEOUT ?= 43200
 
 .PHONY: all modules clean check demo check-runner kernel deps parser-tests bench \
 	tools lint matrix dkms-check static-checks deb deb-check \
-	soak check-kasan check-kcsan kernel-patch check-builtin bench-arm64
+	soak check-kasan check-kcsan kernel-patch check-builtin bench-arm64 \
+	bench-builtin
 
 all: modules tools
 
@@ -209,7 +212,7 @@ BENCH_ACCEL ?= icount
 # The guest kernel flavour (scripts/build-kernel.sh); bench-run.py builds
 # the modules for its architecture and boots it.
 BENCH_KERNEL ?= perf
-BENCH_TIMEOUT ?= 1140
+BENCH_TIMEOUT ?= 1800
 BENCH_OUT ?= bench
 bench: deps
 	@$(call guest_kernel,$(BENCH_KERNEL)) && \
@@ -221,3 +224,12 @@ BENCH_ARM64_TIMEOUT ?= 3600
 bench-arm64:
 	@$(MAKE) --no-print-directory bench BENCH_KERNEL=perf-arm64-16k \
 		BENCH_TIMEOUT=$(BENCH_ARM64_TIMEOUT) BENCH_OUT=bench/arm64-16k
+
+# The zswap workload on two 7.x perf kernels, one with the kernel's own
+# zsmalloc built in, one with zsm built in its place: a boot of each
+# (Documentation/benchmarks.rst, "zswap on built-in zsm").
+bench-builtin: deps
+	@$(call guest_kernel,zsmalloc-perf7) && up=$$kout && \
+	$(call guest_kernel,builtin-perf7) && \
+	scripts/bench-run.py --builtin "$$up" "$$kout" \
+		--rounds $(BENCH_ROUNDS) --accel $(BENCH_ACCEL)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Helpers of the consumer tests (guest/tests/zram_ext4.sh, zram_swap.sh,
-# zswap.sh): the kernel's own zram and zswap on zsm. In the guest as
+# zswap.sh) and of the benchmarks' zswap workload: the kernel's own zram and zswap on zsm. In the guest as
 # /zsm/consumer-lib.sh; source it after /zsm/lib.sh and set TEST first.
 
 T0=$(date +%s)
@@ -123,6 +123,21 @@ zram_accounting() {
 		echo "FAIL: zsm objects $objs != zram pages stored $stored - same $same"
 		return 1
 	fi
+}
+
+# rmmod_wait <module>: unload a module if it is loaded, retrying for up
+# to 30 s while it is in use (a zswap pool goes away asynchronously).
+rmmod_wait() {
+	local i=0
+	zsm_loaded "$1" || return 0
+	while ! rmmod "$1" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -ge 30 ]; then
+			echo "FAIL: $1 still in use: $(grep "^$1 " /proc/modules)"
+			return 1
+		fi
+		sleep 1
+	done
 }
 
 # pattern_result <file> <key>: a field of zsm_pattern's "result" line.

@@ -5,6 +5,8 @@
     bench-run.py --kernel-dir DIR [--rounds N] [--only W,...] [--out bench]
     (DIR: an x86_64 or arm64 perf guest kernel, scripts/build-kernel.sh)
     bench-run.py --parse CONSOLE.LOG [--out bench]
+    bench-run.py --builtin UPSTREAM_DIR ZSM_DIR [--rounds N] [--out bench]
+    bench-run.py --parse-builtin UPSTREAM.LOG ZSM.LOG [--out bench]
 
 1. Copies the working tree to $ZSM_CACHE/bench-tree and builds there, against
    DIR/build, only the modules the benchmark loads (zsm.ko and
@@ -18,6 +20,12 @@
    per-round ratios); prints a table and one line per workload
        zsm-bench <workload> ratio=<median> spread=<pct>
    and writes OUT/results.json and OUT/density-per-class.svg.
+
+--builtin (make bench-builtin): the zswap workload alone, on two kernels
+with zswap calling zs_* directly, the kernel's own zsmalloc built into the
+first and zsm into the second (scripts/build-kernel.sh zsmalloc-perf7 and
+builtin-perf7): guest/tests/zswap_bench.sh in a boot of each, rounds
+paired by number, the same zsm-bench lines; OUT/builtin.json.
 
 Python 3 standard library only. Methodology: Documentation/benchmarks.rst.
 """
@@ -87,14 +95,14 @@ def build(tree, kdir, arch):
     subprocess.run(cmd + MODULES, check=True)
 
 
-def boot(tree, kdir, arch, rounds, timeout, accel, only):
+def boot(tree, kdir, arch, rounds, timeout, accel, only, test="bench"):
     # slab_nomerge: zsmalloc's zs_handle/zspage caches keep their names in
-    # /proc/slabinfo (tests/zsm_bench_pool.c).
+    # /proc/slabinfo (tests/zsm_bench_pool.c, guest/bench-lib.sh).
     append = "zsm.bench_rounds=%d slab_nomerge" % rounds
     if only:
         append += " zsm.bench_only=" + only
     cmd = [os.path.join(tree, "scripts", "zsm-run.py"), "--kernel-dir", kdir,
-           "--arch", arch, "--mode", "check", "--tests", "bench",
+           "--arch", arch, "--mode", "check", "--tests", test,
            "--timeout", str(timeout),
            "--accel", accel, "--append", append]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
@@ -224,7 +232,34 @@ def derived(raw, p, r, sets):
     if pay and pages:
         put("hold.density", pay / (pages * PAGE), True)
     derived_latency(raw, p, r, put)
+    derived_zswap(raw, p, r, put)
     return d
+
+
+# zswap figures: guest ns per page of each phase (guest/bench-lib.sh), and
+# of all of them together (time): the process's CPU time, and (*_wall)
+# its elapsed time; the pool's memory while it holds the whole working
+# set.
+ZSWAP_PHASES = {"store": ("stored",), "load": ("loaded",),
+                "cycle": ("cycle_in", "cycle_out")}
+
+
+def derived_zswap(raw, p, r, put):
+    for clock, suffix in (("_ns", ""), ("_wall_ns", "_wall")):
+        ns_all = pages_all = 0
+        for name, page_keys in ZSWAP_PHASES.items():
+            ns = get(raw, p, r, "zswap." + name + clock)
+            pages = [get(raw, p, r, "zswap." + k) for k in page_keys]
+            if ns is None or None in pages or not sum(pages):
+                break
+            put("zswap." + name + suffix, ns / sum(pages), False)
+            ns_all += ns
+            pages_all += sum(pages)
+        else:
+            put("zswap.time" + suffix, ns_all / pages_all, False)
+    for k in ("total_bytes", "pool_total_size", "meta_bytes",
+              "written_back"):
+        put("zswap." + k, get(raw, p, r, "zswap." + k), False)
 
 
 def derived_latency(raw, p, r, put):
@@ -272,7 +307,14 @@ HEADLINE = {
     "fragment": "fragment.pages_after",
     "zram": "zram.mem_used_total",
     "zram_fill": "zram_fill.total_density",
+    "zswap": "zswap.time",
+    "zswap_memory": "zswap.total_bytes",
 }
+# What the builtin pair measures: the zswap workload only.
+HEADLINE_BUILTIN = {"zswap": "zswap.time",
+                    "zswap_memory": "zswap.total_bytes"}
+ZSWAP_LINES = ("zswap.store", "zswap.load", "zswap.cycle",
+               "zswap.pool_total_size")
 
 
 def geomean(xs):
@@ -473,9 +515,16 @@ def fmt(v):
     return "%.0f" % v
 
 
-def report(logpath, outdir, meta):
+def report(logpath, outdir, meta, builtin_log=None):
+    """The figures of one make bench log; with builtin_log, of the pair of
+    logs of --builtin (upstream's, zsm's)."""
     global PAGE
     raw, hist, dbg, data = parse_log(logpath)
+    headline, jname = HEADLINE, "results.json"
+    if builtin_log:
+        raw.update(parse_log(builtin_log)[0])
+        headline, jname = HEADLINE_BUILTIN, "builtin.json"
+        logpath = [logpath, builtin_log]
     PAGE = next((v for (p, r, k), v in raw.items() if k == "page_size"),
                 4096)
     rounds, sets, figures = analyse(raw)
@@ -486,8 +535,10 @@ def report(logpath, outdir, meta):
         classes[p], checks[p] = per_class(hist, dbg, p, rounds[0])
         span[p] = spanning(class_rows(dbg.get((p, rounds[0]), [])))
     os.makedirs(outdir, exist_ok=True)
-    svg = os.path.join(outdir, "density-per-class.svg")
-    svg_plot(classes, svg)
+    svg = None
+    if not builtin_log:
+        svg = os.path.join(outdir, "density-per-class.svg")
+        svg_plot(classes, svg)
 
     print("%-28s %14s %14s %8s %8s" % ("figure", "upstream", "zsm",
                                        "ratio", "spread"))
@@ -508,7 +559,7 @@ def report(logpath, outdir, meta):
                               f["providers"]["upstream"]["median"])
             print("density.%-8s zsm - upstream = %+.2f percentage points"
                   % (step, pp[step]))
-    for w, n in HEADLINE.items():
+    for w, n in headline.items():
         f = figures.get(n)
         if f and "ratio" in f:
             print("zsm-bench %s ratio=%.3f spread=%.1f%%"
@@ -520,6 +571,11 @@ def report(logpath, outdir, meta):
             print("zsm-bench %s ratio=%.3f spread=%.1f%%"
                   % (n, f["ratio"]["median"], f["ratio"]["spread_pct"]))
     latency_lines(figures)
+    for n in ZSWAP_LINES:
+        f = figures.get(n)
+        if f and "ratio" in f:
+            print("zsm-bench %s ratio=%.3f spread=%.1f%%"
+                  % (n, f["ratio"]["median"], f["ratio"]["spread_pct"]))
     counted = zram_fill_counted(raw, rounds)
     for p, c in sorted(counted.items()):
         print("zram_fill %s: mem_used_total is %.1f%% of the free-memory "
@@ -537,24 +593,31 @@ def report(logpath, outdir, meta):
     res.update({
         "log": logpath, "page_size": PAGE, "rounds": rounds,
         "data_sets": data,
-        "headline": HEADLINE, "density_pp": pp, "figures": figures,
+        "headline": headline, "density_pp": pp, "figures": figures,
         "raw": [{"provider": p, "round": r, "key": k, "value": v}
                 for (p, r, k), v in sorted(raw.items())],
         "zram_fill_counted": counted,
         "per_class": classes, "per_class_check": checks, "spanning": span,
         "size_histogram": {str(u): cb for u, cb in sorted(hist.items())},
     })
-    jpath = os.path.join(outdir, "results.json")
+    jpath = os.path.join(outdir, jname)
     with open(jpath, "w") as f:
         json.dump(res, f, indent=1)
         f.write("\n")
-    print("results: %s\nplot: %s" % (jpath, svg))
+    print("results: %s" % jpath)
+    if svg:
+        print("plot: %s" % svg)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kernel-dir", help="perf guest kernel directory")
     ap.add_argument("--parse", metavar="LOG", help="only read a console log")
+    ap.add_argument("--builtin", nargs=2, metavar=("UPSTREAM_DIR", "ZSM_DIR"),
+                    help="the zswap workload on two kernels, zsmalloc and "
+                    "zsm built in")
+    ap.add_argument("--parse-builtin", nargs=2, metavar=("UPSTREAM", "ZSM"),
+                    help="only read the two console logs of --builtin")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--timeout", type=int, default=1140)
     ap.add_argument("--out", default=os.path.join(REPO, "bench"))
@@ -565,12 +628,19 @@ def main():
                     "wall-clock time under multi-threaded TCG")
     ap.add_argument("--only", metavar="W,...",
                     help="run only these workloads (alloc_free, density, "
-                    "fragment, hold, map, zram, zram_fill); default all")
+                    "fragment, latency, hold, map, zram, zram_fill, zswap); "
+                    "default all")
     args = ap.parse_args()
     t0 = time.monotonic()
     if args.parse:
         report(args.parse, args.out, {"parsed_only": True})
         return 0
+    if args.parse_builtin:
+        report(args.parse_builtin[0], args.out, {"parsed_only": True},
+               args.parse_builtin[1])
+        return 0
+    if args.builtin:
+        return run_builtin(args, t0)
     if not args.kernel_dir:
         ap.error("--kernel-dir or --parse is required")
     kdir = os.path.abspath(args.kernel_dir)
@@ -587,6 +657,23 @@ def main():
     report(log, args.out, meta)
     print("bench-run: %d s in all" % meta["seconds"])
     return rc
+
+
+def run_builtin(args, t0):
+    """--builtin: a boot of each kernel, then the paired report."""
+    tree = snapshot("x86_64")
+    logs, meta = [], {"accel": args.accel, "kernels": [], "runner_status": []}
+    for kdir in args.builtin:
+        kdir = os.path.abspath(kdir)
+        log, rc = boot(tree, kdir, "x86_64", args.rounds, args.timeout,
+                       args.accel, None, test="zswap_bench")
+        logs.append(log)
+        meta["kernels"].append(os.path.basename(kdir))
+        meta["runner_status"].append(rc)
+    meta["seconds"] = round(time.monotonic() - t0)
+    report(logs[0], args.out, meta, logs[1])
+    print("bench-run: %d s in all" % meta["seconds"])
+    return max(meta["runner_status"])
 
 
 if __name__ == "__main__":

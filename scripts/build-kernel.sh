@@ -4,7 +4,7 @@
 # Build (or reuse) a zsm guest kernel from Debian's linux-source-6.12, or
 # (flavours ending in 7) from Debian's linux-source-7.x.
 #
-#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7|builtin7|debug-arm64|debug-arm64-16k|perf-arm64-16k
+#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7|builtin7|builtin-perf7|zsmalloc-perf7|debug-arm64|debug-arm64-16k|perf-arm64-16k
 #
 # Flavours and the config fragments they merge, in order, onto tinyconfig:
 #   debug   base debug        make check: lockdep, DEBUG_VM, kmemleak, faults
@@ -24,6 +24,12 @@
 #   builtin7 base debug v7 builtin7
 #                             debug7 with zsm built in where zsmalloc was
 #                             (scripts/kernel-builtin.sh), zswap on it
+#   builtin-perf7  base perf v7 perf7 builtin7
+#                             perf7 with zsm built in, zswap on it
+#   zsmalloc-perf7 base perf v7 perf7 builtin7
+#                             perf7 with the kernel's own zsmalloc built
+#                             in, zswap on it (make bench-builtin compares
+#                             the two)
 #
 # A later fragment overrides an option an earlier one sets (v7.config
 # drops what 7.x no longer has). The 7.x source is linux-source-$ZSM_LINUX7
@@ -39,13 +45,18 @@
 # holds build/ (the O= tree, usable as KDIR for external modules) and
 # mods/ (modules_install output).
 #
-# builtin7 builds from its own source tree, src/ in the build directory:
-# a hard-linked copy of Debian's with zsm applied (kernel-builtin.sh
-# apply), so the shared tree stays pristine. Its key adds the hash of
-# the zsm sources it contains (kernel-builtin.sh hash). When the debug7
-# build of the same source is cached, builtin7 starts from a copy of it
-# (timestamps kept, source paths rewritten), so that only what the config
-# change and mm/zsm/ touch is rebuilt; the time taken is printed.
+# builtin7 and builtin-perf7 build from their own source tree, src/ in
+# the build directory: a hard-linked copy of Debian's with zsm applied
+# (kernel-builtin.sh apply), so the shared tree stays pristine. Their key
+# adds the hash of the zsm sources they contain (kernel-builtin.sh hash).
+# A flavour with seeds (builtin7: debug7; builtin-perf7: zsmalloc-perf7,
+# then perf7; zsmalloc-perf7: builtin-perf7, then perf7) starts from a
+# copy of the first seed whose build of the same source (and, for a seed
+# with zsm, the same zsm sources) is cached (timestamps kept, source
+# paths rewritten), so that only what the config change and mm/ touch is
+# rebuilt: the two flavours of make bench-builtin have the same options,
+# so the second builds little more than its allocator. The time taken is
+# printed.
 set -euo pipefail
 
 flavor=${1:-debug}
@@ -53,19 +64,39 @@ here=$(cd "$(dirname "$0")" && pwd)
 cfgdir=$here/kconfig
 series=6.12
 arch=x86_64
+# frags_of <flavour>: its fragments, or nothing for an unknown one.
+frags_of() {
+	case $1 in
+	debug) echo "base debug" ;;
+	kasan) echo "base debug kasan" ;;
+	kcsan) echo "base debug kcsan" ;;
+	perf) echo "base perf" ;;
+	debug7) echo "base debug v7" ;;
+	perf7) echo "base perf v7 perf7" ;;
+	builtin7) echo "base debug v7 builtin7" ;;
+	builtin-perf7|zsmalloc-perf7) echo "base perf v7 perf7 builtin7" ;;
+	debug-arm64) echo "base debug arm64" ;;
+	debug-arm64-16k) echo "base debug arm64 arm64-16k" ;;
+	perf-arm64-16k) echo "base perf arm64 arm64-16k" ;;
+	esac
+}
+frags=$(frags_of "$flavor")
+if [ -z "$frags" ]; then
+	echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7|builtin7|builtin-perf7|zsmalloc-perf7|debug-arm64|debug-arm64-16k|perf-arm64-16k" >&2
+	exit 2
+fi
+# seeds: the cached builds this one may start from, the first found;
+# withzsm: zsm is applied to the flavour's own copy of the source.
+seeds=
+withzsm=
 case $flavor in
-debug) frags="base debug" ;;
-kasan) frags="base debug kasan" ;;
-kcsan) frags="base debug kcsan" ;;
-perf) frags="base perf" ;;
-debug7) frags="base debug v7" series=${ZSM_LINUX7:-7.3} ;;
-perf7) frags="base perf v7 perf7" series=${ZSM_LINUX7:-7.3} ;;
-builtin7) frags="base debug v7 builtin7" series=${ZSM_LINUX7:-7.3} ;;
-debug-arm64) frags="base debug arm64" arch=arm64 ;;
-debug-arm64-16k) frags="base debug arm64 arm64-16k" arch=arm64 ;;
-perf-arm64-16k) frags="base perf arm64 arm64-16k" arch=arm64 ;;
-*) echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7|builtin7|debug-arm64|debug-arm64-16k|perf-arm64-16k" >&2
-   exit 2 ;;
+*7) series=${ZSM_LINUX7:-7.3} ;;
+esac
+case $flavor in
+*-arm64*) arch=arm64 ;;
+builtin7) seeds=debug7 withzsm=1 ;;
+builtin-perf7) seeds="zsmalloc-perf7 perf7" withzsm=1 ;;
+zsmalloc-perf7) seeds="builtin-perf7 perf7" ;;
 esac
 # Bump RECIPE when a change below changes what a build produces; other
 # edits of this script keep every cached kernel valid.
@@ -99,15 +130,19 @@ kernel_key() {
 		{ cat; echo "recipe $RECIPE $srcver"; [ -z "$extra" ] || echo "$extra"; } |
 		sha256sum | cut -c1-12
 }
-zsmhash=
-seed=
-if [ "$flavor" = builtin7 ]; then
-	zsmhash="zsm $("$here/kernel-builtin.sh" hash)"
-	seed=$cache/kernel-$series-debug-$(kernel_key "" "$cfgdir/base.config" \
-		"$cfgdir/debug.config" "$cfgdir/v7.config")
-fi
-key=$(kernel_key "$zsmhash" "${fragfiles[@]}")
-out=$cache/kernel-$series-${flavor%7}-$key
+zsmhash="zsm $("$here/kernel-builtin.sh" hash)"
+# build_dir <flavour>: where its build is cached.
+build_dir() {
+	local f extra='' files=()
+	for f in $(frags_of "$1"); do
+		files+=("$cfgdir/$f.config")
+	done
+	case $1 in
+	builtin*) extra=$zsmhash ;;
+	esac
+	echo "$cache/kernel-$series-${1%7}-$(kernel_key "$extra" "${files[@]}")"
+}
+out=$(build_dir "$flavor")
 srcroot=$cache/src/$srcver
 src=$srcroot/linux-source-$series
 mkdir -p "$cache" "$srcroot"
@@ -126,6 +161,15 @@ exec 9>"$cache/.lock"
 flock 9
 [ ! -f "$out/.done" ] || reuse
 
+# The seed, looked up under the lock: a build of another flavour that
+# held it may be one.
+seed=
+for f in $seeds; do
+	seed=$(build_dir "$f")
+	[ ! -f "$seed/.done" ] || break
+	seed=
+done
+
 if [ ! -f "$srcroot/.extracted" ]; then
 	echo "build-kernel: extracting $tarball (Debian $srcver)" >&2
 	rm -rf "$src"
@@ -137,23 +181,27 @@ echo "build-kernel: building $flavor kernel into $out" >&2
 t0=$(date +%s)
 rm -rf "$out"
 mkdir -p "$out/build"
-if [ -n "$zsmhash" ]; then
-	cp -al "$src" "$out/src"
-	"$here/kernel-builtin.sh" apply "$out/src"
-	if [ -f "$seed/.done" ]; then
-		echo "build-kernel: starting from a copy of $seed/build" >&2
-		rmdir "$out/build"
-		cp -a "$seed/build" "$out/build"
-		# Absolute paths (Kbuild's saved commands and dependencies, the
-		# O= Makefile) now name this build's tree and directory.
-		re() { printf '%s' "$1" | sed 's/[].[\*^$|]/\\&/g'; }
-		grep -rlIZF -e "$src" -e "$seed/" "$out/build" |
-			xargs -0 -r sed -i -e "s|$(re "$src")|$out/src|g" \
-				-e "s|$(re "$seed")/|$out/|g"
-		ln -sfn "$out/src" "$out/build/source"
-	fi
-	src=$out/src
+newsrc=$src
+if [ -n "$withzsm" ]; then
+	newsrc=$out/src
+	cp -al "$src" "$newsrc"
+	"$here/kernel-builtin.sh" apply "$newsrc"
 fi
+if [ -n "$seed" ]; then
+	echo "build-kernel: starting from a copy of $seed/build" >&2
+	seedsrc=$(readlink -f "$seed/build/source")
+	rmdir "$out/build"
+	cp -a "$seed/build" "$out/build"
+	# Absolute paths (Kbuild's saved commands and dependencies, the
+	# O= Makefile) now name this build's tree and directory; the seed's
+	# tree first, which may be inside its directory.
+	re() { printf '%s' "$1" | sed 's/[].[\*^$|]/\\&/g'; }
+	grep -rlIZF -e "$seedsrc" -e "$seed/" "$out/build" |
+		xargs -0 -r sed -i -e "s|$(re "$seedsrc")|$newsrc|g" \
+			-e "s|$(re "$seed")/|$out/|g"
+	ln -sfn "$newsrc" "$out/build/source"
+fi
+src=$newsrc
 if [ $arch = arm64 ]; then
 	cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
 	command -v "${cross}gcc" >/dev/null ||

@@ -13,6 +13,7 @@
 #   /init                 guest/init (the test protocol)
 #   /zsm/lib.sh           guest/lib.sh, helpers for test scripts
 #   /zsm/consumer-lib.sh  guest/consumer-lib.sh, for the zram/zswap tests
+#   /zsm/bench-lib.sh     guest/bench-lib.sh, for the benchmarks
 #   /zsm/tests/*.sh       guest/tests/    (zsm.mode=check)
 #   /zsm/selftest/*.sh    guest/selftest/ (zsm.mode=selftest)
 #   /zsm/demo/*.sh        guest/demo/     (zsm.mode=demo)
@@ -87,6 +88,7 @@ add_base() {
 	install -m 0755 "$here/init" "$st/init"
 	cp "$here/lib.sh" "$st/zsm/lib.sh"
 	cp "$here/consumer-lib.sh" "$st/zsm/consumer-lib.sh"
+	cp "$here/bench-lib.sh" "$st/zsm/bench-lib.sh"
 	local d
 	for d in tests selftest demo; do
 		if compgen -G "$here/$d/*.sh" >/dev/null; then

@@ -60,9 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The kernel's spellings of these attributes. */
-#define __noreturn	__attribute__((noreturn))
-#define __printf(a, b)	__attribute__((format(printf, a, b)))
+#include "zsm_prog.h"
 
 /* === Data ================================================================ */
 
@@ -214,19 +212,6 @@ static void page_check(const void *p, const void *exp, enum page_kind kind,
 
 /* === Helpers ============================================================= */
 
-static void __noreturn __printf(1, 2) die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "zsm_pattern: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(2);
-}
-
 static double now(void)
 {
 	struct timespec ts;
@@ -265,17 +250,6 @@ static void join_cgroup(const char *dir)
 	if (write(fd, "0", 1) != 1)
 		die("%s: %s", path, strerror(errno));
 	close(fd);
-}
-
-static uint64_t gcd(uint64_t a, uint64_t b)
-{
-	while (b) {
-		uint64_t t = a % b;
-
-		a = b;
-		b = t;
-	}
-	return a;
 }
 
 static void print_result(const struct tally *t, int files)
@@ -368,9 +342,7 @@ static int cmd_mem(const struct mem_opts *o)
 	}
 
 	/* A stride coprime with n visits every page once, scattered. */
-	stride = n / 3 + 1;
-	while (gcd(stride, n) != 1)
-		stride++;
+	stride = scatter_stride(n);
 	t0 = now();
 	mem_verify(base, n, gen, o->seed, stride, &t, exp);
 	t1 = now();

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# zsm-run: --mem 2048 --data
+# zsm-run: --mem 2048 --disk 256 --data
 # make bench: every workload on upstream zsmalloc.ko and on zsm.ko, in one
 # boot, alternating the providers over several rounds (the order is
 # reversed every other round: A B, B A, A B, ...). The guest only prints raw
@@ -7,8 +7,8 @@
 # of make check (the `zsm-run:` line above keeps it out of the default list);
 # meant for the perf kernel. Rounds: zsm.bench_rounds=N on the kernel command
 # line (default 5). Workloads: zsm.bench_only=a,b,... (alloc_free, density,
-# fragment, latency, hold, map, zram, zram_fill; default all) runs only
-# those.
+# fragment, latency, hold, map, zram, zram_fill, zswap; default all) runs
+# only those.
 #
 #   zsm-bench-raw <provider> r<round> <key>=<value>    one figure
 #   zsm-bench-hist <provider> r<round> ...              object sizes (hold)
@@ -33,18 +33,20 @@
 #   zram.ko              zram0 with lz4: write the inputs, drop caches, read
 #                        them back and compare; times and mm_stat; then
 #                        zram_fill (below)
+#   zswap                zswap's zpool switched to the provider: the zswap
+#                        workload of /zsm/bench-lib.sh on the inputs
 . /zsm/lib.sh
+# shellcheck disable=SC2034 # read by consumer-lib.sh
+TEST=bench
+. /zsm/consumer-lib.sh
+. /zsm/bench-lib.sh
 
-ROUNDS=$(sed -n 's/.*zsm\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
-ROUNDS=${ROUNDS:-5}
 ONLY=$(sed -n 's/.*zsm\.bench_only=\([a-z_,]*\).*/\1/p' /proc/cmdline)
 ZSMALLOC=$KMODS/kernel/mm/zsmalloc.ko
-D=/tmp/bench
 COMP=lz4
 
 [ -f "$ZSMALLOC" ] || { echo "no $ZSMALLOC"; exit 1; }
-mkdir -p $D
-trap 'zsm_rmmod zram zsm_bench_map zsm_bench_pool zsm zsmalloc zsm_bench_data' EXIT
+trap 'zswap_restore; zsm_rmmod zram zsm_bench_map zsm_bench_pool zsm zsmalloc zsm_bench_data' EXIT
 
 # wanted <workload>: selected by zsm.bench_only (all when it is not given).
 wanted() {
@@ -62,10 +64,6 @@ pool_workloads() {
 		wanted $w && l=${l:+$l,}$w
 	done
 	echo "$l"
-}
-
-raw() {
-	zsm_kmsg "zsm-bench-raw $P r$R $1=$2"
 }
 
 # Seconds since boot, centisecond resolution, as an integer of 1/100 s.
@@ -90,11 +88,7 @@ debugfs_classes() {
 }
 
 # --- inputs ---------------------------------------------------------------
-find /lib/modules /zsm/modules -name '*.ko' -type f | sort | xargs cat >$D/modules.bin
-find /zsm/data -type f | sort | xargs cat >$D/text.bin
-{ echo /bin/busybox; find /zsm/bin /lib /usr/lib -name '*.so*' -type f; find /zsm/bin -type f; } 2>/dev/null |
-	sort -u | xargs cat >$D/binary.bin
-cat $D/modules.bin $D/text.bin $D/binary.bin >$D/all.bin
+bench_inputs
 # Small objects (30-400 bytes compressed), as sparse and repetitive pages
 # give; not in all.bin, the zram workload's input.
 zsm_sparse 4096 1 >$D/small.bin
@@ -276,6 +270,18 @@ bench_zram_fill() {
 	fi
 }
 
+# zswap on the provider: its zpool, then back to zbud (built in), which
+# retires the provider's pool; rmmod_wait waits until it is gone.
+run_zswap() {
+	case $P in
+	upstream) echo zsmalloc >"$ZSWAP_P/zpool" ;;
+	zsm) echo zsm >"$ZSWAP_P/zpool" ;;
+	esac
+	echo "zswap: zpool $(cat "$ZSWAP_P/zpool"), compressor $(cat "$ZSWAP_P/compressor")"
+	bench_zswap
+	echo zbud >"$ZSWAP_P/zpool"
+}
+
 run_one() {
 	echo "--- round $R: $P"
 	load_provider
@@ -284,9 +290,15 @@ run_one() {
 	if wanted map; then bench_map; fi
 	if wanted zram; then bench_zram; fi
 	if wanted zram_fill; then bench_zram_fill; fi
-	zsm_rmmod zsm zsmalloc
+	if wanted zswap; then run_zswap; fi
+	rmmod_wait zsm
+	rmmod_wait zsmalloc
 }
 
+if wanted zswap; then
+	zswap_save zpool
+	zswap_bench_setup
+fi
 order="upstream zsm"
 R=1
 while [ $R -le "$ROUNDS" ]; do

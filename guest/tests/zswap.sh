@@ -58,22 +58,9 @@ cleanup() {
 	[ -z "$DISK" ] || swapoff "$DISK" 2>/dev/null || true
 	rmdir "$CG" 2>/dev/null || true
 	zswap_restore
-	unload_zsm
+	rmmod_wait zsm
 }
 trap cleanup EXIT
-
-unload_zsm() {
-	local i=0
-	zsm_loaded zsm || return 0
-	while ! rmmod zsm 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -ge 30 ]; then
-			echo "FAIL: zsm.ko still in use: $(grep '^zsm ' /proc/modules)"
-			return 1
-		fi
-		sleep 1
-	done
-}
 
 # sampler: keeps the largest stored_pages seen in /tmp/zswap.max.
 sampler() {
@@ -286,5 +273,5 @@ objs=$(zsm_zswap_sum objects)
 echo "after swapoff: zswap stored_pages $(zswap_dbg stored_pages), zsm objects $objs"
 [ "$objs" -eq 0 ] || { echo "FAIL: $objs objects left in zsm"; exit 1; }
 zswap_restore
-unload_zsm
+rmmod_wait zsm
 trap - EXIT
