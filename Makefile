@@ -32,6 +32,9 @@
 #                         into build/zsm-builtin-<version>.patch
 #   make check-builtin    zswap, zram and zsm's own tests on the
 #                         builtin7 guest kernel (zsm built in, zswap on it)
+#   make check-arm64      zsm's own tests and the consumer tests on the
+#                         arm64 guest kernels, 4 KiB and 16 KiB pages, and
+#                         the consumer tests on Debian's stock arm64 6.1
 #   make clean
 #
 # KDIR defaults to the cached debug guest kernel (scripts/build-kernel.sh),
@@ -60,7 +63,7 @@ SOAK_TIMEOUT ?= 43200
 
 .PHONY: all modules clean check demo check-runner kernel deps parser-tests bench \
 	tools lint matrix dkms-check static-checks deb deb-check \
-	soak check-kasan check-kcsan kernel-patch check-builtin
+	soak check-kasan check-kcsan kernel-patch check-builtin check-arm64
 
 all: modules tools
 
@@ -144,6 +147,19 @@ check-builtin: deps
 	scripts/stock-kernel.sh 7.x-builtin-suite $(RUN_ARGS) || rc=1; \
 	exit $$rc
 
+# Every arm64 boot (scripts/stock-kernel.sh; Documentation/testing.rst,
+# "The arm64 guests"), one after the other, Debian's stock arm64 6.1
+# last; make check runs only CHECK_ARM64.
+ARM64_BOOTS ?= arm64-suite arm64 arm64-16k-suite arm64-16k 6.1-arm64
+check-arm64: deps
+	@res=$$(mktemp -d) && rc=0; \
+	for k in $(ARM64_BOOTS); do \
+		scripts/stock-kernel.sh --results "$$res/$$k.json" $$k \
+			$(RUN_ARGS) || rc=1; \
+	done; \
+	scripts/zsm-summary.py $(patsubst %,"$$res/%.json",$(ARM64_BOOTS)) || rc=1; \
+	rm -rf "$$res"; exit $$rc
+
 parser-tests:
 	python3 scripts/test_zsm_run.py
 
@@ -156,6 +172,10 @@ CHECK_FLAVOR ?= debug
 export CHECK_TIMEOUT
 ifdef CONSUMER_KERNELS
 export CONSUMER_KERNELS
+endif
+# CHECK_ARM64= (empty): no arm64 boot.
+ifneq ($(origin CHECK_ARM64),undefined)
+export CHECK_ARM64
 endif
 
 check: deps static-checks
