@@ -16,6 +16,7 @@
 #   make demo             zram + ext4 on zsm in a guest
 #   make check-runner     prove the test runner fails when it should
 #   make bench            zsm against upstream zsmalloc, perf guest, one boot
+#   make bench-arm64      the same on the arm64 perf guest, 16 KiB pages
 #   make static-checks    lint, build matrix and DKMS (the first step of
 #                         make check); each also alone: make lint,
 #                         make matrix, make dkms-check
@@ -45,10 +46,11 @@
 ZSM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/zsm
 export ZSM_CACHE
 
-# Shell snippet: set $kout to the guest kernel directory (bzImage, build/,
-# mods/), the last line printed by the script; fail if there is none.
+# Shell snippet: set $kout to the guest kernel directory (bzImage or, arm64,
+# Image; build/, mods/), the last line printed by the script; fail if there
+# is none.
 guest_kernel = kout=$$(scripts/build-kernel.sh $(1) | tail -n 1) && \
-	{ test -f "$$kout/bzImage" || \
+	{ test -f "$$kout/bzImage" || test -f "$$kout/Image" || \
 	  { echo "make: guest kernel build failed" >&2; exit 1; }; }
 KDIR ?= $(shell scripts/build-kernel.sh debug | tail -n 1)/build
 
@@ -64,7 +66,8 @@ SOAK_TIMEOUT ?= 43200
 
 .PHONY: all modules clean check demo check-runner kernel deps parser-tests bench \
 	tools lint matrix dkms-check static-checks deb deb-check \
-	soak check-kasan check-kcsan kernel-patch check-builtin check-arm64
+	soak check-kasan check-kcsan kernel-patch check-builtin bench-arm64 \
+	check-arm64
 
 all: modules tools
 
@@ -226,7 +229,18 @@ check-runner: deps
 BENCH_ROUNDS ?= 5
 # icount: times are guest instruction counts (repeatable); tcg: wall clock.
 BENCH_ACCEL ?= icount
+# The guest kernel flavour (scripts/build-kernel.sh); bench-run.py builds
+# the modules for its architecture and boots it.
+BENCH_KERNEL ?= perf
+BENCH_TIMEOUT ?= 1140
+BENCH_OUT ?= bench
 bench: deps
-	@$(call guest_kernel,perf) && \
+	@$(call guest_kernel,$(BENCH_KERNEL)) && \
 	scripts/bench-run.py --kernel-dir "$$kout" --rounds $(BENCH_ROUNDS) \
-		--accel $(BENCH_ACCEL)
+		--accel $(BENCH_ACCEL) --timeout $(BENCH_TIMEOUT) --out $(BENCH_OUT)
+
+# arm64 with 16 KiB pages, under qemu-system-aarch64 (TCG: slower).
+BENCH_ARM64_TIMEOUT ?= 3600
+bench-arm64:
+	@$(MAKE) --no-print-directory bench BENCH_KERNEL=perf-arm64-16k \
+		BENCH_TIMEOUT=$(BENCH_ARM64_TIMEOUT) BENCH_OUT=bench/arm64-16k

@@ -69,21 +69,6 @@ static void zsm_pick_chain(unsigned int size, unsigned int chain,
 /* === Interface =========================================================== */
 
 /**
- * zsm_size_to_slot() - class slot of an object size.
- * @size: object size in bytes, 1..PAGE_SIZE.
- *
- * Context: Any context.
- * Return: the slot index; the canonical class is zsm_classes.geom[slot].index.
- */
-unsigned int zsm_size_to_slot(size_t size)
-{
-	if (size <= ZSM_MIN_ALLOC)
-		return 0;
-	return DIV_ROUND_UP(size - ZSM_MIN_ALLOC, ZSM_CLASS_DELTA);
-}
-EXPORT_SYMBOL_IF_KUNIT(zsm_size_to_slot);
-
-/**
  * zsm_class_waste() - bytes of a zspage that no object can use.
  * @g: class geometry.
  *

@@ -230,6 +230,7 @@ static unsigned long zsm_class_compact(struct zsm_pool *pool,
 		return 0;
 
 	spin_lock(&class->lock);
+	/* A hint: zs_destroy_pool()'s caller runs no zs_compact() beside it. */
 	while (!READ_ONCE(pool->destroying)) {
 		src = __zsm_zspage_emptiest(class);
 		if (!src)

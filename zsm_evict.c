@@ -226,6 +226,7 @@ long zs_evict_pages(struct zs_pool *zpool, unsigned long nr_pages)
 	unsigned long freed = 0, tries;
 	unsigned int gen;
 
+	/* Lockless early test only; the handler is used under evict_lock. */
 	if (!READ_ONCE(pool->evict))
 		return -EINVAL;
 

@@ -13,7 +13,9 @@
  * Two checks of a handle, sharing their opening tests
  * (zsm_handle_word_ok()): zsm_handle_class() (zs_free(): the struct page
  * names the owner) and zsm_handle_mapcheck() (map path: one load from the
- * handle page's own header).
+ * handle page's own header). They, and taking and returning a handle word,
+ * are inline (zsm_hot.h, zsm_internal.h); this file keeps the life of
+ * handle pages.
  */
 
 #include <linux/kernel.h>
@@ -21,11 +23,6 @@
 #include <linux/list.h>
 
 #include "zsm_internal.h"
-
-static inline struct zsm_handle_page *zsm_handle_page_of(unsigned long *hp)
-{
-	return (struct zsm_handle_page *)((unsigned long)hp & PAGE_MASK);
-}
 
 /**
  * zsm_handle_page_alloc() - a new handle page for @class, all words free.
@@ -71,25 +68,6 @@ void __zsm_handle_page_add(struct zsm_class *class, struct page *page)
 	class->nr_handle_pages++;
 }
 
-/* Take a free handle word of @class, or NULL if its handle pages are full. */
-unsigned long *__zsm_handle_get(struct zsm_class *class)
-{
-	struct zsm_handle_page *h;
-	unsigned long *hp;
-
-	lockdep_assert_held(&class->lock);
-	h = list_first_entry_or_null(&class->handle_pages,
-				     struct zsm_handle_page, list);
-	if (!h)
-		return NULL;
-	hp = h->free;
-	h->free = (unsigned long *)(*hp & ~ZSM_HANDLE_FREE);
-	h->inuse++;
-	if (!h->free)
-		list_move(&h->list, &class->handle_pages_full);
-	return hp;
-}
-
 /* Give a handle page back to the page allocator (not listed, or unlisted). */
 void zsm_handle_page_release(struct page *page)
 {
@@ -104,40 +82,13 @@ void zsm_handle_page_release(struct page *page)
 	atomic_long_dec(&zsm_pages_held);
 }
 
-/* Return handle word @hp to its page; the page goes when it holds none. */
-void __zsm_handle_put(struct zsm_class *class, unsigned long *hp)
+/* A handle page that holds no handle any more leaves @class. */
+void __zsm_handle_page_drop(struct zsm_class *class, struct zsm_handle_page *h)
 {
-	struct zsm_handle_page *h = zsm_handle_page_of(hp);
-
 	lockdep_assert_held(&class->lock);
-	if (!h->free)
-		list_move(&h->list, &class->handle_pages);
-	*hp = (unsigned long)h->free | ZSM_HANDLE_FREE;
-	h->free = hp;
-	if (--h->inuse == 0) {
-		list_del(&h->list);
-		class->nr_handle_pages--;
-		zsm_handle_page_release(virt_to_page(h));
-	}
-}
-
-/*
- * Check that @handle is a handle word of @pool, without trusting it: its
- * struct page must carry @pool's cookie before page->private is believed.
- * Returns the owning class or NULL. Used where a bad handle would do harm:
- * zs_free(). The map path's cheaper check is zsm_handle_mapcheck().
- */
-struct zsm_class *zsm_handle_class(struct zsm_pool *pool,
-				   unsigned long handle)
-{
-	struct page *page;
-
-	if (!zsm_handle_word_ok(handle) || !virt_addr_valid((void *)handle))
-		return NULL;
-	page = virt_to_page((void *)handle);
-	if (zsm_page_index(page) != zsm_handle_page_cookie(pool))
-		return NULL;
-	return (struct zsm_class *)page_private(page);
+	list_del(&h->list);
+	class->nr_handle_pages--;
+	zsm_handle_page_release(virt_to_page(h));
 }
 
 /* Release every handle page of @class, used or not (pool destruction). */

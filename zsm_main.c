@@ -288,46 +288,19 @@ static unsigned long __zsm_alloc_locked(struct zsm_class *class,
 	return (unsigned long)hp;
 }
 
-/**
- * zsm_alloc_object() - allocate an object (zs_malloc()).
- * @pool: pool to allocate from.
- * @size: object size in bytes, 1..PAGE_SIZE.
- * @gfp: allocation flags for any new memory. Without __GFP_DIRECT_RECLAIM
- *	it does not sleep.
- * @nid: node the pages it adds to a zspage come from first, falling back
- *	to others as alloc_pages_node() does; NUMA_NO_NODE for the local
- *	node. Objects go into the class's fullest zspage wherever its pages
- *	are, as in zsmalloc.
- *
- * The object goes into the fullest zspage of its class that has a free
- * slot in a page already present; a page is allocated only when no such
- * slot exists, and if that allocation fails while objects were freed
- * meanwhile, the freed slots are used.
- *
- * Context: Task context, atomic or not (spinlocks may be held, preemption
- * or interrupts disabled), depending on @gfp; not from an interrupt
- * handler or softirq (refused with a warning, once).
- * Return: an opaque handle, or an error value tested with IS_ERR_VALUE():
- * -EINVAL for @size 0 or a call from interrupt context, -ENOSPC for @size
- * above PAGE_SIZE, -ENOMEM when memory could not be had.
+/*
+ * zsm_alloc_object() when the class lacked a ready slot or a free handle
+ * word: allocate what it lacks without the lock, and retry until the
+ * object is placed or memory cannot be had.
  */
-unsigned long zsm_alloc_object(struct zsm_pool *pool, size_t size, gfp_t gfp,
-			       int nid)
+static noinline unsigned long zsm_alloc_slow(struct zsm_class *class,
+					     gfp_t gfp, int nid)
 {
 	struct zsm_alloc_spare sp = { };
 	bool want_hpage, want_zspage, retried = false;
 	unsigned int want_pages;
-	struct zsm_class *class;
 	unsigned long handle;
 
-	if (unlikely(!size))
-		return (unsigned long)ERR_PTR(-EINVAL);
-	if (unlikely(size > ZSM_MAX_ALLOC))
-		return (unsigned long)ERR_PTR(-ENOSPC);
-	if (WARN_ONCE(!in_task(), "zsm: %s() from interrupt context\n", __func__))
-		return (unsigned long)ERR_PTR(-EINVAL);
-
-	class = pool->class_of[zsm_size_to_slot(size)];
 	for (;;) {
 		spin_lock(&class->lock);
 		handle = __zsm_alloc_locked(class, &sp, &want_hpage,
@@ -370,6 +343,63 @@ unsigned long zsm_alloc_object(struct zsm_pool *pool, size_t size, gfp_t gfp,
 nomem:
 	zsm_alloc_spare_release(&sp);
 	return (unsigned long)ERR_PTR(-ENOMEM);
+}
+
+/**
+ * zsm_alloc_object() - allocate an object (zs_malloc()).
+ * @pool: pool to allocate from.
+ * @size: object size in bytes, 1..PAGE_SIZE.
+ * @gfp: allocation flags for any new memory. Without __GFP_DIRECT_RECLAIM
+ *	it does not sleep.
+ * @nid: node the pages it adds to a zspage come from first, falling back
+ *	to others as alloc_pages_node() does; NUMA_NO_NODE for the local
+ *	node. Objects go into the class's fullest zspage wherever its pages
+ *	are, as in zsmalloc.
+ *
+ * The object goes into the fullest zspage of its class that has a free
+ * slot in a page already present; a page is allocated only when no such
+ * slot exists, and if that allocation fails while objects were freed
+ * meanwhile, the freed slots are used.
+ *
+ * Context: Task context, atomic or not (spinlocks may be held, preemption
+ * or interrupts disabled), depending on @gfp; not from an interrupt
+ * handler or softirq (refused with a warning, once).
+ * Return: an opaque handle, or an error value tested with IS_ERR_VALUE():
+ * -EINVAL for @size 0 or a call from interrupt context, -ENOSPC for @size
+ * above PAGE_SIZE, -ENOMEM when memory could not be had.
+ */
+unsigned long zsm_alloc_object(struct zsm_pool *pool, size_t size, gfp_t gfp,
+			       int nid)
+{
+	struct zsm_zspage *zspage;
+	struct zsm_class *class;
+	unsigned long *hp;
+
+	if (unlikely(!size))
+		return (unsigned long)ERR_PTR(-EINVAL);
+	if (unlikely(size > ZSM_MAX_ALLOC))
+		return (unsigned long)ERR_PTR(-ENOSPC);
+	if (WARN_ONCE(!in_task(), "zsm: %s() from interrupt context\n", __func__))
+		return (unsigned long)ERR_PTR(-EINVAL);
+
+	class = pool->class_of[zsm_size_to_slot(size)];
+	spin_lock(&class->lock);
+	/*
+	 * The common case, in one critical section that calls nothing: a
+	 * ready slot (then some listed zspage has one) and a free handle
+	 * word; what __zsm_alloc_locked() does when nothing is spare.
+	 */
+	if (likely(class->ready_free && !list_empty(&class->handle_pages))) {
+		zspage = __zsm_zspage_pick(class, NULL, true);
+		if (likely(zspage)) {
+			hp = __zsm_handle_get(class);
+			__zsm_slot_take(class, zspage, hp);
+			spin_unlock(&class->lock);
+			return (unsigned long)hp;
+		}
+	}
+	spin_unlock(&class->lock);
+	return zsm_alloc_slow(class, gfp, nid);
 }
 EXPORT_SYMBOL_IF_KUNIT(zsm_alloc_object);
 
@@ -451,7 +481,12 @@ void zs_free(struct zs_pool *zpool, unsigned long handle)
 		      "zsm: handle %p of pool %s is corrupt\n",
 		      (void *)handle, pool->name))
 		goto out;
-	/* The eviction handler has it: zsm_evict_one() frees it afterwards. */
+	/*
+	 * The eviction handler has it: zsm_evict_one() frees it afterwards.
+	 * evict_pin is written under the pinned class's lock; it can equal
+	 * only a handle of that class, read under that lock (ordering table,
+	 * zsm_internal.h).
+	 */
 	if (unlikely(handle == READ_ONCE(pool->evict_pin))) {
 		WARN_ONCE(pool->evict_pin_freed,
 			  "zsm: double free of handle %p in pool %s\n",

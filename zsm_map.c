@@ -189,8 +189,11 @@ zsm_obj_lock_fast(struct zsm_pool *pool, unsigned long handle,
 	struct zsm_zspage *zspage;
 	unsigned long obj;
 
-	/* A hard-IRQ mapper: refused, see zsm_obj_lookup_read(). */
-	if (unlikely(in_hardirq() || in_nmi() ||
+	/*
+	 * A hard-IRQ or NMI mapper: refused, see zsm_obj_lookup_read(). One
+	 * read of the preempt count for both (in_hardirq() || in_nmi()).
+	 */
+	if (unlikely((preempt_count() & (HARDIRQ_MASK | NMI_MASK)) ||
 		     !zsm_handle_mapcheck(pool, handle)))
 		return false;
 	rcu_read_lock();
@@ -763,6 +766,7 @@ static __always_inline bool zsm_obj_in_page(struct zsm_zspage *zspage,
 /* The zspage of a handle whose zspage the caller holds read-locked. */
 static __always_inline struct zsm_zspage *zsm_obj_held(unsigned long handle, unsigned int *idx)
 {
+	/* Stable: the read lock holds off compaction, whose unlock it acquired. */
 	unsigned long obj = READ_ONCE(*(unsigned long *)handle);
 
 	*idx = zsm_obj_idx(obj);

@@ -83,96 +83,6 @@ static void zsm_page_clear_movable(struct page *page)
 
 /* === Zspages ============================================================== */
 
-/* Take @zspage off its fullness list; its ready slots stop counting. */
-void __zsm_fullness_del(struct zsm_class *class, struct zsm_zspage *zspage)
-{
-	lockdep_assert_held(&class->lock);
-	class->ready_free -= __zsm_zspage_ready(class, zspage);
-	list_del_init(&zspage->list);
-	if (!--class->fullness_count[zspage->fullness])
-		class->fullness_mask &= ~BIT(zspage->fullness);
-}
-
-/* File @zspage in fullness group @grp; its ready slots count. */
-void __zsm_fullness_add(struct zsm_class *class, struct zsm_zspage *zspage,
-			unsigned int grp)
-{
-	lockdep_assert_held(&class->lock);
-	class->ready_free += __zsm_zspage_ready(class, zspage);
-	zspage->fullness = grp;
-	list_add(&zspage->list, &class->fullness_list[grp]);
-	class->fullness_count[grp]++;
-	class->fullness_mask |= BIT(grp);
-}
-
-/**
- * __zsm_zspage_refile() - move a zspage to the fullness group of its inuse.
- * @class: owning class, locked.
- * @zspage: a zspage on one of @class's lists.
- *
- * Return: the new group; ZSM_FULLNESS_EMPTY means the zspage is off every list and
- * the caller must free it.
- */
-unsigned int __zsm_zspage_refile(struct zsm_class *class,
-				 struct zsm_zspage *zspage)
-{
-	unsigned int grp = zsm_fullness_of(zspage->inuse, class->geom.objs);
-
-	lockdep_assert_held(&class->lock);
-	/* An evicting zspage is on no list; its evictor refiles it. */
-	if (grp == zspage->fullness || zspage->evicting)
-		return grp;
-	__zsm_fullness_del(class, zspage);
-	if (grp == ZSM_FULLNESS_EMPTY) {
-		zspage->fullness = ZSM_FULLNESS_EMPTY;
-		return grp;
-	}
-	__zsm_fullness_add(class, zspage, grp);
-	return grp;
-}
-
-/**
- * __zsm_zspage_pick() - the zspage the next object of a class goes into.
- * @class: the class, locked.
- * @not: a zspage not to pick (compaction's source), or NULL.
- * @ready_only: only a zspage that needs no new page (compaction, which
- *	never allocates).
- *
- * The fullest zspage whose first free slot lies in a present page; else,
- * unless @ready_only, the fullest zspage with a free slot at all (its
- * caller adds the page). Objects thus go where memory is already held
- * before any page is added: a page is allocated only when no zspage of the
- * class has a ready slot (class->ready_free is 0). The free list keeps the
- * ready slots first (__zsm_zspage_ready()), and only zspages being filled
- * for the first time are not ready, so the search is short.
- *
- * Return: the zspage, or NULL if there is none.
- */
-struct zsm_zspage *__zsm_zspage_pick(struct zsm_class *class,
-				     struct zsm_zspage *not, bool ready_only)
-{
-	unsigned long mask = class->fullness_mask & (BIT(ZSM_FULLNESS_FULL) - 1);
-	struct zsm_zspage *zspage, *fullest = NULL;
-
-	lockdep_assert_held(&class->lock);
-	while (mask) {
-		unsigned int grp = __fls(mask);
-
-		list_for_each_entry(zspage, &class->fullness_list[grp], list) {
-			if (zspage == not)
-				continue;
-			if (__zsm_zspage_ready(class, zspage))
-				return zspage;
-			if (!fullest)
-				fullest = zspage;
-			if (!class->ready_free && !ready_only)
-				return fullest;
-		}
-		mask &= ~BIT(grp);
-	}
-	return ready_only ? NULL : fullest;
-}
-
 /**
  * zsm_page_alloc() - allocate one object page.
  * @gfp: zs_malloc()'s flags; __GFP_MOVABLE and __GFP_HIGHMEM are honoured
@@ -257,6 +167,17 @@ static unsigned int zsm_desc_size(const struct zsm_geom *g)
 	       g->objs * sizeof(unsigned long);
 }
 
+/* The made cache of descriptors of @size bytes, or NULL. */
+static struct zsm_desc_cache *zsm_desc_cache_find(unsigned int size)
+{
+	unsigned int j;
+
+	for (j = 0; j < zsm_nr_desc_caches; j++)
+		if (zsm_desc_caches[j].size == size)
+			return &zsm_desc_caches[j];
+	return NULL;
+}
+
 /**
  * zsm_desc_caches_init() - make the descriptor caches for zsm_classes.
  *
@@ -264,21 +185,16 @@ static unsigned int zsm_desc_size(const struct zsm_geom *g)
  */
 int zsm_desc_caches_init(void)
 {
-	unsigned int i, j;
+	unsigned int i;
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
 		const struct zsm_geom *g = &zsm_classes.geom[i];
 		unsigned int size = zsm_desc_size(g);
 		struct zsm_desc_cache *dc;
 
-		if (g->index != i)
+		if (g->index != i || zsm_desc_cache_find(size))
 			continue;
-		for (j = 0; j < zsm_nr_desc_caches; j++)
-			if (zsm_desc_caches[j].size == size)
-				break;
-		if (j < zsm_nr_desc_caches)
-			continue;
-		dc = &zsm_desc_caches[j];
+		dc = &zsm_desc_caches[zsm_nr_desc_caches];
 		/*
 		 * The name must outlive the cache: SLUB keeps the pointer of a
 		 * cache merged into another (an alias) until sysfs is up,
@@ -294,7 +210,7 @@ int zsm_desc_caches_init(void)
 			zsm_desc_caches_exit();
 			return -ENOMEM;
 		}
-		zsm_desc_caches[j].size = size;
+		dc->size = size;
 		zsm_nr_desc_caches++;
 	}
 	return 0;
@@ -329,15 +245,13 @@ void zsm_desc_caches_exit(void)
  */
 struct kmem_cache *zsm_desc_cache(unsigned int index, unsigned int *size)
 {
-	unsigned int want = zsm_desc_size(&zsm_classes.geom[index]), j;
+	struct zsm_desc_cache *dc =
+		zsm_desc_cache_find(zsm_desc_size(&zsm_classes.geom[index]));
 
-	for (j = 0; j < zsm_nr_desc_caches; j++) {
-		if (zsm_desc_caches[j].size == want) {
-			*size = kmem_cache_size(zsm_desc_caches[j].cache);
-			return zsm_desc_caches[j].cache;
-		}
-	}
-	return NULL;
+	if (!dc)
+		return NULL;
+	*size = kmem_cache_size(dc->cache);
+	return dc->cache;
 }
 
 /*
@@ -517,72 +431,6 @@ void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage)
 	schedule_work(&pool->free_work);
 }
 
-/**
- * __zsm_slot_take() - place handle @hp's object in @zspage's first free slot.
- * @class: owning class, locked.
- * @zspage: a zspage with a free slot whose pages are present
- *	(__zsm_pages_missing() is 0).
- * @hp: the handle word; set to the new location.
- *
- * zs_malloc() uses it for a new object, compaction after copying an
- * object's bytes there.
- *
- * Return: the slot index taken.
- */
-unsigned int __zsm_slot_take(struct zsm_class *class,
-			     struct zsm_zspage *zspage, unsigned long *hp)
-{
-	unsigned long *slots = zsm_zspage_slots(zspage);
-	unsigned int idx = zspage->free_head;
-
-	lockdep_assert_held(&class->lock);
-	zspage->free_head = slots[idx] >> 1;
-	slots[idx] = (unsigned long)hp;
-	zspage->inuse++;
-	class->objs_inuse++;
-	if (likely(!zspage->evicting)) {
-		class->ready_free--;
-		list_move(&zspage->lru, &class->lru);
-		zspage->last_alloc = jiffies;
-	}
-	__zsm_zspage_refile(class, zspage);
-	/*
-	 * Publish the location after the object's bytes (compaction copied
-	 * them here first). Pairs with the smp_load_acquire() of the handle
-	 * word in the map path (zsm_obj_lookup_read()), which reads no lock
-	 * that this store is ordered by: a mapper that sees the new location
-	 * goes straight to this zspage.
-	 */
-	smp_store_release(hp, zsm_obj_encode(zspage, idx));
-	return idx;
-}
-
-/**
- * __zsm_slot_release() - free slot @idx of @zspage.
- * @class: owning class, locked.
- * @zspage: the zspage.
- * @idx: an allocated slot.
- *
- * Return: true if the zspage became empty; it is then off every list and
- * the caller must free it with __zsm_zspage_free().
- */
-bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
-			unsigned int idx)
-{
-	unsigned long *slots = zsm_zspage_slots(zspage);
-
-	lockdep_assert_held(&class->lock);
-	slots[idx] = (unsigned long)zspage->free_head << 1 | ZSM_SLOT_FREE_TAG;
-	zspage->free_head = idx;
-	zspage->inuse--;
-	class->objs_inuse--;
-	if (likely(!zspage->evicting))
-		class->ready_free++;
-	/* Only its evictor frees an evicting zspage. */
-	return __zsm_zspage_refile(class, zspage) == ZSM_FULLNESS_EMPTY &&
-	       !zspage->evicting;
-}
-
 /* === Page migration ====================================================== */
 
 /* Pages moved by zsm_migrate_page(), all pools; for tests and debugfs. */
@@ -593,7 +441,10 @@ static bool zsm_isolate_page(struct page *page, isolate_mode_t mode)
 {
 	struct zsm_zspage *zspage = (struct zsm_zspage *)page_private(page);
 
-	/* The page lock keeps the descriptor alive (see __zsm_zspage_free). */
+	/*
+	 * The page lock keeps the descriptor alive (see __zsm_zspage_free);
+	 * a stale "not dead" is caught under class->lock in migrate_page.
+	 */
 	return zspage && !READ_ONCE(zspage->dead);
 }
 

@@ -209,3 +209,36 @@ zsm_block_give_back() {
 		zsm_block_online "$1" || true
 	fi
 }
+
+# zsm_free_kib: free memory in KiB, with the pages on the per-CPU free
+# lists (count: in /proc/zoneinfo) and the per-CPU vmstat deltas folded in
+# (vm/stat_refresh).
+zsm_free_kib() {
+	local pcp free
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null || true
+	pcp=$(awk '$1 == "count:" { s += $2 } END { print s + 0 }' /proc/zoneinfo)
+	free=$(awk '$1 == "MemFree:" { print $2 }' /proc/meminfo)
+	echo $((free + pcp * ZSM_PAGE_SIZE / 1024))
+}
+
+# zsm_settled_free_kib: zsm_free_kib after sync, drop_caches and a shrink
+# of every slab cache (SLUB keeps some empty slabs), once two reads a
+# second apart are within 64 KiB (at most 10 tries). What a fill took is
+# the drop between two of these around it.
+zsm_settled_free_kib() {
+	local a b i=0 f
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	for f in /sys/kernel/slab/*/shrink; do
+		echo 1 >"$f" 2>/dev/null || true
+	done
+	b=$(zsm_free_kib)
+	while [ $i -lt 10 ]; do
+		sleep 1
+		a=$b
+		b=$(zsm_free_kib)
+		[ $((a - b)) -gt 64 ] || [ $((b - a)) -gt 64 ] || break
+		i=$((i + 1))
+	done
+	echo "$b"
+}

@@ -112,7 +112,6 @@ struct zsm_class_table {
 
 /* zsm_class.c */
 int zsm_class_table_init(struct zsm_class_table *t, unsigned int chain);
-unsigned int zsm_size_to_slot(size_t size);
 unsigned int zsm_class_waste(const struct zsm_geom *g);
 
 /* The table every pool uses, built at module load from chain_size. */
@@ -154,6 +153,84 @@ extern atomic_long_t zsm_pages_held;
  * Naming rule: a function whose name starts with "__zsm_" is called with
  * the class lock of the class it works on held, and says so with
  * lockdep_assert_held(&class->lock).
+ */
+
+/*
+ * Memory ordering. Everything read under the lock that protects it is
+ * ordered by that lock. The reads below are not; each names what orders it,
+ * and the site repeats the pairing in one line. Written for a weakly
+ * ordered CPU (arm64): none relies on x86's store or load order.
+ *
+ *  read (where)                    written by        ordered by
+ *  handle word, map paths           __zsm_slot_take(), smp_load_acquire()
+ *   (zsm_obj_lock_fast(),           __zsm_zspage_pack() against their
+ *   zsm_obj_lookup_read())          (class->lock)     smp_store_release(): the
+ *                                                     object's bytes (copied by
+ *                                                     compaction) and the
+ *                                                     zspage's pages[] before
+ *                                                     its location
+ *  handle word, re-read after the   compaction, under the writer's release of
+ *   read lock (same functions)      the zspage write  the zspage lock against
+ *                                   lock              the reader's acquire: a
+ *                                                     reader that got the lock
+ *                                                     after a move sees the new
+ *                                                     word and retries
+ *  zspage lock count                readers, writers  acquire on every taking
+ *                                   (atomics)         (fetch_inc, cmpxchg),
+ *                                                     release on every
+ *                                                     dropping; a reader's
+ *                                                     back-out is relaxed (it
+ *                                                     read nothing)
+ *  object bytes, pages[] under the  migration,        the zspage lock (above)
+ *   read lock                       compaction (write
+ *                                   lock)
+ *  zspage->writer_waiting           migration         nothing: a hint for
+ *                                   (class->lock)     fairness; exclusion is
+ *                                                     the count's alone (a
+ *                                                     stale flag lets one more
+ *                                                     reader in, whom the
+ *                                                     migration then waits for)
+ *  the descriptor itself, from the  __zsm_zspage_free RCU: freed by call_rcu(),
+ *   handle word (map paths)                           read in rcu_read_lock()
+ *  zspage->dead (isolate_page)      class->lock       the page lock (isolate
+ *                                                     holds it, the free drops
+ *                                                     its pages with it held);
+ *                                                     a stale 0 is re-checked
+ *                                                     under class->lock in
+ *                                                     migrate_page
+ *  zspage->pages[i] of a dead       migration before  class->lock, then
+ *   zspage (deferred free)          the zspage died   deferred_lock, then the
+ *                                                     page lock re-check
+ *  pool->evict_pin (zs_free() of    evictor, under    equal only for a handle
+ *   another class)                  its class->lock   of the pinned class, read
+ *                                                     under that same lock; a
+ *                                                     handle word reused in
+ *                                                     another class was freed
+ *                                                     and allocated again after
+ *                                                     the unpin, through locks
+ *  handle page cookie and private   handle page       the caller's own order:
+ *   (zsm_handle_mapcheck(),         alloc, before it  it got the handle from
+ *   zsm_handle_class())             is listed         zs_malloc(); for a bad
+ *                                   (class->lock)     handle the check is a
+ *                                                     best-effort refusal
+ *  pool->evict (zs_evict_pages()'s  evict_lock        the early -EINVAL test
+ *   early test)                                       only; used under
+ *                                                     evict_lock
+ *  pool->destroying (compaction     zs_destroy_pool() a hint to stop early;
+ *   loop)                                             destroy's caller has no
+ *                                                     zs_compact() running
+ *  zsm_use_pte (map)                zsm_map_set_mode  each mapping records its
+ *                                                     mode for its unmap
+ *  statistics (class counters in    their locks or    nothing: approximate by
+ *   the shrinker count, debugfs,    atomics           design (data_race(),
+ *   pages_evicted)                                    atomic_long_read())
+ *
+ * Per-CPU map areas are touched only by their CPU with preemption off, and
+ * by the CPU hotplug callbacks while that CPU is not running. Object pages
+ * are reached only through the kernel's linear map or kmap_local (never
+ * mapped to user space), so no cache maintenance (flush_dcache_page()) is
+ * needed on any architecture; pte mode, which remaps them, is x86-64 only
+ * (zsm_compat.h).
  */
 
 /* Fullness groups: 0 = empty, 1..ZSM_FULLNESS_FULL-1 = by tenths, ZSM_FULLNESS_FULL. */
@@ -632,7 +709,11 @@ static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
 	if (!zsm_handle_word_ok(handle) ||
 	    handle < PAGE_OFFSET || handle >= (unsigned long)high_memory)
 		return false;
-	/* Not KASAN-checked: for a bad handle this page is someone else's. */
+	/*
+	 * Not KASAN-checked: for a bad handle this page is someone else's.
+	 * For a good one, the cookie was set before the page was listed
+	 * under class->lock, and the caller got the handle after that.
+	 */
 	return READ_ONCE_NOCHECK(h->cookie) == zsm_handle_page_cookie(pool);
 }
 
@@ -762,21 +843,13 @@ unsigned long zsm_alloc_object(struct zsm_pool *pool, size_t size, gfp_t gfp,
 struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp);
 void zsm_handle_page_release(struct page *page);
 void __zsm_handle_page_add(struct zsm_class *class, struct page *page);
-unsigned long *__zsm_handle_get(struct zsm_class *class);
-void __zsm_handle_put(struct zsm_class *class, unsigned long *hp);
+void __zsm_handle_page_drop(struct zsm_class *class,
+			    struct zsm_handle_page *h);
 void __zsm_handle_pages_drain(struct zsm_class *class);
-struct zsm_class *zsm_handle_class(struct zsm_pool *pool, unsigned long handle);
 
 /* zsm_zspage.c */
 extern const struct movable_operations zsm_mops;
 extern atomic_long_t zsm_pages_migrated;
-void __zsm_fullness_del(struct zsm_class *class, struct zsm_zspage *zspage);
-void __zsm_fullness_add(struct zsm_class *class, struct zsm_zspage *zspage,
-			unsigned int grp);
-unsigned int __zsm_zspage_refile(struct zsm_class *class,
-				 struct zsm_zspage *zspage);
-struct zsm_zspage *__zsm_zspage_pick(struct zsm_class *class,
-				     struct zsm_zspage *not, bool ready_only);
 int zsm_desc_caches_init(void);
 void zsm_desc_caches_exit(void);
 struct kmem_cache *zsm_desc_cache(unsigned int index, unsigned int *size);
@@ -789,10 +862,6 @@ void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 struct page *zsm_page_alloc(gfp_t gfp, int nid);
 void zsm_page_unused(struct page *page);
 void zsm_page_release(struct page *page);
-unsigned int __zsm_slot_take(struct zsm_class *class, struct zsm_zspage *zspage,
-			     unsigned long *hp);
-bool __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
-			unsigned int idx);
 
 /* zsm_compact.c */
 int zsm_pool_shrinker_init(struct zsm_pool *pool);
@@ -821,5 +890,8 @@ void zsm_debugfs_init(void);
 void zsm_debugfs_exit(void);
 void zsm_pool_debugfs_add(struct zsm_pool *pool);
 void zsm_pool_debugfs_remove(struct zsm_pool *pool);
+
+/* The helpers of zs_malloc() and zs_free(), inline. */
+#include "zsm_hot.h"
 
 #endif /* _ZSM_INTERNAL_H */

@@ -3,6 +3,7 @@
 """make bench: zsm against upstream zsmalloc, in one perf-guest boot.
 
     bench-run.py --kernel-dir DIR [--rounds N] [--only W,...] [--out bench]
+    (DIR: an x86_64 or arm64 perf guest kernel, scripts/build-kernel.sh)
     bench-run.py --parse CONSOLE.LOG [--out bench]
 
 1. Copies the working tree to $ZSM_CACHE/bench-tree and builds there, against
@@ -32,6 +33,8 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The guest's page size, the unit of every page count: the page_size line
+# of the log (4096 for logs without one); set by report().
 PAGE = 4096
 PROVIDERS = ("upstream", "zsm")
 MODULES = ["zsm.ko", "tests/zsm_bench_data.ko", "tests/zsm_bench_pool.ko",
@@ -57,9 +60,11 @@ def cache_dir():
     return c
 
 
-def snapshot():
-    """Copy the working tree, without build products, to the cache."""
-    dest = os.path.join(cache_dir(), "bench-tree")
+def snapshot(arch):
+    """Copy the working tree, without build products, to the cache (a tree
+    per guest architecture, so that benchmarks of both can run at once)."""
+    dest = os.path.join(cache_dir(), "bench-tree" +
+                        ("" if arch == "x86_64" else "-" + arch))
     shutil.rmtree(dest, ignore_errors=True)
     ignore = shutil.ignore_patterns(
         ".git", "*.o", "*.ko", "*.mod", "*.mod.c", ".*.cmd", "*.a",
@@ -68,19 +73,29 @@ def snapshot():
     return dest
 
 
-def build(tree, kdir):
+def kernel_arch(kdir):
+    """x86_64, or arm64 for a kernel configured with CONFIG_ARM64."""
+    with open(os.path.join(kdir, "build", ".config")) as f:
+        return "arm64" if "CONFIG_ARM64=y\n" in f else "x86_64"
+
+
+def build(tree, kdir, arch):
     cmd = ["make", "-s", "-C", os.path.join(kdir, "build"), "M=" + tree]
+    if arch == "arm64":
+        cmd += ["ARCH=arm64", "CROSS_COMPILE=" +
+                os.environ.get("CROSS_COMPILE", "aarch64-linux-gnu-")]
     subprocess.run(cmd + MODULES, check=True)
 
 
-def boot(tree, kdir, rounds, timeout, accel, only):
+def boot(tree, kdir, arch, rounds, timeout, accel, only):
     # slab_nomerge: zsmalloc's zs_handle/zspage caches keep their names in
     # /proc/slabinfo (tests/zsm_bench_pool.c).
     append = "zsm.bench_rounds=%d slab_nomerge" % rounds
     if only:
         append += " zsm.bench_only=" + only
     cmd = [os.path.join(tree, "scripts", "zsm-run.py"), "--kernel-dir", kdir,
-           "--mode", "check", "--tests", "bench", "--timeout", str(timeout),
+           "--arch", arch, "--mode", "check", "--tests", "bench",
+           "--timeout", str(timeout),
            "--accel", accel, "--append", append]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     sys.stdout.write(p.stdout)
@@ -199,6 +214,11 @@ def derived(raw, p, r, sets):
         if kb and cs:
             put("zram." + op, kb * 100.0 / cs, True)
     put("zram.mem_used_total", get(raw, p, r, "zram.mem_used_total"), False)
+    drop = get(raw, p, r, "zram_fill.free_drop_kb")
+    orig = get(raw, p, r, "zram_fill.orig_data_size")
+    if drop and orig:
+        put("zram_fill.free_drop_kb", drop, False)
+        put("zram_fill.total_density", orig / (drop * 1024.0), True)
     pay = get(raw, p, r, "hold.payload")
     pages = get(raw, p, r, "hold.pages")
     if pay and pages:
@@ -226,6 +246,23 @@ def latency_lines(figures):
                          f["ratio"]["spread_pct"]))
 
 
+def zram_fill_counted(raw, rounds):
+    """Per provider: zram_fill's mem_used_total (zs_get_total_pages())
+    over the free-memory drop of the fill, summarized over the rounds: the
+    share of its real memory an allocator counts."""
+    out = {}
+    for p in PROVIDERS:
+        vals = []
+        for r in rounds:
+            drop = get(raw, p, r, "zram_fill.free_drop_kb")
+            used = get(raw, p, r, "zram_fill.mem_used_total")
+            if drop and used:
+                vals.append(used / (drop * 1024.0))
+        if vals:
+            out[p] = summarize(vals)
+    return out
+
+
 # Workload -> the figure its headline ratio is taken from.
 HEADLINE = {
     "alloc_free": "alloc_free.2cpu",
@@ -234,6 +271,7 @@ HEADLINE = {
     "total_density": "total_density.fill",
     "fragment": "fragment.pages_after",
     "zram": "zram.mem_used_total",
+    "zram_fill": "zram_fill.total_density",
 }
 
 
@@ -296,10 +334,10 @@ UPSTREAM_HANDLE_BYTES = 8
 
 
 def class_rows(lines):
-    """(size, objs_inuse, pages_used, meta_bytes) of each class row of a
-    provider's debugfs classes file. meta_bytes: zsm's own column
-    (descriptors and handle pages); for zsmalloc worked out from the row,
-    one handle per object and one struct zspage per zspage."""
+    """(size, objs_inuse, pages_used, meta_bytes, pages_per_zspage) of each
+    class row of a provider's debugfs classes file. meta_bytes: zsm's own
+    column (descriptors and handle pages); for zsmalloc worked out from the
+    row, one handle per object and one struct zspage per zspage."""
     head, rows = None, []
     for ln in lines:
         t = ln.split()
@@ -321,8 +359,26 @@ def class_rows(lines):
                     (int(col["obj_allocated"]) // max(per, 1)))
         else:
             meta = None
-        rows.append((size, used, pages, meta))
+        rows.append((size, used, pages, meta, int(col["pages_per_zspage"])))
     return sorted(rows)
+
+
+def spanning(rows):
+    """Share of the objects in use that cross a page boundary, were every
+    slot of a class's zspages used alike: per class, of the slots of a
+    zspage (pages_per_zspage x PAGE // size, laid end to end) those that
+    start in one page and end in the next, weighted by the objects the
+    class holds."""
+    objs = span = 0
+    for size, used, _, _, chain in rows:
+        n = chain * PAGE // size
+        if not used or not n:
+            continue
+        cross = sum(1 for i in range(n)
+                    if i * size // PAGE != ((i + 1) * size - 1) // PAGE)
+        objs += used
+        span += used * cross / n
+    return span / objs if objs else None
 
 
 def per_class(hist, dbg, provider, rnd):
@@ -341,7 +397,7 @@ def per_class(hist, dbg, provider, rnd):
         acc[fit[0]][0] += cnt
         acc[fit[0]][1] += nbytes
     out, mismatch = [], []
-    for size, used, pages, meta in rows:
+    for size, used, pages, meta, _ in rows:
         cnt, nbytes = acc[size]
         if cnt != used:
             mismatch.append({"class_size": size, "debugfs_objs": used,
@@ -386,7 +442,7 @@ def svg_plot(classes, path):
                    % (ml, ml + pw, y(v), y(v)))
         out.append('<text x="%d" y="%.1f" text-anchor="end">%d%%</text>'
                    % (ml - 5, y(v) + 4, round(v * 100)))
-    for s in range(0, PAGE + 1, 512):
+    for s in range(0, PAGE + 1, PAGE // 8):
         out.append('<text x="%.1f" y="%d" text-anchor="middle">%d</text>'
                    % (x(s), mt + ph + 15, s))
     out.append('<text x="%d" y="%d" text-anchor="middle">class size '
@@ -418,13 +474,17 @@ def fmt(v):
 
 
 def report(logpath, outdir, meta):
+    global PAGE
     raw, hist, dbg, data = parse_log(logpath)
+    PAGE = next((v for (p, r, k), v in raw.items() if k == "page_size"),
+                4096)
     rounds, sets, figures = analyse(raw)
     if not rounds:
         sys.exit("bench-run: no zsm-bench-raw lines in %s" % logpath)
-    classes, checks = {}, {}
+    classes, checks, span = {}, {}, {}
     for p in PROVIDERS:
         classes[p], checks[p] = per_class(hist, dbg, p, rounds[0])
+        span[p] = spanning(class_rows(dbg.get((p, rounds[0]), [])))
     os.makedirs(outdir, exist_ok=True)
     svg = os.path.join(outdir, "density-per-class.svg")
     svg_plot(classes, svg)
@@ -460,17 +520,28 @@ def report(logpath, outdir, meta):
             print("zsm-bench %s ratio=%.3f spread=%.1f%%"
                   % (n, f["ratio"]["median"], f["ratio"]["spread_pct"]))
     latency_lines(figures)
+    counted = zram_fill_counted(raw, rounds)
+    for p, c in sorted(counted.items()):
+        print("zram_fill %s: mem_used_total is %.1f%% of the free-memory "
+              "drop (median; spread %.1f%%)"
+              % (p, 100 * c["median"], c["spread_pct"]))
+    if None not in span.values():
+        print("spanning: hold objects across a page boundary (%d-byte "
+              "pages): upstream %.1f%%, zsm %.1f%%"
+              % (PAGE, 100 * span["upstream"], 100 * span["zsm"]))
     for p in PROVIDERS:
         if checks[p]:
             print("warning: %s per-class mapping differs from debugfs in "
                   "%d classes" % (p, len(checks[p])))
     res = dict(meta)
     res.update({
-        "log": logpath, "rounds": rounds, "data_sets": data,
+        "log": logpath, "page_size": PAGE, "rounds": rounds,
+        "data_sets": data,
         "headline": HEADLINE, "density_pp": pp, "figures": figures,
         "raw": [{"provider": p, "round": r, "key": k, "value": v}
                 for (p, r, k), v in sorted(raw.items())],
-        "per_class": classes, "per_class_check": checks,
+        "zram_fill_counted": counted,
+        "per_class": classes, "per_class_check": checks, "spanning": span,
         "size_histogram": {str(u): cb for u, cb in sorted(hist.items())},
     })
     jpath = os.path.join(outdir, "results.json")
@@ -494,7 +565,7 @@ def main():
                     "wall-clock time under multi-threaded TCG")
     ap.add_argument("--only", metavar="W,...",
                     help="run only these workloads (alloc_free, density, "
-                    "fragment, hold, map, zram); default all")
+                    "fragment, hold, map, zram, zram_fill); default all")
     args = ap.parse_args()
     t0 = time.monotonic()
     if args.parse:
@@ -503,12 +574,13 @@ def main():
     if not args.kernel_dir:
         ap.error("--kernel-dir or --parse is required")
     kdir = os.path.abspath(args.kernel_dir)
-    tree = snapshot()
-    build(tree, kdir)
-    log, rc = boot(tree, kdir, args.rounds, args.timeout, args.accel,
+    arch = kernel_arch(kdir)
+    tree = snapshot(arch)
+    build(tree, kdir, arch)
+    log, rc = boot(tree, kdir, arch, args.rounds, args.timeout, args.accel,
                    args.only)
     meta = {"kernel_dir": kdir, "kernel": os.path.basename(kdir),
-            "runner_status": rc, "accel": args.accel}
+            "arch": arch, "runner_status": rc, "accel": args.accel}
     if args.only:
         meta["only"] = args.only
     meta["seconds"] = round(time.monotonic() - t0)

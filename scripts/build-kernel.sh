@@ -4,7 +4,7 @@
 # Build (or reuse) a zsm guest kernel from Debian's linux-source-6.12, or
 # (flavours ending in 7) from Debian's linux-source-7.x.
 #
-#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7|builtin7|debug-arm64|debug-arm64-16k
+#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7|builtin7|debug-arm64|debug-arm64-16k|perf-arm64-16k
 #
 # Flavours and the config fragments they merge, in order, onto tinyconfig:
 #   debug   base debug        make check: lockdep, DEBUG_VM, kmemleak, faults
@@ -15,6 +15,8 @@
 #   perf7   base perf v7 perf7  perf on 7.x (lazy preemption)
 #   debug-arm64      base debug arm64            debug on arm64, 4 KiB pages
 #   debug-arm64-16k  base debug arm64 arm64-16k  debug on arm64, 16 KiB pages
+#   perf-arm64-16k   base perf arm64 arm64-16k   make bench-arm64: perf on arm64,
+#                                                16 KiB pages
 #
 # The arm64 flavours are cross-built (ARCH=arm64, CROSS_COMPILE, default
 # aarch64-linux-gnu-) and leave an uncompressed Image where the x86_64
@@ -61,7 +63,8 @@ perf7) frags="base perf v7 perf7" series=${ZSM_LINUX7:-7.3} ;;
 builtin7) frags="base debug v7 builtin7" series=${ZSM_LINUX7:-7.3} ;;
 debug-arm64) frags="base debug arm64" arch=arm64 ;;
 debug-arm64-16k) frags="base debug arm64 arm64-16k" arch=arm64 ;;
-*) echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7|builtin7|debug-arm64|debug-arm64-16k" >&2
+perf-arm64-16k) frags="base perf arm64 arm64-16k" arch=arm64 ;;
+*) echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7|builtin7|debug-arm64|debug-arm64-16k|perf-arm64-16k" >&2
    exit 2 ;;
 esac
 # Bump RECIPE when a change below changes what a build produces; other

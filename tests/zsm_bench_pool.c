@@ -45,8 +45,10 @@
  * The random streams depend only on `seed`, so both providers see the same
  * operations. Any content mismatch or allocation failure fails the load.
  *
- * Results: "zsm-bench-raw <provider> r<round> <key>=<value>" lines, and
- * "zsm-bench-hist <provider> r<round> <upper>:<count>:<bytes> ..." lines.
+ * Results: "zsm-bench-raw <provider> r<round> <key>=<value>" lines (the
+ * first, page_size, is the guest's PAGE_SIZE, the unit of every page
+ * count), and "zsm-bench-hist <provider> r<round> <upper>:<count>:<bytes>
+ * ..." lines.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -883,6 +885,7 @@ static int __init zsm_bench_pool_init(void)
 	pool = zs_create_pool("zsm_bench_info");
 	if (!pool)
 		return -ENOMEM;
+	bb_out(PAGE_SIZE, "page_size");
 	bb_out(zs_huge_class_size(pool), "huge_class_size");
 	bb_huge = huge_limit ? huge_limit : zs_huge_class_size(pool);
 	zs_destroy_pool(pool);

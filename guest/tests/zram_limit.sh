@@ -80,38 +80,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# free_kib: free memory in KiB, per-CPU free lists and vmstat deltas in.
-free_kib() {
-	local pcp
-	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null || true
-	pcp=$(awk '$1 == "count:" { s += $2 } END { print s + 0 }' /proc/zoneinfo)
-	echo $(($(meminfo MemFree) + pcp * 4))
-}
-
-# settled_free_kib: free_kib after drop_caches and a shrink of every slab
-# cache (empty slabs back to the page allocator), once two reads a second
-# apart are within 64 KiB (at most 10 tries).
-settled_free_kib() {
-	local a b i=0 f
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	for f in /sys/kernel/slab/*/shrink; do
-		echo 1 >"$f" 2>/dev/null || true
-	done
-	b=$(free_kib)
-	while [ $i -lt 10 ]; do
-		sleep 1
-		a=$b
-		b=$(free_kib)
-		[ $((a - b)) -gt 64 ] || [ $((b - a)) -gt 64 ] || break
-		i=$((i + 1))
-	done
-	echo "$b"
-}
-
 # kmemleak_kib: KiB in kmemleak's object cache (0 without kmemleak).
 kmemleak_kib() {
-	awk '$1 == "kmemleak_object" { s += $15 * $6 * 4 } END { print s + 0 }' \
+	awk -v kib=$((ZSM_PAGE_SIZE / 1024)) \
+		'$1 == "kmemleak_object" { s += $15 * $6 * kib } END { print s + 0 }' \
 		/proc/slabinfo
 }
 
@@ -155,12 +127,12 @@ step "control: $CONTROL_PAGES same-filled writes"
 # Files in /tmp take memory: each is written before a read of free
 # memory or after it, but for the writer's one-line results.
 leak0=$(kmemleak_kib)
-c0=$(settled_free_kib)
+c0=$(zsm_settled_free_kib)
 zsm_limitfill same /dev/zram0 $CONTROL_PAGES $CONTROL_SEED $half >/tmp/zram_limit.same
 cat /tmp/zram_limit.same
 slab_pages /tmp/zram_limit.slab0
 leak1=$(kmemleak_kib)
-free0=$(settled_free_kib)
+free0=$(zsm_settled_free_kib)
 control_kib=$((c0 - free0 - (leak1 - leak0)))
 echo "control: free $c0 -> $free0 KiB, kmemleak +$((leak1 - leak0)) KiB"
 zsm_metric $M.control_drop_kib $control_kib
@@ -172,7 +144,7 @@ zsm_metric $M.control_drop_kib $control_kib
 step "fill until zram refuses a write"
 leak0=$(kmemleak_kib)
 zsm_limitfill fill /dev/zram0 $half $SEED >/tmp/zram_limit.fill
-free1=$(settled_free_kib)
+free1=$(zsm_settled_free_kib)
 leak1=$(kmemleak_kib)
 slab_pages /tmp/zram_limit.slab1
 cat /tmp/zram_limit.fill
