@@ -7,8 +7,9 @@
 #   make KDIR=/lib/modules/$(uname -r)/build   ... against another kernel
 #   make W=1              extra compiler warnings (passed on to Kbuild)
 #   make check            deps, debug kernel, modules (W=1), all tests;
-#                         the consumer tests on three kernels; the
-#                         zsm-dkms package test (CHECK_DEB=0: without)
+#                         the consumer tests on three kernels; one arm64
+#                         boot (CHECK_ARM64); the zsm-dkms package test
+#                         (CHECK_DEB=0: without)
 #   make check-kasan      the same on the kasan guest kernel (debug + KASAN)
 #   make check-kcsan      KUnit, stress and mix on the kcsan guest kernel
 #                         (debug + KCSAN, strict)
@@ -35,6 +36,9 @@
 #                         into build/zsm-builtin-<version>.patch
 #   make check-builtin    zswap, zram and zsm's own tests on the
 #                         builtin7 guest kernel (zsm built in, zswap on it)
+#   make check-arm64      zsm's own tests and the consumer tests on the
+#                         arm64 guest kernels, 4 KiB and 16 KiB pages, and
+#                         the consumer tests on Debian's stock arm64 6.1
 #   make clean
 #
 # KDIR defaults to the cached debug guest kernel (scripts/build-kernel.sh),
@@ -65,7 +69,7 @@ SOAK_TIMEOUT ?= 43200
 .PHONY: all modules clean check demo check-runner kernel deps parser-tests bench \
 	tools lint matrix dkms-check static-checks deb deb-check \
 	soak check-kasan check-kcsan kernel-patch check-builtin bench-arm64 \
-	bench-builtin
+	bench-builtin check-arm64
 
 all: modules tools
 
@@ -149,18 +153,36 @@ check-builtin: deps
 	scripts/stock-kernel.sh 7.x-builtin-suite $(RUN_ARGS) || rc=1; \
 	exit $$rc
 
+# Every arm64 boot (scripts/stock-kernel.sh; Documentation/testing.rst,
+# "The arm64 guests"), one after the other, Debian's stock arm64 6.1
+# last; make check runs only CHECK_ARM64.
+ARM64_BOOTS ?= arm64-suite arm64 arm64-16k-suite arm64-16k 6.1-arm64
+check-arm64: deps
+	@res=$$(mktemp -d) && rc=0; \
+	for k in $(ARM64_BOOTS); do \
+		scripts/stock-kernel.sh --results "$$res/$$k.json" $$k \
+			$(RUN_ARGS) || rc=1; \
+	done; \
+	scripts/zsm-summary.py $(patsubst %,"$$res/%.json",$(ARM64_BOOTS)) || rc=1; \
+	rm -rf "$$res"; exit $$rc
+
 parser-tests:
 	python3 scripts/test_zsm_run.py
 
 # Packages, the static checks, the guest kernel; then scripts/check.sh
 # builds the modules and boots the main guest with the consumer boots
 # alongside (CONSUMER_KERNELS, default "guest 6.1 6.12"; none when
-# RUN_ARGS has --tests). CHECK_FLAVOR: the guest kernel flavour (debug
-# for make check, kasan for make check-kasan).
+# RUN_ARGS has --tests), then the arm64 boot of CHECK_ARM64 (default
+# arm64-16k-check; scripts/stock-kernel.sh). CHECK_FLAVOR: the guest
+# kernel flavour (debug for make check, kasan for make check-kasan).
 CHECK_FLAVOR ?= debug
 export CHECK_TIMEOUT
 ifdef CONSUMER_KERNELS
 export CONSUMER_KERNELS
+endif
+# CHECK_ARM64= (empty): no arm64 boot.
+ifneq ($(origin CHECK_ARM64),undefined)
+export CHECK_ARM64
 endif
 
 check: deps static-checks

@@ -14,16 +14,23 @@
 # The lists are refreshed when older than a day (ZSM_APT_UPDATE=1: always,
 # =0: never, for offline runs on a filled cache).
 #
-# ZSM_APT_ARCH=arm64 (with, e.g., ZSM_APT_SUITES=bookworm): the lists and
-# downloads are of that architecture only (APT::Architectures), kept under
-# $ZSM_CACHE/apt-arm64, so `apt-get download busybox-static` fetches the
-# arm64 package. The host's dpkg architectures are never changed.
+# ZSM_APT_ARCH=arm64: the lists and downloads are of that architecture
+# only (APT::Architectures), kept under $ZSM_CACHE/apt-arm64, so `apt-get
+# download busybox-static` fetches the arm64 package; the suites are then
+# by default the host's Debian release and its -updates. The host's dpkg
+# architectures are never changed.
 set -euo pipefail
 
 cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
 arch=${ZSM_APT_ARCH:-}
 dir=$cache/apt${arch:+-$arch}
-suites=${ZSM_APT_SUITES:-sid trixie-backports}
+if [ -n "$arch" ]; then
+	codename=$(sed -n "s/^VERSION_CODENAME=//p" /etc/os-release 2>/dev/null)
+	codename=${codename:-bookworm}
+	suites=${ZSM_APT_SUITES:-$codename $codename-updates}
+else
+	suites=${ZSM_APT_SUITES:-sid trixie-backports}
+fi
 
 [ $# -ge 1 ] || { echo "usage: $0 apt-get|apt-cache ARGS..." >&2; exit 2; }
 

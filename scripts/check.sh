@@ -24,7 +24,10 @@
 #      (DKMS compiles zsm in that guest with make -j2).
 #      When the main guest is done, the 7.x guest boots zsm's own tests
 #      (scripts/stock-kernel.sh 7.x-suite) in its place, beside the rest
-#      of the boots alongside.
+#      of the boots alongside; then the arm64 boots of $CHECK_ARM64
+#      (scripts/stock-kernel.sh; default arm64-16k-check: 16 KiB pages,
+#      kunit, core, zram_ext4, zswap; empty: none; see
+#      Documentation/testing.rst, "The arm64 guests").
 #   4. scripts/zsm-summary.py adds every boot's results up and prints the
 #      combined "N passed, N failed" last.
 # Measured on a quiet 2-core host (whole make check): 7m37s this way;
@@ -46,9 +49,10 @@ shift 2
 
 consumers=${CONSUMER_KERNELS-guest 6.1 6.12 7.x}
 suite7=7.x-suite
+arm64=${CHECK_ARM64-arm64-16k-check}
 deb=${CHECK_DEB:-1}
 case " $* " in
-*" --tests "*|*" --tests="*) consumers='' suite7='' deb=0 ;;
+*" --tests "*|*" --tests="*) consumers='' suite7='' arm64='' deb=0 ;;
 esac
 
 cd "$repo" || exit 1
@@ -58,7 +62,7 @@ python3 scripts/test_zsm_run.py || exit 1
 res=$(mktemp -d)
 trap 'rm -rf "$res"' EXIT
 files=$res/main.json
-for k in $consumers $suite7; do
+for k in $consumers $suite7 $arm64; do
 	files="$files $res/kernel-$k.json"
 done
 [ "$deb" = 0 ] || files="$files $res/deb.json"
@@ -78,7 +82,7 @@ scripts/zsm-run.py --kernel-dir "$kout" --mode check \
 	--timeout "${CHECK_TIMEOUT:-3000}" --label 6_12_guest \
 	--results "$res/main.json" "$@"
 
-for k in $suite7; do
+for k in $suite7 $arm64; do
 	scripts/stock-kernel.sh --results "$res/kernel-$k.json" "$k" \
 		>"$res/kernel-$k.log" 2>&1
 done
@@ -87,7 +91,7 @@ side=$consumers
 [ "$deb" = 0 ] || side="$side deb"
 [ -z "$side" ] || echo "check: waiting for the boots alongside (${side# })"
 wait "$cpid"
-for k in $consumers $suite7; do
+for k in $consumers $suite7 $arm64; do
 	echo "=== consumer boot: $k"
 	cat "$res/kernel-$k.log"
 done

@@ -27,10 +27,8 @@ die() {
 [ $# = 2 ] || die "usage: $0 ARCH PACKAGE"
 arch=$1
 pkg=$2
-codename=$(sed -n "s/^VERSION_CODENAME=//p" /etc/os-release 2>/dev/null)
-codename=${codename:-bookworm}
 export ZSM_APT_ARCH=$arch
-export ZSM_APT_SUITES=${ZSM_FOREIGN_SUITES:-$codename $codename-updates}
+[ -z "${ZSM_FOREIGN_SUITES:-}" ] || export ZSM_APT_SUITES=$ZSM_FOREIGN_SUITES
 base=$cache/foreign/$arch
 mkdir -p "$base"
 

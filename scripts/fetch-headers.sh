@@ -4,7 +4,7 @@
 # Debian kernel headers for building zsm, without installing them on the
 # host.
 #
-#   scripts/fetch-headers.sh ABI      e.g. 6.1.0-56-amd64
+#   scripts/fetch-headers.sh ABI      e.g. 6.1.0-56-amd64, 6.1.0-50-arm64
 #
 # Prints (last line of stdout) a kernel build directory usable as KDIR:
 # $ZSM_CACHE/headers/<ABI>-<version>/usr/src/linux-headers-<ABI>.
@@ -19,6 +19,11 @@
 # arch Makefile includes the common one by absolute path (/usr/src/...);
 # it is pointed at the unpacked copy. Done once per package version; the
 # host's dpkg database and /usr/src are never touched.
+#
+# An ABI ending in -arm64 is for cross builds (ARCH=arm64): the headers
+# come from scripts/apt-private.sh's arm64 lists (ZSM_APT_ARCH=arm64),
+# linux-kbuild (the host programs, fixdep and modpost) from the host's
+# lists, of the headers' version.
 set -euo pipefail
 
 cache=${ZSM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm}
@@ -31,10 +36,25 @@ die() {
 [ $# = 1 ] || die "usage: $0 ABI"
 abi=$1
 pkg=linux-headers-$abi
+here=$(cd "$(dirname "$0")" && pwd)
+foreign=
+case $abi in
+*-arm64) foreign=arm64 ;;
+esac
+
+# apt_ apt-get|apt-cache ARGS...: apt with the lists of the ABI's
+# architecture.
+apt_() {
+	if [ -n "$foreign" ]; then
+		ZSM_APT_ARCH=$foreign "$here/apt-private.sh" "$@"
+	else
+		"$@"
+	fi
+}
 
 # field <package> <field>: a field of the candidate version.
 field() {
-	apt-cache show --no-all-versions "$1" 2>/dev/null |
+	apt_ apt-cache show --no-all-versions "$1" 2>/dev/null |
 		sed -n "s/^$2: //p" | head -n 1
 }
 
@@ -69,8 +89,13 @@ tmp=$(mktemp -d "$cache/headers/tmp.XXXXXX")
 # shellcheck disable=SC2064 # expand now
 trap "rm -rf '$tmp'" EXIT
 echo "fetch-headers: downloading $pkg=$ver $(xargs echo <<<"$deps")" >&2
+if [ -n "$foreign" ]; then
+	kbuild=$(grep '^linux-kbuild' <<<"$deps")
+	deps=$(grep -v '^linux-kbuild' <<<"$deps")
+	(cd "$tmp" && apt-get download -q "$kbuild=$ver" >&2)
+fi
 # shellcheck disable=SC2086 # one package per word
-(cd "$tmp" && apt-get download -q "$pkg=$ver" $deps >&2)
+(cd "$tmp" && apt_ apt-get download -q "$pkg=$ver" $deps >&2)
 mkdir "$tmp/root"
 for deb in "$tmp"/*.deb; do
 	dpkg-deb -x "$deb" "$tmp/root"

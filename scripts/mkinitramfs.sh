@@ -27,12 +27,17 @@
 # shared libraries, the kernel's mm/ and include/linux/*.h (about 20 MB)
 # under /zsm/data, and /zsm/data.sha256: host-computed checksums of
 # /zsm/data and /lib/modules, paths relative to /. --demo is the old name.
-# For arm64 guests --data leaves mke2fs out (the host's is an x86-64
-# binary): the data is there, zram_ext4 cannot run.
+# mke2fs is the host's; for arm64 guests Debian's arm64 e2fsprogs
+# (scripts/fetch-foreign.sh) with the libraries it needs, those of
+# FOREIGN_LIBS and the cross toolchain's C library (libc6-dev-arm64-cross),
+# in /lib of the guest.
 #
 # Nothing is written in the repository; staging happens in a temporary
 # directory next to FILE.
 set -euo pipefail
+
+# arm64 packages whose libraries an arm64 mke2fs needs (--data).
+FOREIGN_LIBS="libext2fs2 libcom-err2 libblkid1 libuuid1"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 here=$repo/guest
@@ -62,17 +67,17 @@ parse_args() {
 	if [ -z "$kdir" ] || [ -z "$out" ]; then usage; fi
 	if grep -qx 'CONFIG_ARM64=y' "$kdir/build/.config" 2>/dev/null; then
 		[ -f "$kdir/Image" ] || die "$kdir/Image missing (scripts/build-kernel.sh)"
-		mke2fs=0
-		cc=${CROSS_COMPILE:-aarch64-linux-gnu-}gcc
+		cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
+		cc=${cross}gcc
 		command -v "$cc" >/dev/null ||
 			die "$cc missing: apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 		busybox=$("$repo/scripts/fetch-foreign.sh" arm64 busybox-static |
 			  tail -n 1)/bin/busybox
 	else
 		[ -f "$kdir/bzImage" ] || die "$kdir/bzImage missing (scripts/build-kernel.sh)"
+		cross=
 		cc=gcc
 		busybox=/bin/busybox
-		mke2fs=1
 	fi
 	[ -x "$busybox" ] || die "$busybox missing: apt-get install busybox-static"
 }
@@ -142,13 +147,57 @@ add_dynamic() {
 	done
 }
 
+# needed <elf>: the libraries an ELF file names (DT_NEEDED).
+needed() {
+	"${cross}readelf" -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'
+}
+
+# A dynamically linked arm64 binary with the libraries it needs, looked up
+# (with theirs, recursively) in the directories of $libpath, into /lib
+# (the loader's default path).
+add_foreign_dynamic() {
+	local bin=$1 dest=$2 lib f d i=0
+	local -a todo
+	local -A seen=()
+	cp "$bin" "$st/$dest"
+	mapfile -t todo < <(needed "$bin")
+	while [ $i -lt ${#todo[@]} ]; do
+		lib=${todo[i]}
+		i=$((i + 1))
+		[ -z "${seen[$lib]:-}" ] || continue
+		seen[$lib]=1
+		f=
+		for d in $libpath; do
+			[ ! -e "$d/$lib" ] || { f=$d/$lib; break; }
+		done
+		[ -n "$f" ] || die "$lib (for $bin) not found in: $libpath"
+		cp -L "$f" "$st/lib/$lib"
+		mapfile -t -O ${#todo[@]} todo < <(needed "$f")
+	done
+}
+
+# mke2fs for the guest: the host's, or Debian's arm64 one.
+add_mke2fs() {
+	local p r
+	if [ -z "$cross" ]; then
+		command -v mke2fs >/dev/null ||
+			die "mke2fs missing: apt-get install e2fsprogs"
+		add_dynamic "$(command -v mke2fs)" zsm/bin/mke2fs
+		return
+	fi
+	libpath=/usr/${cross%-}/lib
+	for p in $FOREIGN_LIBS; do
+		r=$("$repo/scripts/fetch-foreign.sh" arm64 "$p" | tail -n 1)
+		libpath="$libpath $r/lib/aarch64-linux-gnu $r/usr/lib/aarch64-linux-gnu"
+	done
+	r=$("$repo/scripts/fetch-foreign.sh" arm64 e2fsprogs | tail -n 1)
+	add_foreign_dynamic "$r/sbin/mke2fs" zsm/bin/mke2fs
+}
+
 add_data() {
 	local src
-	if [ $mke2fs = 1 ]; then
-		command -v mke2fs >/dev/null || die "mke2fs missing: apt-get install e2fsprogs"
-		add_dynamic "$(command -v mke2fs)" zsm/bin/mke2fs
-		if [ -f /etc/mke2fs.conf ]; then cp /etc/mke2fs.conf "$st/etc/"; fi
-	fi
+	add_mke2fs
+	if [ -f /etc/mke2fs.conf ]; then cp /etc/mke2fs.conf "$st/etc/"; fi
 	src=$(readlink -f "$kdir/build/source")
 	[ -d "$src/mm" ] || die "kernel source tree not found at $src"
 	mkdir -p "$st/zsm/data"

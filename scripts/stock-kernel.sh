@@ -5,8 +5,9 @@
 # on Debian's unmodified kernels and on the debug guest kernel.
 #
 #   scripts/stock-kernel.sh [--prepare] [--results FILE] \
-#       6.1|6.12|guest|7.x|7.x-suite|7.x-builtin|7.x-builtin-suite \
-#       [zsm-run.py options]
+#       6.1|6.12|guest|7.x|7.x-suite|7.x-builtin|7.x-builtin-suite|
+#       arm64|arm64-suite|arm64-16k|arm64-16k-suite|arm64-16k-check|
+#       6.1-arm64 [zsm-run.py options]
 #   scripts/stock-kernel.sh --abis
 #
 # 6.1    Debian's linux-image-<ABI>-unsigned, ABI $ZSM_STOCK_6_1
@@ -14,6 +15,13 @@
 #        exports zs_* and the stock zram.ko binds to it. Tests: zram_ext4,
 #        zram_swap, zswap (zpool "zsm"), zswap61 (zswap's writeback through
 #        the zpool, on zsmalloc.ko and on zsm).
+# 6.1-arm64
+#        Debian's linux-image-<ABI>-unsigned for arm64, ABI
+#        $ZSM_STOCK_6_1_ARM64 (default 6.1.0-50-arm64, 4 KiB pages), from
+#        scripts/apt-private.sh's arm64 lists, booted with zsm-run.py
+#        --arch arm64; zsm.ko cross-built against its headers
+#        (scripts/fetch-headers.sh). Tests: zram_ext4, zram_swap, zswap;
+#        label 6_1_arm64_stock.
 # 6.12   Debian's linux-image-<ABI>-unsigned, ABI $ZSM_STOCK_6_12 (default
 #        6.12.115+deb12-amd64). zsmalloc is built in, so zsm.ko is built
 #        with ZSM_RENAME=1 (exports zsm_*) and serves zswap through zpool
@@ -43,6 +51,18 @@
 # 7.x-builtin-suite
 #        The same kernel, zsm's own tests as 7.x-suite has them (the tests
 #        use the built-in zsm instead of loading zsm.ko).
+# arm64, arm64-16k
+#        The arm64 guest kernels of scripts/build-kernel.sh (debug-arm64,
+#        4 KiB pages; debug-arm64-16k, 16 KiB pages), booted with
+#        zsm-run.py --arch arm64; the work tree's modules are cross-built
+#        against them in .../<flavour>-<release>/. Tests: zram_ext4,
+#        zram_swap, zswap; label arm64_4k or arm64_16k.
+# arm64-suite, arm64-16k-suite
+#        The same kernels, zsm's own tests: kunit, core, stress, migrate,
+#        compact (Documentation/testing.rst, "The arm64 guests").
+# arm64-16k-check
+#        make check's arm64 boot: debug-arm64-16k with kunit, core,
+#        zram_ext4, zswap in one boot (label arm64_16k).
 #
 # For a stock kernel the script
 #   1. fetches linux-headers-<ABI> into the cache
@@ -96,7 +116,7 @@ log() {
 }
 
 usage() {
-	echo "usage: $0 [--prepare] [--results FILE] 6.1|6.12|guest|7.x|7.x-suite|7.x-builtin|7.x-builtin-suite [zsm-run.py options]" >&2
+	echo "usage: $0 [--prepare] [--results FILE] 6.1|6.12|guest|7.x|7.x-suite|7.x-builtin|7.x-builtin-suite|arm64[-16k][-suite]|arm64-16k-check|6.1-arm64 [zsm-run.py options]" >&2
 	echo "       $0 --abis" >&2
 	exit 2
 }
@@ -107,9 +127,16 @@ headers() {
 	"$repo/scripts/fetch-headers.sh" "$1" | tail -n 1
 }
 
+# Prefix of the apt commands for the stock kernel's packages: none for
+# amd64; for arm64 scripts/apt-private.sh with its arm64 lists.
+apt_pre=()
+# Its image: bzImage, or for arm64 Image (Debian's arm64 vmlinuz is one).
+image=bzImage
+cross=()
+
 # candidate_version <package>: the version apt would fetch.
 candidate_version() {
-	apt-cache show --no-all-versions "$1" 2>/dev/null |
+	"${apt_pre[@]}" apt-cache show --no-all-versions "$1" 2>/dev/null |
 		awk '$1 == "Version:" { print $2; exit }'
 }
 
@@ -174,7 +201,7 @@ fetch_kernel() {
 	# shellcheck disable=SC2064 # expand now
 	trap "rm -rf '$tmp'" EXIT
 	log "downloading $pkg $ver"
-	(cd "$tmp" && apt-get download "$pkg=$ver" >&2)
+	(cd "$tmp" && "${apt_pre[@]}" apt-get download "$pkg=$ver" >&2)
 	deb=$(ls "$tmp"/*.deb)
 	dpkg-deb -x "$deb" "$tmp/x"
 	[ -f "$tmp/x/boot/vmlinuz-$abi" ] || die "no vmlinuz-$abi in $deb"
@@ -183,8 +210,10 @@ fetch_kernel() {
 
 	rm -rf "$out"
 	mkdir -p "$out/mods/lib/modules/$abi" "$out/build/include/config"
-	cp "$tmp/x/boot/vmlinuz-$abi" "$out/bzImage"
+	cp "$tmp/x/boot/vmlinuz-$abi" "$out/$image"
 	cp "$tmp/x/boot/config-$abi" "$out/config"
+	# scripts/mkinitramfs.sh tells an arm64 kernel by its .config.
+	cp "$out/config" "$out/build/.config"
 	# shellcheck disable=SC2086 # one argument per module
 	for rel in $(module_closure "$tmp/x" "$abi" $WANTED_MODULES); do
 		m=$out/mods/lib/modules/$abi/$rel
@@ -236,6 +265,7 @@ build_zsm() {
 
 ABI_6_1=${ZSM_STOCK_6_1:-6.1.0-56-amd64}
 ABI_6_12=${ZSM_STOCK_6_12:-6.12.115+deb12-amd64}
+ABI_6_1_ARM64=${ZSM_STOCK_6_1_ARM64:-6.1.0-50-arm64}
 
 main() {
 	local abi tag tests kout bdir hdr rel vm rc=0 results=
@@ -248,7 +278,9 @@ main() {
 			echo "$ABI_6_1 $ABI_6_12"
 			return 0
 			;;
-		6.1|6.12|guest|7.x|7.x-suite|7.x-builtin|7.x-builtin-suite)
+		6.1|6.12|guest|7.x|7.x-suite|7.x-builtin|7.x-builtin-suite|\
+		arm64|arm64-suite|arm64-16k|arm64-16k-suite|arm64-16k-check|\
+		6.1-arm64)
 			kernel=$1; shift; break ;;
 		*) usage ;;
 		esac
@@ -266,6 +298,15 @@ main() {
 		tag=6_12_stock
 		tests=zswap
 		;;
+	6.1-arm64)
+		abi=$ABI_6_1_ARM64
+		tag=6_1_arm64_stock
+		tests=zram_ext4,zram_swap,zswap
+		apt_pre=(env ZSM_APT_ARCH=arm64 "$here/apt-private.sh")
+		image=Image
+		cross=(ARCH=arm64 "CROSS_COMPILE=${CROSS_COMPILE:-aarch64-linux-gnu-}")
+		extra=(--arch arm64)
+		;;
 	guest)
 		tag=6_12_guest
 		tests=zram_ext4,zram_swap,zswap
@@ -280,6 +321,15 @@ main() {
 	7.x-builtin)
 		tests=zswap,zram_ext4,zram_swap
 		;;
+	arm64|arm64-16k)
+		tests=zram_ext4,zram_swap,zswap
+		;;
+	arm64-suite|arm64-16k-suite)
+		tests=kunit,core,stress,migrate,compact
+		;;
+	arm64-16k-check)
+		tests=kunit,core,zram_ext4,zswap
+		;;
 	esac
 
 	if [ "$kernel" = guest ]; then
@@ -293,6 +343,25 @@ main() {
 		# no-op there, not a rebuild under the main guest's feet.
 		make -s -C "$repo" --no-print-directory modules KDIR="$hdr" \
 			W=1 >&2
+	elif [ "${kernel#arm64}" != "$kernel" ]; then
+		local flavor=debug-arm64
+		tag=arm64_4k
+		if [ "${kernel#arm64-16k}" != "$kernel" ]; then
+			flavor=debug-arm64-16k
+			tag=arm64_16k
+		fi
+		kout=$("$here/build-kernel.sh" "$flavor" | tail -n 1)
+		hdr=$kout/build
+		rel=$(cat "$hdr/include/config/kernel.release")
+		# One copy per page size; the boots of one take turns on it
+		# (the lock is held until this script exits).
+		bdir=$cache/stock-build/$flavor-$rel
+		mkdir -p "$cache/stock-build"
+		exec 7>"$bdir.lock"
+		flock 7
+		build_zsm "$hdr" "$bdir" modules W=1 ARCH=arm64 \
+			CROSS_COMPILE="${CROSS_COMPILE:-aarch64-linux-gnu-}"
+		extra=(--arch arm64)
 	elif [ "${kernel#7.x}" != "$kernel" ]; then
 		local flavor=${ZSM_GUEST7_FLAVOR:-debug7}
 		[ "${kernel#7.x-builtin}" = "$kernel" ] || flavor=builtin7
@@ -313,7 +382,7 @@ main() {
 		if [ "$kernel" = 6.12 ]; then
 			build_zsm "$hdr" "$bdir" zsm.ko ZSM_RENAME=1
 		else
-			build_zsm "$hdr" "$bdir" zsm.ko
+			build_zsm "$hdr" "$bdir" zsm.ko "${cross[@]}"
 		fi
 	fi
 	# zsm built in: no zsm.ko, the test modules are checked instead.

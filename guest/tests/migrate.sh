@@ -29,6 +29,12 @@
 #    its start value after the pool is destroyed.
 # 5. Every live object is read back: migrate.objects_verified, and
 #    migrate.corrupt (all corruption seen, churn included) must be 0.
+#
+# arm64 never takes boot memory offline (its memory notifier refuses:
+# "Boot memory [...] offlining attempted"), and all memory of the arm64
+# guest is boot memory (QEMU's virt machine hotplugs memory only through
+# ACPI, which needs UEFI firmware): there steps 1 and 4 are left out, and
+# migration is what compaction (step 3) does.
 . /zsm/lib.sh
 
 d=/sys/kernel/debug/zsm_test_migrate
@@ -36,6 +42,8 @@ mem=$ZSM_MEM
 compactions=15
 offlined=
 movable=
+offline=1
+[ "$(uname -m)" != aarch64 ] || offline=0
 
 cleanup() {
 	if [ -n "$offlined" ]; then
@@ -61,7 +69,7 @@ nr_zspages() {
 [ -r "$mem/block_size_bytes" ] || zsm_skip "no memory hotplug sysfs ($mem)"
 
 # --- 1. a movable memory block, before any zsm page exists ---------------
-movable=$(zsm_movable_block)
+[ $offline = 0 ] || movable=$(zsm_movable_block)
 echo "movable memory block: ${movable:-none}"
 
 # --- 2. a fragmented pool -------------------------------------------------
@@ -90,7 +98,8 @@ echo "verify migrate.compacted" >"$d/ctl"
 # --- 4. memory offline ----------------------------------------------------
 echo "zspage page references per memory block:"
 cat "$d/blocks"
-candidates=$(sort -k2 -n -r "$d/blocks" | awk -v m="$movable" '
+candidates=
+[ $offline = 0 ] || candidates=$(sort -k2 -n -r "$d/blocks" | awk -v m="$movable" '
 	$1 == m { first = $1; next } { rest = rest " " $1 }
 	END { print first rest }')
 for b in $candidates; do
@@ -121,7 +130,11 @@ if [ -n "$offlined" ]; then
 	offlined=
 	offline_ok=1
 fi
-zsm_metric migrate.offline_ok $offline_ok
+if [ $offline = 0 ]; then
+	echo "memory offline: not on arm64 (boot memory stays online)"
+else
+	zsm_metric migrate.offline_ok $offline_ok
+fi
 
 echo "verify migrate" >"$d/ctl"
 echo destroy >"$d/ctl"
@@ -129,4 +142,4 @@ z2=$(nr_zspages)
 [ "$z2" = "$z0" ] ||
 	{ echo "NR_ZSPAGES is $z2 after destroy, was $z0 before"; exit 1; }
 [ $((m1 - m0)) -gt 0 ] || { echo "no zsm page was migrated"; exit 1; }
-[ $offline_ok = 1 ] || { echo "no memory block holding zsm pages went offline"; exit 1; }
+[ $offline = 0 ] || [ $offline_ok = 1 ] || { echo "no memory block holding zsm pages went offline"; exit 1; }

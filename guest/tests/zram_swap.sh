@@ -126,7 +126,7 @@ zsm_metric zram_swap.corrupt "$bad"
 zsm_metric zram_swap.mem_used_max "$5"
 [ "$rc" -eq 0 ] && [ "$bad" -eq 0 ]
 # Every page of 1.5 x MemTotal was read back.
-[ "$pages" -ge $((memtotal_kb * 3 / 2 / 4 - 1)) ] ||
+[ "$pages" -ge $((memtotal_kb * 3 / 2 / (ZSM_PAGE_SIZE / 1024) - 1)) ] ||
 	{ echo "FAIL: $pages pages checked, 1.5 x MemTotal is more"; exit 1; }
 
 step "swapoff: only the swap header is left"

@@ -167,8 +167,8 @@ fill_check() {
 		echo "FAIL: zsm_pattern status $rc, $bad pages corrupt"
 		return 1
 	fi
-	[ "$verified" -eq $((mib * 256)) ] ||
-		{ echo "FAIL: $verified pages verified of $((mib * 256))"; return 1; }
+	[ "$verified" -eq $((mib * 1048576 / ZSM_PAGE_SIZE)) ] ||
+		{ echo "FAIL: $verified pages verified of $((mib * 1048576 / ZSM_PAGE_SIZE))"; return 1; }
 	[ "$(cat /tmp/zswap.max)" -gt 0 ] ||
 		{ echo "FAIL: zswap stored nothing"; return 1; }
 }
