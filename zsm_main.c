@@ -230,6 +230,7 @@ EXPORT_SYMBOL_GPL(zs_destroy_pool);
  */
 struct zsm_alloc_spare {
 	struct page *handle_page;
+	struct zsm_hdir_spare hdir;
 	struct zsm_zspage *zspage;
 	struct page *pages[2];
 	unsigned int nr_pages;
@@ -237,6 +238,7 @@ struct zsm_alloc_spare {
 
 static void zsm_alloc_spare_release(struct zsm_alloc_spare *sp)
 {
+	zsm_hdir_spare_release(&sp->hdir);
 	if (sp->handle_page)
 		zsm_handle_page_release(sp->handle_page);
 	if (sp->zspage)
@@ -245,32 +247,43 @@ static void zsm_alloc_spare_release(struct zsm_alloc_spare *sp)
 		zsm_page_unused(sp->pages[--sp->nr_pages]);
 }
 
+/* What __zsm_alloc_locked() found missing. */
+struct zsm_alloc_want {
+	bool handle_page;	/* a handle page */
+	bool hdir;		/* a bigger handle page directory */
+	bool zspage;		/* a zspage descriptor */
+	unsigned int pages;	/* pages for the zspage */
+};
+
 /*
  * Place an object of @class for handle-to-be, using @sp for what the class
- * lacks. Return: the handle, or 0 with *@want_* set to what must be
- * allocated first.
+ * lacks. Return: the handle, or 0 with @want set to what must be allocated
+ * first.
  */
 static unsigned long __zsm_alloc_locked(struct zsm_class *class,
 					struct zsm_alloc_spare *sp,
-					bool *want_handle_page,
-					bool *want_zspage,
-					unsigned int *want_pages)
+					struct zsm_alloc_want *want)
 {
 	struct zsm_zspage *zspage = __zsm_zspage_pick(class, NULL, false);
-	unsigned int missing;
+	bool new_hpage = list_empty(&class->handle_pages);
 	unsigned long *hp;
 
 	lockdep_assert_held(&class->lock);
 	/* A fresh zspage needs one page, for slot 0. */
-	missing = zspage ? __zsm_pages_missing(class, zspage) : 1;
-	*want_handle_page = list_empty(&class->handle_pages) &&
-			    !sp->handle_page;
-	*want_zspage = !zspage && !sp->zspage;
-	*want_pages = missing;
-	if (*want_handle_page || *want_zspage || missing > sp->nr_pages)
+	want->pages = zspage ? __zsm_pages_missing(class, zspage) : 1;
+	want->handle_page = new_hpage && !sp->handle_page;
+	/* A new handle page needs a free id in the directory. */
+	want->hdir = new_hpage && class->nr_handle_pages >= class->hdir_len;
+	want->zspage = !zspage && !sp->zspage;
+	if (want->handle_page || want->zspage || want->pages > sp->nr_pages)
 		return 0;
+	if (want->hdir) {
+		if (!__zsm_hdir_grow(class, &sp->hdir))
+			return 0;
+		want->hdir = false;
+	}
 
-	if (list_empty(&class->handle_pages)) {
+	if (new_hpage) {
 		__zsm_handle_page_add(class, sp->handle_page);
 		sp->handle_page = NULL;
 	}
@@ -297,30 +310,31 @@ static noinline unsigned long zsm_alloc_slow(struct zsm_class *class,
 					     gfp_t gfp, int nid)
 {
 	struct zsm_alloc_spare sp = { };
-	bool want_hpage, want_zspage, retried = false;
-	unsigned int want_pages;
+	struct zsm_alloc_want want;
+	bool retried = false;
 	unsigned long handle;
 
 	for (;;) {
 		spin_lock(&class->lock);
-		handle = __zsm_alloc_locked(class, &sp, &want_hpage,
-					    &want_zspage, &want_pages);
+		handle = __zsm_alloc_locked(class, &sp, &want);
 		spin_unlock(&class->lock);
 		if (handle)
 			break;
 
 		/* Get what was missing without the lock, and retry. */
-		if (want_hpage) {
+		if (want.hdir && zsm_hdir_prepare(class, &sp.hdir, gfp))
+			goto nomem;
+		if (want.handle_page) {
 			sp.handle_page = zsm_handle_page_alloc(class, gfp);
 			if (!sp.handle_page)
 				goto nomem;
 		}
-		if (want_zspage) {
+		if (want.zspage) {
 			sp.zspage = zsm_zspage_alloc(class, gfp);
 			if (!sp.zspage)
 				goto nomem;
 		}
-		while (sp.nr_pages < want_pages &&
+		while (sp.nr_pages < want.pages &&
 		       sp.nr_pages < ARRAY_SIZE(sp.pages)) {
 			sp.pages[sp.nr_pages] = zsm_page_alloc(gfp, nid);
 			if (!sp.pages[sp.nr_pages]) {
@@ -477,7 +491,7 @@ void zs_free(struct zs_pool *zpool, unsigned long handle)
 	zspage = zsm_obj_zspage(obj);
 	idx = zsm_obj_idx(obj);
 	if (WARN_ONCE(zspage->class != class || idx >= class->geom.objs ||
-		      zsm_zspage_slots(zspage)[idx] != handle,
+		      zsm_zspage_slots(zspage)[idx] != zsm_slot_ref(hp),
 		      "zsm: handle %p of pool %s is corrupt\n",
 		      (void *)handle, pool->name))
 		goto out;

@@ -478,7 +478,8 @@ static inline unsigned long zsm_kt_obj_pages(struct zs_pool *zpool)
 
 /*
  * @zpool's metadata in bytes, counted from its classes (descriptors times
- * their size, handle pages), independently of pool->meta_bytes.
+ * their size, handle pages, handle page directories), independently of
+ * pool->meta_bytes.
  */
 static inline unsigned long zsm_kt_meta_bytes(struct zs_pool *zpool)
 {
@@ -493,7 +494,8 @@ static inline unsigned long zsm_kt_meta_bytes(struct zs_pool *zpool)
 			continue;
 		spin_lock(&class->lock);
 		bytes += class->nr_zspages * class->desc_size +
-			 class->nr_handle_pages * PAGE_SIZE;
+			 class->nr_handle_pages * PAGE_SIZE +
+			 __zsm_hdir_bytes(class);
 		spin_unlock(&class->lock);
 	}
 	return bytes;
