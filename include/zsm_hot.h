@@ -28,7 +28,10 @@ static inline unsigned int zsm_size_to_slot(size_t size)
 {
 	if (size <= ZSM_MIN_ALLOC)
 		return 0;
-	return DIV_ROUND_UP(size - ZSM_MIN_ALLOC, ZSM_CLASS_DELTA);
+	if (size <= ZSM_FINE_MAX)
+		return DIV_ROUND_UP(size - ZSM_MIN_ALLOC, ZSM_FINE_DELTA);
+	return ZSM_FINE_SLOTS +
+	       DIV_ROUND_UP(size - ZSM_FINE_MAX, ZSM_CLASS_DELTA);
 }
 
 /* === Fullness lists ====================================================== */

@@ -42,15 +42,33 @@
 #define ZSM_MAX_ALLOC		PAGE_SIZE
 
 /*
- * Distance between adjacent class sizes. Must be a multiple of ZSM_ALIGN.
- * A finer step wastes fewer bytes per object but creates more classes, and
- * every class keeps one partly filled zspage; see Documentation/zsm.rst.
+ * Distance between adjacent class sizes: ZSM_FINE_DELTA up to ZSM_FINE_MAX,
+ * ZSM_CLASS_DELTA above. Both are multiples of ZSM_ALIGN. A finer step
+ * wastes fewer bytes per object but creates more classes, and every class
+ * keeps one partly filled zspage; small objects, where the rounding is the
+ * largest share of an object, get the finer one (Documentation/zsm.rst,
+ * "Size classes").
  */
+#define ZSM_FINE_DELTA		8
+#define ZSM_FINE_MAX		512
 #define ZSM_CLASS_DELTA		16
+
+/* Slot of the size ZSM_FINE_MAX: the last of the fine steps. */
+#define ZSM_FINE_SLOTS		((ZSM_FINE_MAX - ZSM_MIN_ALLOC) / ZSM_FINE_DELTA)
 
 /* Number of class slots before merging (sizes ZSM_MIN_ALLOC..PAGE_SIZE). */
 #define ZSM_NR_CLASSES \
-	(DIV_ROUND_UP(ZSM_MAX_ALLOC - ZSM_MIN_ALLOC, ZSM_CLASS_DELTA) + 1)
+	(ZSM_FINE_SLOTS + \
+	 DIV_ROUND_UP(ZSM_MAX_ALLOC - ZSM_FINE_MAX, ZSM_CLASS_DELTA) + 1)
+
+/* The size of class slot @slot (before merging). */
+static inline unsigned int zsm_slot_size(unsigned int slot)
+{
+	if (slot <= ZSM_FINE_SLOTS)
+		return ZSM_MIN_ALLOC + slot * ZSM_FINE_DELTA;
+	return min_t(unsigned int, PAGE_SIZE,
+		     ZSM_FINE_MAX + (slot - ZSM_FINE_SLOTS) * ZSM_CLASS_DELTA);
+}
 
 /* Range of the chain_size module parameter, as upstream's CHAIN_SIZE. */
 #define ZSM_CHAIN_MIN		4
