@@ -124,14 +124,33 @@ int zsm_hdir_prepare(struct zsm_class *class, struct zsm_hdir_spare *sp,
 EXPORT_SYMBOL_IF_KUNIT(zsm_hdir_prepare);
 
 /**
+ * __zsm_hdir_spare_fits() - can @sp grow @class's directory now?
+ * @class: the class, locked.
+ * @sp: a spare from zsm_hdir_prepare(), or an empty one.
+ *
+ * Return: false if @sp is empty or was prepared for a directory of another
+ * size (another zs_malloc() grew or freed it meanwhile): prepare again.
+ */
+bool __zsm_hdir_spare_fits(const struct zsm_class *class,
+			   const struct zsm_hdir_spare *sp)
+{
+	unsigned int next = zsm_hdir_next_len(class->hdir_len);
+	unsigned int leaves = zsm_hdir_nr_leaves(next);
+
+	lockdep_assert_held(&class->lock);
+	return sp->leaf && sp->leaf_len == next - (leaves - 1) * ZSM_HDIR_LEAF &&
+	       (leaves <= class->hdir_leaves || sp->nr_leaves >= leaves);
+}
+
+/**
  * __zsm_hdir_grow() - grow @class's directory with what @sp holds.
  * @class: the class, locked.
  * @sp: from zsm_hdir_prepare(); what it gives up is taken out of it, and
  *	what the directory replaced put in, for zsm_hdir_spare_release()
  *	after unlocking.
  *
- * Return: true if the directory grew; false if @sp no longer fits (another
- * zs_malloc() grew it meanwhile): prepare again.
+ * Return: true if the directory grew; false if @sp does not fit
+ * (__zsm_hdir_spare_fits()).
  */
 bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp)
 {
@@ -141,9 +160,7 @@ bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp)
 	struct zsm_handle_page **old_leaf = NULL;
 	long bytes;
 
-	lockdep_assert_held(&class->lock);
-	if (!sp->leaf || sp->leaf_len != next - last * ZSM_HDIR_LEAF ||
-	    (leaves > class->hdir_leaves && sp->nr_leaves < leaves))
+	if (!__zsm_hdir_spare_fits(class, sp))
 		return false;
 	bytes = sp->leaf_len * sizeof(*sp->leaf);
 	if (leaves > class->hdir_leaves) {

@@ -266,23 +266,22 @@ static unsigned long __zsm_alloc_locked(struct zsm_class *class,
 {
 	struct zsm_zspage *zspage = __zsm_zspage_pick(class, NULL, false);
 	bool new_hpage = list_empty(&class->handle_pages);
+	/* A new handle page needs a free id in the directory. */
+	bool new_id = new_hpage && class->nr_handle_pages >= class->hdir_len;
 	unsigned long *hp;
 
 	lockdep_assert_held(&class->lock);
 	/* A fresh zspage needs one page, for slot 0. */
 	want->pages = zspage ? __zsm_pages_missing(class, zspage) : 1;
 	want->handle_page = new_hpage && !sp->handle_page;
-	/* A new handle page needs a free id in the directory. */
-	want->hdir = new_hpage && class->nr_handle_pages >= class->hdir_len;
+	want->hdir = new_id && !__zsm_hdir_spare_fits(class, &sp->hdir);
 	want->zspage = !zspage && !sp->zspage;
-	if (want->handle_page || want->zspage || want->pages > sp->nr_pages)
+	if (want->handle_page || want->hdir || want->zspage ||
+	    want->pages > sp->nr_pages)
 		return 0;
-	if (want->hdir) {
-		if (!__zsm_hdir_grow(class, &sp->hdir))
-			return 0;
-		want->hdir = false;
-	}
 
+	if (new_id)
+		__zsm_hdir_grow(class, &sp->hdir);
 	if (new_hpage) {
 		__zsm_handle_page_add(class, sp->handle_page);
 		sp->handle_page = NULL;

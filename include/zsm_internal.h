@@ -916,6 +916,8 @@ void zsm_handle_page_release(struct page *page);
 void __zsm_handle_page_add(struct zsm_class *class, struct page *page);
 int zsm_hdir_prepare(struct zsm_class *class, struct zsm_hdir_spare *sp,
 		     gfp_t gfp);
+bool __zsm_hdir_spare_fits(const struct zsm_class *class,
+			   const struct zsm_hdir_spare *sp);
 bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp);
 void zsm_hdir_spare_release(struct zsm_hdir_spare *sp);
 void __zsm_handle_page_drop(struct zsm_class *class,
