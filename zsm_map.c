@@ -310,37 +310,46 @@ static inline struct page *zsm_span_page(struct zsm_zspage *zspage,
 	return zspage->pages[off >> PAGE_SHIFT];
 }
 
-/* Copy @len bytes at zspage offset @off into @buf (crosses <= 1 boundary). */
-static void zsm_zspage_read(struct zsm_zspage *zspage, unsigned long off,
-			    void *buf, unsigned int len)
+/*
+ * Copy @len bytes at zspage offset @off into @buf. An object is at most a
+ * page long, so the bytes lie in at most two pages: two copies, no loop
+ * (a cross-page map in copy mode runs this once per map or unmap).
+ */
+static inline void zsm_zspage_read(struct zsm_zspage *zspage,
+				   unsigned long off, void *buf,
+				   unsigned int len)
 {
-	while (len) {
-		unsigned int poff = offset_in_page(off);
-		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - poff);
-		void *src = kmap_local_page(zsm_span_page(zspage, off));
+	struct page **pages = &zspage->pages[off >> PAGE_SHIFT];
+	unsigned int poff = offset_in_page(off);
+	unsigned int n = min_t(unsigned int, len, PAGE_SIZE - poff);
+	void *src = kmap_local_page(pages[0]);
 
-		memcpy(buf, src + poff, n);
-		kunmap_local(src);
-		buf += n;
-		off += n;
-		len -= n;
-	}
+	memcpy(buf, src + poff, n);
+	kunmap_local(src);
+	if (n == len)
+		return;
+	src = kmap_local_page(pages[1]);
+	memcpy(buf + n, src, len - n);
+	kunmap_local(src);
 }
 
-static void zsm_zspage_write(struct zsm_zspage *zspage, unsigned long off,
-			     const void *buf, unsigned int len)
+/* Copy @len bytes from @buf to zspage offset @off; as zsm_zspage_read(). */
+static inline void zsm_zspage_write(struct zsm_zspage *zspage,
+				    unsigned long off, const void *buf,
+				    unsigned int len)
 {
-	while (len) {
-		unsigned int poff = offset_in_page(off);
-		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - poff);
-		void *dst = kmap_local_page(zsm_span_page(zspage, off));
+	struct page **pages = &zspage->pages[off >> PAGE_SHIFT];
+	unsigned int poff = offset_in_page(off);
+	unsigned int n = min_t(unsigned int, len, PAGE_SIZE - poff);
+	void *dst = kmap_local_page(pages[0]);
 
-		memcpy(dst + poff, buf, n);
-		kunmap_local(dst);
-		buf += n;
-		off += n;
-		len -= n;
-	}
+	memcpy(dst + poff, buf, n);
+	kunmap_local(dst);
+	if (n == len)
+		return;
+	dst = kmap_local_page(pages[1]);
+	memcpy(dst, buf + n, len - n);
+	kunmap_local(dst);
 }
 
 /**
@@ -531,14 +540,16 @@ static noinline void zsm_unmap_cross(unsigned int depth)
 	struct zsm_map_area *area = this_cpu_ptr(&zsm_map_areas);
 	unsigned int d = depth - 1;
 	struct zsm_map_slot *slot = &area->slot[d];
-	struct zsm_zspage *zspage = slot->zspage;
-	unsigned int size = zspage->class->geom.size;
 
-	if (slot->cross == ZSM_CROSS_PTE)
+	if (slot->cross == ZSM_CROSS_PTE) {
 		zsm_pte_unmap(area, d);
-	else if (slot->mm != ZS_MM_RO)
+	} else if (slot->mm != ZS_MM_RO) {
+		struct zsm_zspage *zspage = slot->zspage;
+		unsigned int size = zspage->class->geom.size;
+
 		zsm_zspage_write(zspage, (unsigned long)slot->idx * size,
 				 area->buf[d], size);
+	}
 	zsm_slot_pop(depth);
 }
 
