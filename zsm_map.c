@@ -111,8 +111,9 @@ static struct page *zsm_dummy_page;
 #define ZSM_MAP_DEPTH	2
 
 /* struct zsm_map_slot.cross */
-#define ZSM_CROSS_PTE	1
-#define ZSM_CROSS_COPY	2
+#define ZSM_CROSS_PTE		1
+#define ZSM_CROSS_COPY		2	/* written back at unmap */
+#define ZSM_CROSS_COPY_RO	3	/* ZS_MM_RO: not written back */
 
 /**
  * struct zsm_map_slot - one live mapping.
@@ -121,9 +122,10 @@ static struct page *zsm_dummy_page;
  * @kaddr: kmap_local address of the page of an in-page object; NULL for a
  *	cross-page one, whose mapping the fields below describe.
  * @idx: slot index of the object in @zspage (cross-page).
- * @mm: mapping mode (cross-page).
  * @cross: how the cross-page object is mapped: ZSM_CROSS_PTE through the
- *	area (pte mode), ZSM_CROSS_COPY copied into the buffer (copy mode).
+ *	area (pte mode), ZSM_CROSS_COPY copied into the buffer and back at
+ *	unmap (copy mode), ZSM_CROSS_COPY_RO the same for ZS_MM_RO, not
+ *	copied back.
  *
  * An in-page map, the common case, fills only the first three.
  */
@@ -132,7 +134,6 @@ struct zsm_map_slot {
 	struct zsm_zspage *zspage;
 	void *kaddr;
 	unsigned int idx;
-	u8 mm;
 	u8 cross;
 };
 
@@ -523,7 +524,6 @@ static noinline void *zsm_map_cross(struct zsm_zspage *zspage,
 
 	slot->kaddr = NULL;
 	slot->idx = idx;
-	slot->mm = mm;
 	if (READ_ONCE(zsm_use_pte)) {
 		unsigned long pg = off >> PAGE_SHIFT;
 
@@ -531,7 +531,7 @@ static noinline void *zsm_map_cross(struct zsm_zspage *zspage,
 		return zsm_pte_map(area, d, zspage->pages[pg],
 				   zspage->pages[pg + 1]) + offset_in_page(off);
 	}
-	slot->cross = ZSM_CROSS_COPY;
+	slot->cross = mm == ZS_MM_RO ? ZSM_CROSS_COPY_RO : ZSM_CROSS_COPY;
 	if (mm != ZS_MM_WO)
 		zsm_zspage_read(zspage, off, area->buf[d], size);
 	return area->buf[d];
@@ -546,7 +546,7 @@ static noinline void zsm_unmap_cross(unsigned int depth)
 
 	if (slot->cross == ZSM_CROSS_PTE) {
 		zsm_pte_unmap(area, d);
-	} else if (slot->mm != ZS_MM_RO) {
+	} else if (slot->cross == ZSM_CROSS_COPY) {
 		struct zsm_zspage *zspage = slot->zspage;
 		unsigned int size = zspage->class->geom.size;
 
@@ -737,8 +737,13 @@ void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 		     handle))
 		return zsm_unmap_refuse(handle);
 	kaddr = __this_cpu_read(zsm_map_areas.slot[depth - 1].kaddr);
-	if (unlikely(!kaddr))
+	if (unlikely(!kaddr)) {
+		/* A copy-mode ZS_MM_RO mapping has nothing to undo but the pop. */
+		if (__this_cpu_read(zsm_map_areas.slot[depth - 1].cross) ==
+		    ZSM_CROSS_COPY_RO)
+			return zsm_slot_pop(depth);
 		return zsm_unmap_cross(depth);
+	}
 	kunmap_local(kaddr);
 	zsm_slot_pop(depth);
 }
