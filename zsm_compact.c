@@ -118,8 +118,9 @@ static bool __zsm_zspage_packable(struct zsm_class *class,
 /*
  * Move the objects at the end of @src, write-locked by the caller, to its
  * own free slots nearest its start, the last object to the first free slot,
- * until they are all below every free slot. The free list is left stale:
- * the caller relinks it (__zsm_zspage_trim()).
+ * until every object lies in the pages its objects fill when packed: the
+ * objects below that need not move, as moving them frees no page. The free
+ * list is left stale: the caller relinks it (__zsm_zspage_trim()).
  */
 static void __zsm_zspage_pack(struct zsm_class *class, struct zsm_zspage *src)
 	__must_hold(&class->lock)
@@ -127,6 +128,7 @@ static void __zsm_zspage_pack(struct zsm_class *class, struct zsm_zspage *src)
 	u32 *slots = zsm_zspage_slots(src);
 	unsigned int size = class->geom.size;
 	unsigned int lo = 0, hi = class->slots_in[src->nr_pages];
+	unsigned int need = zsm_slot_pages(class, src->inuse - 1);
 
 	lockdep_assert_held(&class->lock);
 	for (;;) {
@@ -136,7 +138,7 @@ static void __zsm_zspage_pack(struct zsm_class *class, struct zsm_zspage *src)
 			lo++;
 		while (hi > lo && (slots[hi - 1] & ZSM_SLOT_FREE_TAG))
 			hi--;
-		if (hi <= lo + 1)
+		if (hi <= lo + 1 || zsm_slot_pages(class, hi - 1) <= need)
 			break;
 		hi--;
 		hp = __zsm_slot_handle(class, slots[hi]);

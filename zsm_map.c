@@ -111,8 +111,9 @@ static struct page *zsm_dummy_page;
 #define ZSM_MAP_DEPTH	2
 
 /* struct zsm_map_slot.cross */
-#define ZSM_CROSS_PTE	1
-#define ZSM_CROSS_COPY	2
+#define ZSM_CROSS_PTE		1
+#define ZSM_CROSS_COPY		2	/* written back at unmap */
+#define ZSM_CROSS_COPY_RO	3	/* ZS_MM_RO: not written back */
 
 /**
  * struct zsm_map_slot - one live mapping.
@@ -121,9 +122,10 @@ static struct page *zsm_dummy_page;
  * @kaddr: kmap_local address of the page of an in-page object; NULL for a
  *	cross-page one, whose mapping the fields below describe.
  * @idx: slot index of the object in @zspage (cross-page).
- * @mm: mapping mode (cross-page).
  * @cross: how the cross-page object is mapped: ZSM_CROSS_PTE through the
- *	area (pte mode), ZSM_CROSS_COPY copied into the buffer (copy mode).
+ *	area (pte mode), ZSM_CROSS_COPY copied into the buffer and back at
+ *	unmap (copy mode), ZSM_CROSS_COPY_RO the same for ZS_MM_RO, not
+ *	copied back.
  *
  * An in-page map, the common case, fills only the first three.
  */
@@ -132,7 +134,6 @@ struct zsm_map_slot {
 	struct zsm_zspage *zspage;
 	void *kaddr;
 	unsigned int idx;
-	u8 mm;
 	u8 cross;
 };
 
@@ -310,37 +311,49 @@ static inline struct page *zsm_span_page(struct zsm_zspage *zspage,
 	return zspage->pages[off >> PAGE_SHIFT];
 }
 
-/* Copy @len bytes at zspage offset @off into @buf (crosses <= 1 boundary). */
-static void zsm_zspage_read(struct zsm_zspage *zspage, unsigned long off,
-			    void *buf, unsigned int len)
+/*
+ * Copy @len bytes at zspage offset @off into @buf. An object is at most a
+ * page long, so the bytes lie in at most two pages: two copies, no loop
+ * (a cross-page map in copy mode runs this once per map or unmap). The
+ * second length is clamped to PAGE_SIZE (a no-op) so that the compiler
+ * knows both lengths' bound and may expand both copies inline, as x86-64
+ * GCC does.
+ */
+static inline void zsm_zspage_read(struct zsm_zspage *zspage,
+				   unsigned long off, void *buf,
+				   unsigned int len)
 {
-	while (len) {
-		unsigned int poff = offset_in_page(off);
-		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - poff);
-		void *src = kmap_local_page(zsm_span_page(zspage, off));
+	struct page **pages = &zspage->pages[off >> PAGE_SHIFT];
+	unsigned int poff = offset_in_page(off);
+	unsigned int n = min_t(unsigned int, len, PAGE_SIZE - poff);
+	void *src = kmap_local_page(pages[0]);
 
-		memcpy(buf, src + poff, n);
-		kunmap_local(src);
-		buf += n;
-		off += n;
-		len -= n;
-	}
+	memcpy(buf, src + poff, n);
+	kunmap_local(src);
+	if (n == len)
+		return;
+	src = kmap_local_page(pages[1]);
+	memcpy(buf + n, src, min_t(unsigned int, len - n, PAGE_SIZE));
+	kunmap_local(src);
 }
 
-static void zsm_zspage_write(struct zsm_zspage *zspage, unsigned long off,
-			     const void *buf, unsigned int len)
+/* Copy @len bytes from @buf to zspage offset @off; as zsm_zspage_read(). */
+static inline void zsm_zspage_write(struct zsm_zspage *zspage,
+				    unsigned long off, const void *buf,
+				    unsigned int len)
 {
-	while (len) {
-		unsigned int poff = offset_in_page(off);
-		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - poff);
-		void *dst = kmap_local_page(zsm_span_page(zspage, off));
+	struct page **pages = &zspage->pages[off >> PAGE_SHIFT];
+	unsigned int poff = offset_in_page(off);
+	unsigned int n = min_t(unsigned int, len, PAGE_SIZE - poff);
+	void *dst = kmap_local_page(pages[0]);
 
-		memcpy(dst + poff, buf, n);
-		kunmap_local(dst);
-		buf += n;
-		off += n;
-		len -= n;
-	}
+	memcpy(dst + poff, buf, n);
+	kunmap_local(dst);
+	if (n == len)
+		return;
+	dst = kmap_local_page(pages[1]);
+	memcpy(dst, buf + n, min_t(unsigned int, len - n, PAGE_SIZE));
+	kunmap_local(dst);
 }
 
 /**
@@ -511,7 +524,6 @@ static noinline void *zsm_map_cross(struct zsm_zspage *zspage,
 
 	slot->kaddr = NULL;
 	slot->idx = idx;
-	slot->mm = mm;
 	if (READ_ONCE(zsm_use_pte)) {
 		unsigned long pg = off >> PAGE_SHIFT;
 
@@ -519,7 +531,7 @@ static noinline void *zsm_map_cross(struct zsm_zspage *zspage,
 		return zsm_pte_map(area, d, zspage->pages[pg],
 				   zspage->pages[pg + 1]) + offset_in_page(off);
 	}
-	slot->cross = ZSM_CROSS_COPY;
+	slot->cross = mm == ZS_MM_RO ? ZSM_CROSS_COPY_RO : ZSM_CROSS_COPY;
 	if (mm != ZS_MM_WO)
 		zsm_zspage_read(zspage, off, area->buf[d], size);
 	return area->buf[d];
@@ -531,14 +543,16 @@ static noinline void zsm_unmap_cross(unsigned int depth)
 	struct zsm_map_area *area = this_cpu_ptr(&zsm_map_areas);
 	unsigned int d = depth - 1;
 	struct zsm_map_slot *slot = &area->slot[d];
-	struct zsm_zspage *zspage = slot->zspage;
-	unsigned int size = zspage->class->geom.size;
 
-	if (slot->cross == ZSM_CROSS_PTE)
+	if (slot->cross == ZSM_CROSS_PTE) {
 		zsm_pte_unmap(area, d);
-	else if (slot->mm != ZS_MM_RO)
+	} else if (slot->cross == ZSM_CROSS_COPY) {
+		struct zsm_zspage *zspage = slot->zspage;
+		unsigned int size = zspage->class->geom.size;
+
 		zsm_zspage_write(zspage, (unsigned long)slot->idx * size,
 				 area->buf[d], size);
+	}
 	zsm_slot_pop(depth);
 }
 
@@ -723,8 +737,13 @@ void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 		     handle))
 		return zsm_unmap_refuse(handle);
 	kaddr = __this_cpu_read(zsm_map_areas.slot[depth - 1].kaddr);
-	if (unlikely(!kaddr))
+	if (unlikely(!kaddr)) {
+		/* A copy-mode ZS_MM_RO mapping has nothing to undo but the pop. */
+		if (__this_cpu_read(zsm_map_areas.slot[depth - 1].cross) ==
+		    ZSM_CROSS_COPY_RO)
+			return zsm_slot_pop(depth);
 		return zsm_unmap_cross(depth);
+	}
 	kunmap_local(kaddr);
 	zsm_slot_pop(depth);
 }

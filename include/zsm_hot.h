@@ -236,7 +236,7 @@ static __always_inline unsigned long *__zsm_handle_get(struct zsm_class *class)
 	if (!h)
 		return NULL;
 	hp = h->free;
-	h->free = (unsigned long *)(*hp & ~ZSM_HANDLE_FREE);
+	h->free = zsm_handle_next_free(hp, *hp);
 	h->inuse++;
 	if (!h->free)
 		list_move(&h->list, &class->handle_pages_full);
@@ -252,7 +252,7 @@ static __always_inline void __zsm_handle_put(struct zsm_class *class,
 	lockdep_assert_held(&class->lock);
 	if (!h->free)
 		list_move(&h->list, &class->handle_pages);
-	*hp = (unsigned long)h->free | ZSM_HANDLE_FREE;
+	*hp = zsm_handle_free_link(hp, h->free);
 	h->free = hp;
 	if (unlikely(--h->inuse == 0))
 		__zsm_handle_page_drop(class, h);

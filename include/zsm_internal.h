@@ -671,7 +671,10 @@ static inline unsigned int __zsm_pages_missing(const struct zsm_class *class,
  * is ZSM_HANDLE_PAGE_MAGIC ^ (unsigned long)pool; both constant while it is owned.
  *
  * A handle word holds an encoded object location (bit 0 clear) while its
- * handle is live, and the next free word | ZSM_HANDLE_FREE while it is free.
+ * handle is live, and the link to the next free word | ZSM_HANDLE_FREE while
+ * it is free: the distance to that word in bytes, modulo 2^BITS_PER_LONG
+ * (zsm_handle_free_link()). A new page's words then all hold the same
+ * value, "the next word", but for the last one, which links to NULL.
  *
  * @cookie: ZSM_HANDLE_PAGE_MAGIC ^ (unsigned long)pool, the same as page->index;
  *	constant while the page is owned, cleared when it is released. Lets
@@ -705,6 +708,20 @@ static inline unsigned long zsm_handle_page_cookie(struct zsm_pool *pool);
 #define ZSM_HANDLE_FREE		1UL
 #define ZSM_HANDLES_PER_PAGE \
 	((PAGE_SIZE - sizeof(struct zsm_handle_page)) / sizeof(unsigned long))
+
+/* The value of free handle word @hp whose next free word is @next (or NULL). */
+static __always_inline unsigned long zsm_handle_free_link(unsigned long *hp,
+							  unsigned long *next)
+{
+	return ((unsigned long)next - (unsigned long)hp) | ZSM_HANDLE_FREE;
+}
+
+/* The next free word after free handle word @hp, whose value is @link. */
+static __always_inline unsigned long *zsm_handle_next_free(unsigned long *hp,
+							   unsigned long link)
+{
+	return (unsigned long *)((unsigned long)hp + (link & ~ZSM_HANDLE_FREE));
+}
 
 /*
  * How a slot word names its handle word, in 31 bits above the free tag:
