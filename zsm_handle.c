@@ -22,10 +22,11 @@
  * word's index in the page. The directory holds a pointer per handle page
  * (8 bytes per ZSM_HANDLES_PER_PAGE handles) in leaves of at most a page,
  * so no allocation of it is bigger than a page until a class has
- * ZSM_HDIR_LEAF^2 handle pages; it grows when a new handle page finds no
- * free id (allocated by zs_malloc() without the lock, installed under it),
- * a freed id is reused lowest first, and the directory goes with the
- * class's last handle page.
+ * ZSM_HDIR_LEAF^2 handle pages. Its first ZSM_HDIR_MIN ids are in the
+ * class itself, so a class with few objects allocates none. It grows when
+ * a new handle page finds no free id (allocated by zs_malloc() without the
+ * lock, installed under it), a freed id is reused lowest first, and it
+ * shrinks back to the class's own ids with the class's last handle page.
  */
 
 #include <linux/kernel.h>
@@ -86,14 +87,9 @@ struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp)
 	return page;
 }
 
-/* Ids of a class's first directory leaf. */
-#define ZSM_HDIR_MIN	4U
-
 /* Ids @class's directory will hold after its next growth. */
 static unsigned int zsm_hdir_next_len(unsigned int len)
 {
-	if (!len)
-		return ZSM_HDIR_MIN;
 	if (len < ZSM_HDIR_LEAF)
 		return min_t(unsigned int, 2 * len, ZSM_HDIR_LEAF);
 	return len + ZSM_HDIR_LEAF;
@@ -182,11 +178,12 @@ bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp)
 	if (leaves > class->hdir_leaves) {
 		struct zsm_handle_page ***old = class->hdir;
 
-		if (class->hdir_leaves)
-			memcpy(sp->leaves, old,
-			       class->hdir_leaves * sizeof(*old));
-		bytes += ((long)sp->nr_leaves - class->hdir_leaves) *
-			 sizeof(*old);
+		memcpy(sp->leaves, old, class->hdir_leaves * sizeof(*old));
+		bytes += sp->nr_leaves * sizeof(*old);
+		if (old != &class->hdir_top_first)
+			bytes -= class->hdir_leaves * sizeof(*old);
+		else
+			old = NULL;
 		class->hdir = sp->leaves;
 		class->hdir_leaves = sp->nr_leaves;
 		sp->leaves = old;
@@ -196,12 +193,16 @@ bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp)
 		old_leaf = class->hdir[last];
 		memcpy(sp->leaf, old_leaf,
 		       (class->hdir_len - last * ZSM_HDIR_LEAF) * sizeof(*old_leaf));
-		bytes -= (long)(class->hdir_len - last * ZSM_HDIR_LEAF) *
-			 sizeof(*old_leaf);
+		if (old_leaf != class->hdir_first)
+			bytes -= (long)(class->hdir_len - last * ZSM_HDIR_LEAF) *
+				 sizeof(*old_leaf);
+		else
+			old_leaf = NULL;
 	}
 	class->hdir[last] = sp->leaf;
 	class->hdir_len = next;
 	sp->leaf = old_leaf;
+	class->hdir_bytes += bytes;
 	atomic_long_add(bytes, &class->pool->meta_bytes);
 	return true;
 }
@@ -219,19 +220,39 @@ void zsm_hdir_spare_release(struct zsm_hdir_spare *sp)
 }
 EXPORT_SYMBOL_IF_KUNIT(zsm_hdir_spare_release);
 
-/* @class has no handle page left: its directory goes. */
+/**
+ * zsm_hdir_init() - give @class its first directory: ZSM_HDIR_MIN ids in
+ * the class itself, nothing allocated.
+ * @class: a new class, or one whose directory holds no handle page.
+ */
+void zsm_hdir_init(struct zsm_class *class)
+{
+	memset(class->hdir_first, 0, sizeof(class->hdir_first));
+	class->hdir_top_first = class->hdir_first;
+	class->hdir = &class->hdir_top_first;
+	class->hdir_leaves = 1;
+	class->hdir_len = ZSM_HDIR_MIN;
+	class->hdir_hint = 0;
+	class->hdir_bytes = 0;
+}
+
+/* @class has no handle page left: its directory shrinks back to the first. */
 static void __zsm_hdir_free(struct zsm_class *class)
 {
 	unsigned int i, leaves = zsm_hdir_nr_leaves(class->hdir_len);
 
-	for (i = 0; i < leaves; i++)
-		kfree(class->hdir[i]);
-	kfree(class->hdir);
-	atomic_long_sub(__zsm_hdir_bytes(class), &class->pool->meta_bytes);
-	class->hdir = NULL;
-	class->hdir_leaves = 0;
-	class->hdir_len = 0;
-	class->hdir_hint = 0;
+	if (!class->hdir_bytes) {
+		class->hdir_hint = 0;
+		return;
+	}
+	for (i = 0; i < leaves; i++) {
+		if (class->hdir[i] != class->hdir_first)
+			kfree(class->hdir[i]);
+	}
+	if (class->hdir != &class->hdir_top_first)
+		kfree(class->hdir);
+	atomic_long_sub(class->hdir_bytes, &class->pool->meta_bytes);
+	zsm_hdir_init(class);
 }
 
 /*
@@ -302,6 +323,5 @@ void __zsm_handle_pages_drain(struct zsm_class *class)
 		__zsm_hdir_put(class, h);
 		zsm_handle_page_release(virt_to_page(h));
 	}
-	if (class->hdir)
-		__zsm_hdir_free(class);
+	__zsm_hdir_free(class);
 }

@@ -93,6 +93,7 @@ struct zs_pool *zs_create_pool(const char *name)
 		INIT_LIST_HEAD(&class->handle_pages_full);
 		INIT_LIST_HEAD(&class->lru);
 		class->desc_cache = zsm_desc_cache(i, &class->desc_size);
+		zsm_hdir_init(class);
 		pool->classes[i] = class;
 		pool->class_of[i] = class;
 	}

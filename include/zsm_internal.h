@@ -509,6 +509,9 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
 	return busy;
 }
 
+/* Ids of a class's handle page directory kept in the class itself. */
+#define ZSM_HDIR_MIN		4
+
 #define ZSM_SLOT_END		0xffffU
 #define ZSM_SLOT_FREE_TAG	1U
 
@@ -538,10 +541,15 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
  * @nr_handle_pages: handle pages.
  * @hdir: the handle page directory (zsm_handle.c): handle page id ->
  *	handle page, NULL for a free id, in leaves of up to ZSM_HDIR_LEAF
- *	entries; slot words name handle words by id (zsm_slot_ref()).
+ *	entries; slot words name handle words by id (zsm_slot_ref()). Starts
+ *	as @hdir_top_first -> @hdir_first, in the class itself.
  * @hdir_leaves: entries of @hdir.
  * @hdir_len: ids the leaves hold; ids in use are below it.
  * @hdir_hint: no id below it is free.
+ * @hdir_bytes: bytes of @hdir allocated (not the two below); they count in
+ *	the pool's meta_bytes.
+ * @hdir_first: the first ZSM_HDIR_MIN ids' leaf, until the directory grows.
+ * @hdir_top_first: @hdir's one entry, until it grows.
  * @desc_cache: slab cache of this class's zspage descriptors, sized exactly
  *	(zsm_desc_caches_init()); constant.
  * @desc_size: bytes one descriptor takes in @desc_cache; constant.
@@ -566,6 +574,9 @@ struct zsm_class {
 	unsigned int hdir_leaves;
 	unsigned int hdir_len;
 	unsigned int hdir_hint;
+	unsigned int hdir_bytes;
+	struct zsm_handle_page *hdir_first[ZSM_HDIR_MIN];
+	struct zsm_handle_page **hdir_top_first;
 	u16 slots_in[ZSM_CHAIN_MAX + 1];
 	struct kmem_cache *desc_cache;
 	unsigned int desc_size;
@@ -741,18 +752,17 @@ __zsm_hdir_entry(const struct zsm_class *class, u32 id)
 	return &class->hdir[id / ZSM_HDIR_LEAF][id % ZSM_HDIR_LEAF];
 }
 
-/* Bytes @class's directory takes (its leaves and their array). */
+/* Bytes of @class's directory allocated (its leaves and their array). */
 static inline unsigned long __zsm_hdir_bytes(const struct zsm_class *class)
 {
-	return ((unsigned long)class->hdir_len + class->hdir_leaves) *
-	       sizeof(void *);
+	return class->hdir_bytes;
 }
 
 /*
  * A directory grows, when a new handle page finds no free id, by what
  * zs_malloc() allocated without the lock: a bigger first leaf (it doubles
- * from 4 ids up to ZSM_HDIR_LEAF), or else one more whole leaf, and a
- * bigger array of leaves when that is full.
+ * from the class's own ZSM_HDIR_MIN ids up to ZSM_HDIR_LEAF), or else one
+ * more whole leaf, and a bigger array of leaves when that is full.
  */
 struct zsm_hdir_spare {
 	struct zsm_handle_page **leaf;
@@ -937,6 +947,7 @@ bool __zsm_hdir_spare_fits(const struct zsm_class *class,
 			   const struct zsm_hdir_spare *sp);
 bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp);
 void zsm_hdir_spare_release(struct zsm_hdir_spare *sp);
+void zsm_hdir_init(struct zsm_class *class);
 void __zsm_handle_page_drop(struct zsm_class *class,
 			    struct zsm_handle_page *h);
 void __zsm_handle_pages_drain(struct zsm_class *class);

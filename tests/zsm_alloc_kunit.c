@@ -373,8 +373,12 @@ static void handle_directory_follows_handle_pages(struct kunit *test)
 	struct zsm_class *class = za_smallest_class(fx);
 	atomic_long_t *meta = &zsm_pool(fx->pool)->meta_bytes;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		za_alloc(fx, class, GFP_KERNEL);
+		/* The class's own ids serve its first handle pages. */
+		if (i == ZSM_HDIR_MIN * ZSM_HANDLES_PER_PAGE - 1)
+			KUNIT_EXPECT_EQ(test, class->hdir_bytes, 0U);
+	}
 	/* Ten handle pages: the first leaf grew from 4 ids to 8 and 16. */
 	KUNIT_EXPECT_EQ(test, class->nr_handle_pages, 10UL);
 	KUNIT_EXPECT_EQ(test, class->hdir_len, 16U);
@@ -398,7 +402,9 @@ static void handle_directory_follows_handle_pages(struct kunit *test)
 		zsm_kt_free(fx, i);
 	flush_work(&zsm_pool(fx->pool)->free_work);
 	KUNIT_EXPECT_EQ(test, class->nr_handle_pages, 0UL);
-	KUNIT_EXPECT_PTR_EQ(test, class->hdir, NULL);
+	/* Back to the class's own ids, nothing allocated. */
+	KUNIT_EXPECT_EQ(test, class->hdir_len, ZSM_HDIR_MIN);
+	KUNIT_EXPECT_EQ(test, class->hdir_bytes, 0U);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(meta), 0L);
 }
 
@@ -414,9 +420,14 @@ static void handle_directory_grows_by_leaves(struct kunit *test)
 	struct zsm_class *class = za_smallest_class(fx);
 	atomic_long_t *meta = &zsm_pool(fx->pool)->meta_bytes;
 	struct zsm_hdir_spare sp = { }, late = { };
-	unsigned int len = 0, want = 4, i;
+	unsigned int len = class->hdir_len, want = 2 * len, i;
 	bool grew;
 
+	KUNIT_ASSERT_EQ(test, len, ZSM_HDIR_MIN);
+	spin_lock(&class->lock);
+	for (i = 0; i < len; i++)
+		*__zsm_hdir_entry(class, i) = za_fake_hpage(i);
+	spin_unlock(&class->lock);
 	while (len <= 2 * ZSM_HDIR_LEAF) {
 		KUNIT_ASSERT_EQ(test, zsm_hdir_prepare(class, &sp, GFP_KERNEL), 0);
 		spin_lock(&class->lock);
@@ -455,6 +466,7 @@ static void handle_directory_grows_by_leaves(struct kunit *test)
 	zsm_hdir_spare_release(&sp);
 	zsm_hdir_spare_release(&late);
 	/* No handle page: zs_destroy_pool() frees the directory (kmemleak). */
+	KUNIT_EXPECT_GT(test, class->hdir_bytes, 0U);
 }
 
 static struct kunit_case zsm_alloc_cases[] = {
