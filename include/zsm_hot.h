@@ -26,12 +26,14 @@
  */
 static inline unsigned int zsm_size_to_slot(size_t size)
 {
-	if (size <= ZSM_MIN_ALLOC)
+	/* At most PAGE_SIZE (both callers bound it): unsigned int is enough. */
+	unsigned int s = size;
+
+	if (s <= ZSM_MIN_ALLOC)
 		return 0;
-	if (size <= ZSM_FINE_MAX)
-		return DIV_ROUND_UP(size - ZSM_MIN_ALLOC, ZSM_FINE_DELTA);
-	return ZSM_FINE_SLOTS +
-	       DIV_ROUND_UP(size - ZSM_FINE_MAX, ZSM_CLASS_DELTA);
+	if (s <= ZSM_FINE_MAX)
+		return DIV_ROUND_UP(s - ZSM_MIN_ALLOC, ZSM_FINE_DELTA);
+	return ZSM_FINE_SLOTS + DIV_ROUND_UP(s - ZSM_FINE_MAX, ZSM_CLASS_DELTA);
 }
 
 /* === Fullness lists ====================================================== */
