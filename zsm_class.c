@@ -86,7 +86,7 @@ EXPORT_SYMBOL_IF_KUNIT(zsm_class_waste);
  * @t: table to fill.
  * @chain: longest zspage chain, ZSM_CHAIN_MIN..ZSM_CHAIN_MAX.
  *
- * Slots run from ZSM_MIN_ALLOC to PAGE_SIZE in steps of ZSM_CLASS_DELTA.
+ * Slots run from ZSM_MIN_ALLOC to PAGE_SIZE (zsm_slot_size()).
  * The first slot whose best chain is one object in one page starts the huge
  * class; it and every larger slot merge into the last slot (PAGE_SIZE).
  * Whether a slot is huge is monotonic in its size: it is huge exactly when
@@ -104,11 +104,9 @@ int zsm_class_table_init(struct zsm_class_table *t, unsigned int chain)
 
 	t->chain = chain;
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
-		unsigned int size = min_t(unsigned int, PAGE_SIZE,
-					  ZSM_MIN_ALLOC + i * ZSM_CLASS_DELTA);
 		struct zsm_geom *g = &t->geom[i];
 
-		zsm_pick_chain(size, chain, g);
+		zsm_pick_chain(zsm_slot_size(i), chain, g);
 		if (g->pages == 1 && g->objs == 1) {
 			first_huge = i;
 			break;
@@ -117,8 +115,7 @@ int zsm_class_table_init(struct zsm_class_table *t, unsigned int chain)
 	for (i = first_huge; i < ZSM_NR_CLASSES; i++) {
 		struct zsm_geom *g = &t->geom[i];
 
-		g->size = min_t(unsigned int, PAGE_SIZE,
-				ZSM_MIN_ALLOC + i * ZSM_CLASS_DELTA);
+		g->size = zsm_slot_size(i);
 		g->pages = 1;
 		g->objs = 1;
 		g->huge = true;

@@ -70,7 +70,7 @@ static unsigned int __zsm_zspage_trim(struct zsm_class *class,
 				      struct zsm_zspage *zspage)
 	__must_hold(&class->lock)
 {
-	unsigned long *slots = zsm_zspage_slots(zspage);
+	u32 *slots = zsm_zspage_slots(zspage);
 	unsigned int old = zspage->nr_pages, n = old, top, i, head;
 
 	lockdep_assert_held(&class->lock);
@@ -96,7 +96,7 @@ static unsigned int __zsm_zspage_trim(struct zsm_class *class,
 	for (i = class->geom.objs; i-- > 0;) {
 		if (i < class->slots_in[n] && !(slots[i] & ZSM_SLOT_FREE_TAG))
 			continue;
-		slots[i] = (unsigned long)head << 1 | ZSM_SLOT_FREE_TAG;
+		slots[i] = head << 1 | ZSM_SLOT_FREE_TAG;
 		head = i;
 	}
 	zspage->free_head = head;
@@ -125,7 +125,7 @@ static bool __zsm_zspage_packable(struct zsm_class *class,
 static void __zsm_zspage_pack(struct zsm_class *class, struct zsm_zspage *src)
 	__must_hold(&class->lock)
 {
-	unsigned long *slots = zsm_zspage_slots(src);
+	u32 *slots = zsm_zspage_slots(src);
 	unsigned int size = class->geom.size;
 	unsigned int lo = 0, hi = class->slots_in[src->nr_pages];
 	unsigned int need = zsm_slot_pages(class, src->inuse - 1);
@@ -141,7 +141,7 @@ static void __zsm_zspage_pack(struct zsm_class *class, struct zsm_zspage *src)
 		if (hi <= lo + 1 || zsm_slot_pages(class, hi - 1) <= need)
 			break;
 		hi--;
-		hp = (unsigned long *)slots[hi];
+		hp = __zsm_slot_handle(class, slots[hi]);
 		zsm_obj_copy(src, lo, src, hi, size);
 		slots[lo] = slots[hi];
 		slots[hi] = ZSM_SLOT_FREE_TAG;
@@ -174,7 +174,7 @@ static enum zsm_drain __zsm_zspage_drain(struct zsm_class *class,
 					 unsigned int *freed)
 	__must_hold(&class->lock) __releases(&src->lock)
 {
-	unsigned long *slots = zsm_zspage_slots(src);
+	u32 *slots = zsm_zspage_slots(src);
 	unsigned int size = class->geom.size;
 	enum zsm_drain how = ZSM_DRAIN_NO_ROOM;
 	unsigned int i;
@@ -182,7 +182,6 @@ static enum zsm_drain __zsm_zspage_drain(struct zsm_class *class,
 	lockdep_assert_held(&class->lock);
 	*freed = 0;
 	for (i = class->slots_in[src->nr_pages]; i-- > 0;) {
-		unsigned long *hp = (unsigned long *)slots[i];
 		struct zsm_zspage *dst;
 
 		if (slots[i] & ZSM_SLOT_FREE_TAG)
@@ -191,8 +190,8 @@ static enum zsm_drain __zsm_zspage_drain(struct zsm_class *class,
 		if (!dst)
 			break;
 		zsm_obj_copy(dst, dst->free_head, src, i, size);
-		/* Mappers of this object wait on src->lock, then re-read *hp. */
-		__zsm_slot_take(class, dst, hp);
+		/* Mappers of this object wait on src->lock, then re-read it. */
+		__zsm_slot_take(class, dst, __zsm_slot_handle(class, slots[i]));
 		if (__zsm_slot_release(class, src, i)) {
 			zsm_zspage_write_unlock(src);
 			return ZSM_DRAIN_EMPTIED;

@@ -57,7 +57,8 @@ static int zsm_classes_show(struct seq_file *s, void *v)
 		inuse = class->objs_inuse;
 		pages = class->nr_pages;
 		hp = class->nr_handle_pages;
-		meta = class->nr_zspages * class->desc_size + hp * PAGE_SIZE;
+		meta = class->nr_zspages * class->desc_size + hp * PAGE_SIZE +
+		       __zsm_hdir_bytes(class);
 		spin_unlock(&class->lock);
 		freeable = zsm_class_freeable_pages(class);
 
@@ -84,7 +85,7 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 {
 	struct zsm_pool *pool = s->private;
 	unsigned long objs = 0, handle_pages = 0, zspages = 0, freeable = 0;
-	unsigned long desc_bytes = 0, fixed_bytes;
+	unsigned long desc_bytes = 0, hdir_bytes = 0, fixed_bytes;
 	unsigned int i, nr_classes = 0;
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
@@ -98,6 +99,7 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 		handle_pages += class->nr_handle_pages;
 		zspages += class->nr_zspages;
 		desc_bytes += class->nr_zspages * class->desc_size;
+		hdir_bytes += __zsm_hdir_bytes(class);
 		spin_unlock(&class->lock);
 		freeable += zsm_class_freeable_pages(class);
 	}
@@ -111,6 +113,7 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 	seq_printf(s, "handle_pages %lu\n", handle_pages);
 	/* Memory: Documentation/zsm.rst, "Memory". */
 	seq_printf(s, "descriptor_bytes %lu\n", desc_bytes);
+	seq_printf(s, "handle_dir_bytes %lu\n", hdir_bytes);
 	seq_printf(s, "meta_bytes %ld\n", atomic_long_read(&pool->meta_bytes));
 	seq_printf(s, "fixed_bytes %lu\n", fixed_bytes);
 	seq_printf(s, "total_pages %lu\n", zs_get_total_pages(zs_pool_of(pool)));

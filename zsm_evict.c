@@ -112,12 +112,13 @@ static unsigned long zsm_evict_pin(struct zsm_pool *pool,
 				   struct zsm_zspage *zspage, unsigned int idx)
 {
 	struct zsm_class *class = zspage->class;
-	unsigned long handle;
+	unsigned long handle = 0;
+	u32 ref;
 
 	spin_lock(&class->lock);
-	handle = zsm_zspage_slots(zspage)[idx];
-	if (handle & ZSM_SLOT_FREE_TAG)
-		handle = 0;
+	ref = zsm_zspage_slots(zspage)[idx];
+	if (!(ref & ZSM_SLOT_FREE_TAG))
+		handle = (unsigned long)__zsm_slot_handle(class, ref);
 	WRITE_ONCE(pool->evict_pin, handle);
 	spin_unlock(&class->lock);
 	return handle;

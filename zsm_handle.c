@@ -16,11 +16,24 @@
  * handle page's own header). They, and taking and returning a handle word,
  * are inline (zsm_hot.h, zsm_internal.h); this file keeps the life of
  * handle pages.
+ *
+ * Slot words name handle words in 32 bits (zsm_slot_ref()): by the handle
+ * page's id, its index in the class's directory (class->hdir), and the
+ * word's index in the page. The directory holds a pointer per handle page
+ * (8 bytes per ZSM_HANDLES_PER_PAGE handles) in leaves of at most a page,
+ * so no allocation of it is bigger than a page until a class has
+ * ZSM_HDIR_LEAF^2 handle pages. Its first ZSM_HDIR_MIN ids are in the
+ * class itself, so a class with few objects allocates none. It grows when
+ * a new handle page finds no free id (allocated by zs_malloc() without the
+ * lock, installed under it), a freed id is reused lowest first, and it
+ * shrinks back to the class's own ids with the class's last handle page.
  */
 
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/list.h>
+#include <linux/slab.h>
+#include <kunit/visibility.h>
 
 #include "zsm_internal.h"
 
@@ -74,14 +87,200 @@ struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp)
 	return page;
 }
 
-/* Install a handle page from zsm_handle_page_alloc(). */
+/* Ids @class's directory will hold after its next growth. */
+static unsigned int zsm_hdir_next_len(unsigned int len)
+{
+	if (len < ZSM_HDIR_LEAF)
+		return min_t(unsigned int, 2 * len, ZSM_HDIR_LEAF);
+	return len + ZSM_HDIR_LEAF;
+}
+
+/* Leaves a directory of @len ids has. */
+static unsigned int zsm_hdir_nr_leaves(unsigned int len)
+{
+	return DIV_ROUND_UP(len, ZSM_HDIR_LEAF);
+}
+
+/**
+ * zsm_hdir_prepare() - allocate what @class's directory needs to grow.
+ * @class: the class (not locked: __zsm_hdir_grow() checks that @sp still
+ *	fits).
+ * @sp: the spare; what it holds already is released first.
+ * @gfp: zs_malloc()'s flags. Every allocation is at most a page.
+ *
+ * Return: 0, or -ENOMEM (also when the directory has ZSM_HDIR_MAX ids).
+ */
+int zsm_hdir_prepare(struct zsm_class *class, struct zsm_hdir_spare *sp,
+		     gfp_t gfp)
+{
+	unsigned int len = READ_ONCE(class->hdir_len);
+	unsigned int next = zsm_hdir_next_len(len);
+	unsigned int leaves = zsm_hdir_nr_leaves(next);
+
+	zsm_hdir_spare_release(sp);
+	if (next > ZSM_HDIR_MAX)
+		return -ENOMEM;
+	gfp = zsm_meta_gfp(gfp);
+	sp->leaf_len = next - (leaves - 1) * ZSM_HDIR_LEAF;
+	sp->leaf = kcalloc(sp->leaf_len, sizeof(*sp->leaf), gfp);
+	if (!sp->leaf)
+		return -ENOMEM;
+	if (leaves > READ_ONCE(class->hdir_leaves)) {
+		sp->nr_leaves = max(leaves, 2 * READ_ONCE(class->hdir_leaves));
+		sp->leaves = kcalloc(sp->nr_leaves, sizeof(*sp->leaves), gfp);
+		if (!sp->leaves)
+			return -ENOMEM;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(zsm_hdir_prepare);
+
+/**
+ * __zsm_hdir_spare_fits() - can @sp grow @class's directory now?
+ * @class: the class, locked.
+ * @sp: a spare from zsm_hdir_prepare(), or an empty one.
+ *
+ * Return: false if @sp is empty or was prepared for a directory of another
+ * size (another zs_malloc() grew or freed it meanwhile): prepare again.
+ */
+bool __zsm_hdir_spare_fits(const struct zsm_class *class,
+			   const struct zsm_hdir_spare *sp)
+{
+	unsigned int next = zsm_hdir_next_len(class->hdir_len);
+	unsigned int leaves = zsm_hdir_nr_leaves(next);
+
+	lockdep_assert_held(&class->lock);
+	return sp->leaf && sp->leaf_len == next - (leaves - 1) * ZSM_HDIR_LEAF &&
+	       (leaves <= class->hdir_leaves || sp->nr_leaves >= leaves);
+}
+
+/**
+ * __zsm_hdir_grow() - grow @class's directory with what @sp holds.
+ * @class: the class, locked.
+ * @sp: from zsm_hdir_prepare(); what it gives up is taken out of it, and
+ *	what the directory replaced put in, for zsm_hdir_spare_release()
+ *	after unlocking.
+ *
+ * Return: true if the directory grew; false if @sp does not fit
+ * (__zsm_hdir_spare_fits()).
+ */
+bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp)
+{
+	unsigned int next = zsm_hdir_next_len(class->hdir_len);
+	unsigned int leaves = zsm_hdir_nr_leaves(next);
+	unsigned int last = leaves - 1;
+	struct zsm_handle_page **old_leaf = NULL;
+	long bytes;
+
+	if (!__zsm_hdir_spare_fits(class, sp))
+		return false;
+	bytes = sp->leaf_len * sizeof(*sp->leaf);
+	if (leaves > class->hdir_leaves) {
+		struct zsm_handle_page ***old = class->hdir;
+
+		memcpy(sp->leaves, old, class->hdir_leaves * sizeof(*old));
+		bytes += sp->nr_leaves * sizeof(*old);
+		if (old != &class->hdir_top_first)
+			bytes -= class->hdir_leaves * sizeof(*old);
+		else
+			old = NULL;
+		class->hdir = sp->leaves;
+		class->hdir_leaves = sp->nr_leaves;
+		sp->leaves = old;
+	}
+	/* The first leaf doubles: its ids move to the bigger one. */
+	if (last * ZSM_HDIR_LEAF < class->hdir_len) {
+		old_leaf = class->hdir[last];
+		memcpy(sp->leaf, old_leaf,
+		       (class->hdir_len - last * ZSM_HDIR_LEAF) * sizeof(*old_leaf));
+		if (old_leaf != class->hdir_first)
+			bytes -= (long)(class->hdir_len - last * ZSM_HDIR_LEAF) *
+				 sizeof(*old_leaf);
+		else
+			old_leaf = NULL;
+	}
+	class->hdir[last] = sp->leaf;
+	class->hdir_len = next;
+	sp->leaf = old_leaf;
+	class->hdir_bytes += bytes;
+	atomic_long_add(bytes, &class->pool->meta_bytes);
+	return true;
+}
+EXPORT_SYMBOL_IF_KUNIT(__zsm_hdir_grow);
+
+/* Free what a zsm_hdir_spare holds. */
+void zsm_hdir_spare_release(struct zsm_hdir_spare *sp)
+{
+	kfree(sp->leaf);
+	kfree(sp->leaves);
+	sp->leaf = NULL;
+	sp->leaves = NULL;
+	sp->leaf_len = 0;
+	sp->nr_leaves = 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(zsm_hdir_spare_release);
+
+/**
+ * zsm_hdir_init() - give @class its first directory: ZSM_HDIR_MIN ids in
+ * the class itself, nothing allocated.
+ * @class: a new class, or one whose directory holds no handle page.
+ */
+void zsm_hdir_init(struct zsm_class *class)
+{
+	memset(class->hdir_first, 0, sizeof(class->hdir_first));
+	class->hdir_top_first = class->hdir_first;
+	class->hdir = &class->hdir_top_first;
+	class->hdir_leaves = 1;
+	class->hdir_len = ZSM_HDIR_MIN;
+	class->hdir_hint = 0;
+	class->hdir_bytes = 0;
+}
+
+/* @class has no handle page left: its directory shrinks back to the first. */
+static void __zsm_hdir_free(struct zsm_class *class)
+{
+	unsigned int i, leaves = zsm_hdir_nr_leaves(class->hdir_len);
+
+	if (!class->hdir_bytes) {
+		class->hdir_hint = 0;
+		return;
+	}
+	for (i = 0; i < leaves; i++) {
+		if (class->hdir[i] != class->hdir_first)
+			kfree(class->hdir[i]);
+	}
+	if (class->hdir != &class->hdir_top_first)
+		kfree(class->hdir);
+	atomic_long_sub(class->hdir_bytes, &class->pool->meta_bytes);
+	zsm_hdir_init(class);
+}
+
+/*
+ * Install a handle page from zsm_handle_page_alloc(), with the lowest free
+ * id: the caller made sure there is one (nr_handle_pages < hdir_len).
+ */
 void __zsm_handle_page_add(struct zsm_class *class, struct page *page)
 {
 	struct zsm_handle_page *h = page_address(page);
+	unsigned int id = class->hdir_hint;
 
 	lockdep_assert_held(&class->lock);
+	while (*__zsm_hdir_entry(class, id))
+		id++;
+	*__zsm_hdir_entry(class, id) = h;
+	class->hdir_hint = id + 1;
+	h->id = id;
 	list_add(&h->list, &class->handle_pages);
 	class->nr_handle_pages++;
+}
+
+/* Free @h's id in @class's directory; the directory goes with the last. */
+static void __zsm_hdir_put(struct zsm_class *class, struct zsm_handle_page *h)
+{
+	*__zsm_hdir_entry(class, h->id) = NULL;
+	class->hdir_hint = min(class->hdir_hint, h->id);
+	if (!class->nr_handle_pages)
+		__zsm_hdir_free(class);
 }
 
 /* Give a handle page back to the page allocator (not listed, or unlisted). */
@@ -104,10 +303,14 @@ void __zsm_handle_page_drop(struct zsm_class *class, struct zsm_handle_page *h)
 	lockdep_assert_held(&class->lock);
 	list_del(&h->list);
 	class->nr_handle_pages--;
+	__zsm_hdir_put(class, h);
 	zsm_handle_page_release(virt_to_page(h));
 }
 
-/* Release every handle page of @class, used or not (pool destruction). */
+/*
+ * Release every handle page of @class, used or not, and its directory
+ * (pool destruction).
+ */
 void __zsm_handle_pages_drain(struct zsm_class *class)
 {
 	struct zsm_handle_page *h, *tmp;
@@ -117,6 +320,8 @@ void __zsm_handle_pages_drain(struct zsm_class *class)
 	list_for_each_entry_safe(h, tmp, &class->handle_pages, list) {
 		list_del(&h->list);
 		class->nr_handle_pages--;
+		__zsm_hdir_put(class, h);
 		zsm_handle_page_release(virt_to_page(h));
 	}
+	__zsm_hdir_free(class);
 }

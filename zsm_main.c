@@ -93,6 +93,7 @@ struct zs_pool *zs_create_pool(const char *name)
 		INIT_LIST_HEAD(&class->handle_pages_full);
 		INIT_LIST_HEAD(&class->lru);
 		class->desc_cache = zsm_desc_cache(i, &class->desc_size);
+		zsm_hdir_init(class);
 		pool->classes[i] = class;
 		pool->class_of[i] = class;
 	}
@@ -230,6 +231,7 @@ EXPORT_SYMBOL_GPL(zs_destroy_pool);
  */
 struct zsm_alloc_spare {
 	struct page *handle_page;
+	struct zsm_hdir_spare hdir;
 	struct zsm_zspage *zspage;
 	struct page *pages[2];
 	unsigned int nr_pages;
@@ -237,6 +239,7 @@ struct zsm_alloc_spare {
 
 static void zsm_alloc_spare_release(struct zsm_alloc_spare *sp)
 {
+	zsm_hdir_spare_release(&sp->hdir);
 	if (sp->handle_page)
 		zsm_handle_page_release(sp->handle_page);
 	if (sp->zspage)
@@ -245,32 +248,42 @@ static void zsm_alloc_spare_release(struct zsm_alloc_spare *sp)
 		zsm_page_unused(sp->pages[--sp->nr_pages]);
 }
 
+/* What __zsm_alloc_locked() found missing. */
+struct zsm_alloc_want {
+	bool handle_page;	/* a handle page */
+	bool hdir;		/* a bigger handle page directory */
+	bool zspage;		/* a zspage descriptor */
+	unsigned int pages;	/* pages for the zspage */
+};
+
 /*
  * Place an object of @class for handle-to-be, using @sp for what the class
- * lacks. Return: the handle, or 0 with *@want_* set to what must be
- * allocated first.
+ * lacks. Return: the handle, or 0 with @want set to what must be allocated
+ * first.
  */
 static unsigned long __zsm_alloc_locked(struct zsm_class *class,
 					struct zsm_alloc_spare *sp,
-					bool *want_handle_page,
-					bool *want_zspage,
-					unsigned int *want_pages)
+					struct zsm_alloc_want *want)
 {
 	struct zsm_zspage *zspage = __zsm_zspage_pick(class, NULL, false);
-	unsigned int missing;
+	bool new_hpage = list_empty(&class->handle_pages);
+	/* A new handle page needs a free id in the directory. */
+	bool new_id = new_hpage && class->nr_handle_pages >= class->hdir_len;
 	unsigned long *hp;
 
 	lockdep_assert_held(&class->lock);
 	/* A fresh zspage needs one page, for slot 0. */
-	missing = zspage ? __zsm_pages_missing(class, zspage) : 1;
-	*want_handle_page = list_empty(&class->handle_pages) &&
-			    !sp->handle_page;
-	*want_zspage = !zspage && !sp->zspage;
-	*want_pages = missing;
-	if (*want_handle_page || *want_zspage || missing > sp->nr_pages)
+	want->pages = zspage ? __zsm_pages_missing(class, zspage) : 1;
+	want->handle_page = new_hpage && !sp->handle_page;
+	want->hdir = new_id && !__zsm_hdir_spare_fits(class, &sp->hdir);
+	want->zspage = !zspage && !sp->zspage;
+	if (want->handle_page || want->hdir || want->zspage ||
+	    want->pages > sp->nr_pages)
 		return 0;
 
-	if (list_empty(&class->handle_pages)) {
+	if (new_id)
+		__zsm_hdir_grow(class, &sp->hdir);
+	if (new_hpage) {
 		__zsm_handle_page_add(class, sp->handle_page);
 		sp->handle_page = NULL;
 	}
@@ -297,30 +310,31 @@ static noinline unsigned long zsm_alloc_slow(struct zsm_class *class,
 					     gfp_t gfp, int nid)
 {
 	struct zsm_alloc_spare sp = { };
-	bool want_hpage, want_zspage, retried = false;
-	unsigned int want_pages;
+	struct zsm_alloc_want want;
+	bool retried = false;
 	unsigned long handle;
 
 	for (;;) {
 		spin_lock(&class->lock);
-		handle = __zsm_alloc_locked(class, &sp, &want_hpage,
-					    &want_zspage, &want_pages);
+		handle = __zsm_alloc_locked(class, &sp, &want);
 		spin_unlock(&class->lock);
 		if (handle)
 			break;
 
 		/* Get what was missing without the lock, and retry. */
-		if (want_hpage) {
+		if (want.hdir && zsm_hdir_prepare(class, &sp.hdir, gfp))
+			goto nomem;
+		if (want.handle_page) {
 			sp.handle_page = zsm_handle_page_alloc(class, gfp);
 			if (!sp.handle_page)
 				goto nomem;
 		}
-		if (want_zspage) {
+		if (want.zspage) {
 			sp.zspage = zsm_zspage_alloc(class, gfp);
 			if (!sp.zspage)
 				goto nomem;
 		}
-		while (sp.nr_pages < want_pages &&
+		while (sp.nr_pages < want.pages &&
 		       sp.nr_pages < ARRAY_SIZE(sp.pages)) {
 			sp.pages[sp.nr_pages] = zsm_page_alloc(gfp, nid);
 			if (!sp.pages[sp.nr_pages]) {
@@ -477,7 +491,7 @@ void zs_free(struct zs_pool *zpool, unsigned long handle)
 	zspage = zsm_obj_zspage(obj);
 	idx = zsm_obj_idx(obj);
 	if (WARN_ONCE(zspage->class != class || idx >= class->geom.objs ||
-		      zsm_zspage_slots(zspage)[idx] != handle,
+		      zsm_zspage_slots(zspage)[idx] != zsm_slot_ref(hp),
 		      "zsm: handle %p of pool %s is corrupt\n",
 		      (void *)handle, pool->name))
 		goto out;
@@ -583,6 +597,8 @@ static int __init zsm_init(void)
 	int err;
 
 	BUILD_BUG_ON(ZSM_CLASS_DELTA % ZSM_ALIGN);
+	BUILD_BUG_ON(ZSM_FINE_DELTA % ZSM_ALIGN);
+	BUILD_BUG_ON((ZSM_FINE_MAX - ZSM_MIN_ALLOC) % ZSM_FINE_DELTA);
 	BUILD_BUG_ON(MAX_PHYSMEM_BITS - 3 + ZSM_OBJ_SHIFT > BITS_PER_LONG);
 	BUILD_BUG_ON(ZSM_MAX_OBJS_PER_ZSPAGE > ZSM_OBJ_IDX_MASK);
 	BUILD_BUG_ON(ZSM_MAX_OBJS_PER_ZSPAGE >= ZSM_SLOT_END);

@@ -164,7 +164,7 @@ static unsigned int zsm_nr_desc_caches;
 static unsigned int zsm_desc_size(const struct zsm_geom *g)
 {
 	return sizeof(struct zsm_zspage) + g->pages * sizeof(struct page *) +
-	       g->objs * sizeof(unsigned long);
+	       g->objs * sizeof(u32);
 }
 
 /* The made cache of descriptors of @size bytes, or NULL. */
@@ -288,8 +288,8 @@ struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp)
 {
 	const struct zsm_geom *g = &class->geom;
 	struct zsm_zspage *zspage;
-	unsigned long *slots;
 	unsigned int i;
+	u32 *slots;
 
 	zspage = kmem_cache_alloc(class->desc_cache, zsm_meta_gfp(gfp));
 	if (!zspage)
@@ -313,8 +313,8 @@ struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp)
 
 	slots = zsm_zspage_slots(zspage);
 	for (i = 0; i < g->objs - 1; i++)
-		slots[i] = (unsigned long)(i + 1) << 1 | ZSM_SLOT_FREE_TAG;
-	slots[i] = (unsigned long)ZSM_SLOT_END << 1 | ZSM_SLOT_FREE_TAG;
+		slots[i] = (i + 1) << 1 | ZSM_SLOT_FREE_TAG;
+	slots[i] = ZSM_SLOT_END << 1 | ZSM_SLOT_FREE_TAG;
 	return zspage;
 }
 

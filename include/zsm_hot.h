@@ -28,7 +28,10 @@ static inline unsigned int zsm_size_to_slot(size_t size)
 {
 	if (size <= ZSM_MIN_ALLOC)
 		return 0;
-	return DIV_ROUND_UP(size - ZSM_MIN_ALLOC, ZSM_CLASS_DELTA);
+	if (size <= ZSM_FINE_MAX)
+		return DIV_ROUND_UP(size - ZSM_MIN_ALLOC, ZSM_FINE_DELTA);
+	return ZSM_FINE_SLOTS +
+	       DIV_ROUND_UP(size - ZSM_FINE_MAX, ZSM_CLASS_DELTA);
 }
 
 /* === Fullness lists ====================================================== */
@@ -128,6 +131,29 @@ __zsm_zspage_pick(struct zsm_class *class, struct zsm_zspage *not,
 
 /* === Slots =============================================================== */
 
+static inline struct zsm_handle_page *zsm_handle_page_of(unsigned long *hp)
+{
+	return (struct zsm_handle_page *)((unsigned long)hp & PAGE_MASK);
+}
+
+/* The slot word of an object whose handle word is @hp (an installed page's). */
+static __always_inline u32 zsm_slot_ref(unsigned long *hp)
+{
+	u32 word = offset_in_page(hp) / sizeof(unsigned long);
+
+	return (zsm_handle_page_of(hp)->id << ZSM_HWORD_BITS | word) << 1;
+}
+
+/* The handle word that @ref, the slot word of a live object of @class, names. */
+static inline unsigned long *__zsm_slot_handle(const struct zsm_class *class,
+					       u32 ref)
+{
+	lockdep_assert_held(&class->lock);
+	ref >>= 1;
+	return (unsigned long *)*__zsm_hdir_entry(class, ref >> ZSM_HWORD_BITS) +
+	       (ref & (BIT(ZSM_HWORD_BITS) - 1));
+}
+
 /**
  * __zsm_slot_take() - place handle @hp's object in @zspage's first free slot.
  * @class: owning class, locked.
@@ -144,12 +170,12 @@ static __always_inline unsigned int
 __zsm_slot_take(struct zsm_class *class, struct zsm_zspage *zspage,
 		unsigned long *hp)
 {
-	unsigned long *slots = zsm_zspage_slots(zspage);
+	u32 *slots = zsm_zspage_slots(zspage);
 	unsigned int idx = zspage->free_head;
 
 	lockdep_assert_held(&class->lock);
 	zspage->free_head = slots[idx] >> 1;
-	slots[idx] = (unsigned long)hp;
+	slots[idx] = zsm_slot_ref(hp);
 	zspage->inuse++;
 	class->objs_inuse++;
 	if (likely(!zspage->evicting)) {
@@ -182,10 +208,10 @@ static __always_inline bool
 __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
 		   unsigned int idx)
 {
-	unsigned long *slots = zsm_zspage_slots(zspage);
+	u32 *slots = zsm_zspage_slots(zspage);
 
 	lockdep_assert_held(&class->lock);
-	slots[idx] = (unsigned long)zspage->free_head << 1 | ZSM_SLOT_FREE_TAG;
+	slots[idx] = (u32)zspage->free_head << 1 | ZSM_SLOT_FREE_TAG;
 	zspage->free_head = idx;
 	zspage->inuse--;
 	class->objs_inuse--;
@@ -197,11 +223,6 @@ __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
 }
 
 /* === Handle words ======================================================== */
-
-static inline struct zsm_handle_page *zsm_handle_page_of(unsigned long *hp)
-{
-	return (struct zsm_handle_page *)((unsigned long)hp & PAGE_MASK);
-}
 
 /* Take a free handle word of @class, or NULL if its handle pages are full. */
 static __always_inline unsigned long *__zsm_handle_get(struct zsm_class *class)

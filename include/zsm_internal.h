@@ -42,15 +42,33 @@
 #define ZSM_MAX_ALLOC		PAGE_SIZE
 
 /*
- * Distance between adjacent class sizes. Must be a multiple of ZSM_ALIGN.
- * A finer step wastes fewer bytes per object but creates more classes, and
- * every class keeps one partly filled zspage; see Documentation/zsm.rst.
+ * Distance between adjacent class sizes: ZSM_FINE_DELTA up to ZSM_FINE_MAX,
+ * ZSM_CLASS_DELTA above. Both are multiples of ZSM_ALIGN. A finer step
+ * wastes fewer bytes per object but creates more classes, and every class
+ * keeps one partly filled zspage; small objects, where the rounding is the
+ * largest share of an object, get the finer one (Documentation/zsm.rst,
+ * "Size classes").
  */
+#define ZSM_FINE_DELTA		8
+#define ZSM_FINE_MAX		512
 #define ZSM_CLASS_DELTA		16
+
+/* Slot of the size ZSM_FINE_MAX: the last of the fine steps. */
+#define ZSM_FINE_SLOTS		((ZSM_FINE_MAX - ZSM_MIN_ALLOC) / ZSM_FINE_DELTA)
 
 /* Number of class slots before merging (sizes ZSM_MIN_ALLOC..PAGE_SIZE). */
 #define ZSM_NR_CLASSES \
-	(DIV_ROUND_UP(ZSM_MAX_ALLOC - ZSM_MIN_ALLOC, ZSM_CLASS_DELTA) + 1)
+	(ZSM_FINE_SLOTS + \
+	 DIV_ROUND_UP(ZSM_MAX_ALLOC - ZSM_FINE_MAX, ZSM_CLASS_DELTA) + 1)
+
+/* The size of class slot @slot (before merging). */
+static inline unsigned int zsm_slot_size(unsigned int slot)
+{
+	if (slot <= ZSM_FINE_SLOTS)
+		return ZSM_MIN_ALLOC + slot * ZSM_FINE_DELTA;
+	return min_t(unsigned int, PAGE_SIZE,
+		     ZSM_FINE_MAX + (slot - ZSM_FINE_SLOTS) * ZSM_CLASS_DELTA);
+}
 
 /* Range of the chain_size module parameter, as upstream's CHAIN_SIZE. */
 #define ZSM_CHAIN_MIN		4
@@ -138,7 +156,8 @@ extern atomic_long_t zsm_pages_held;
  *   +-> zsm_class.lock
  *
  *   zsm_class.lock (spinlock; per class: lists, counters, slot words,
- *   |               handle words and handle pages of the class)
+ *   |               handle words, handle pages and handle directory of
+ *   |               the class)
  *   +-> zsm_zspage.lock (reader/writer; read: mappers, on their own, not
  *   |                    under class->lock, may sleep; write: compaction
  *   |                    and migration, trylock only, with BH disabled)
@@ -306,8 +325,9 @@ struct zsm_zspage_lock {
  *	page cleared, under class->lock.
  *
  * After @pages[class->geom.pages] come the slots (zsm_zspage_slots()): one
- * word per object slot. Allocated slot: the handle's address (8-aligned,
- * bit 0 clear). Free slot: next free index << 1 | 1. Under class->lock.
+ * 32-bit word per object slot. Allocated slot: its handle word as a
+ * reference into the class's handle page directory (zsm_slot_ref(), bit 0
+ * clear). Free slot: next free index << 1 | 1. Under class->lock.
  */
 struct zsm_zspage {
 	struct list_head list;
@@ -328,12 +348,12 @@ struct zsm_zspage {
 		struct list_head deferred;
 	};
 	struct page *pages[];
-	/* unsigned long slots[objs] follows pages[class->geom.pages] */
+	/* u32 slots[objs] follows pages[class->geom.pages] */
 };
 
 /* The largest descriptor (zsm_zspage.c allocates it) fits one page. */
 static_assert(sizeof(struct zsm_zspage) + ZSM_CHAIN_MAX * sizeof(struct page *) +
-	      ZSM_MAX_OBJS_PER_ZSPAGE * sizeof(unsigned long) <= PAGE_SIZE);
+	      ZSM_MAX_OBJS_PER_ZSPAGE * sizeof(u32) <= PAGE_SIZE);
 
 /*
  * zspage lock protocol. Mappers may nest (two maps on one CPU, even of one
@@ -489,8 +509,11 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
 	return busy;
 }
 
+/* Ids of a class's handle page directory kept in the class itself. */
+#define ZSM_HDIR_MIN		4
+
 #define ZSM_SLOT_END		0xffffU
-#define ZSM_SLOT_FREE_TAG	1UL
+#define ZSM_SLOT_FREE_TAG	1U
 
 /**
  * struct zsm_class - per-pool state of one canonical size class.
@@ -516,6 +539,17 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
  *	for n = 0..geom.pages; constant.
  * @objs_inuse: live objects.
  * @nr_handle_pages: handle pages.
+ * @hdir: the handle page directory (zsm_handle.c): handle page id ->
+ *	handle page, NULL for a free id, in leaves of up to ZSM_HDIR_LEAF
+ *	entries; slot words name handle words by id (zsm_slot_ref()). Starts
+ *	as @hdir_top_first -> @hdir_first, in the class itself.
+ * @hdir_leaves: entries of @hdir.
+ * @hdir_len: ids the leaves hold; ids in use are below it.
+ * @hdir_hint: no id below it is free.
+ * @hdir_bytes: bytes of @hdir allocated (not the two below); they count in
+ *	the pool's meta_bytes.
+ * @hdir_first: the first ZSM_HDIR_MIN ids' leaf, until the directory grows.
+ * @hdir_top_first: @hdir's one entry, until it grows.
  * @desc_cache: slab cache of this class's zspage descriptors, sized exactly
  *	(zsm_desc_caches_init()); constant.
  * @desc_size: bytes one descriptor takes in @desc_cache; constant.
@@ -536,6 +570,13 @@ struct zsm_class {
 	unsigned long ready_free;
 	unsigned long objs_inuse;
 	unsigned long nr_handle_pages;
+	struct zsm_handle_page ***hdir;
+	unsigned int hdir_leaves;
+	unsigned int hdir_len;
+	unsigned int hdir_hint;
+	unsigned int hdir_bytes;
+	struct zsm_handle_page *hdir_first[ZSM_HDIR_MIN];
+	struct zsm_handle_page **hdir_top_first;
 	u16 slots_in[ZSM_CHAIN_MAX + 1];
 	struct kmem_cache *desc_cache;
 	unsigned int desc_size;
@@ -587,9 +628,9 @@ static inline bool zsm_zspage_write_lock_bounded(struct zsm_class *class,
 	return false;
 }
 
-static inline unsigned long *zsm_zspage_slots(struct zsm_zspage *zspage)
+static inline u32 *zsm_zspage_slots(struct zsm_zspage *zspage)
 {
-	return (unsigned long *)&zspage->pages[zspage->class->geom.pages];
+	return (u32 *)&zspage->pages[zspage->class->geom.pages];
 }
 
 /*
@@ -653,12 +694,15 @@ static inline unsigned int __zsm_pages_missing(const struct zsm_class *class,
  * @list: node in class->handle_pages or class->handle_pages_full; under class->lock.
  * @free: first free handle word or NULL; under class->lock.
  * @inuse: handles given out from this page; under class->lock.
+ * @id: its index in class->hdir, set when it is installed; under
+ *	class->lock.
  */
 struct zsm_handle_page {
 	unsigned long cookie;
 	struct list_head list;
 	unsigned long *free;
 	unsigned int inuse;
+	u32 id;
 };
 
 #define ZSM_HANDLE_PAGE_MAGIC		0x7a736d68616e646cUL	/* "zsmhandl" */
@@ -689,6 +733,43 @@ static __always_inline unsigned long *zsm_handle_next_free(unsigned long *hp,
 {
 	return (unsigned long *)((unsigned long)hp + (link & ~ZSM_HANDLE_FREE));
 }
+
+/*
+ * How a slot word names its handle word, in 31 bits above the free tag:
+ * the handle page's id in class->hdir, then the word's index in that page
+ * (ZSM_HWORD_BITS). Ids stay below ZSM_HDIR_MAX: with 4 KiB pages, 4 Mi
+ * handle pages, 2 Gi handles, a class.
+ */
+#define ZSM_HWORD_BITS		(PAGE_SHIFT - ilog2(sizeof(unsigned long)))
+#define ZSM_HDIR_MAX		(1U << (31 - ZSM_HWORD_BITS))
+/* Ids a directory leaf holds: a page's worth of pointers. */
+#define ZSM_HDIR_LEAF		(PAGE_SIZE / sizeof(void *))
+
+/* Where handle page @id of @class is listed. */
+static inline struct zsm_handle_page **
+__zsm_hdir_entry(const struct zsm_class *class, u32 id)
+{
+	return &class->hdir[id / ZSM_HDIR_LEAF][id % ZSM_HDIR_LEAF];
+}
+
+/* Bytes of @class's directory allocated (its leaves and their array). */
+static inline unsigned long __zsm_hdir_bytes(const struct zsm_class *class)
+{
+	return class->hdir_bytes;
+}
+
+/*
+ * A directory grows, when a new handle page finds no free id, by what
+ * zs_malloc() allocated without the lock: a bigger first leaf (it doubles
+ * from the class's own ZSM_HDIR_MIN ids up to ZSM_HDIR_LEAF), or else one
+ * more whole leaf, and a bigger array of leaves when that is full.
+ */
+struct zsm_hdir_spare {
+	struct zsm_handle_page **leaf;
+	unsigned int leaf_len;
+	struct zsm_handle_page ***leaves;
+	unsigned int nr_leaves;
+};
 
 /*
  * The opening tests of both handle checks (zsm_handle.c): an aligned word
@@ -860,6 +941,13 @@ unsigned long zsm_alloc_object(struct zsm_pool *pool, size_t size, gfp_t gfp,
 struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp);
 void zsm_handle_page_release(struct page *page);
 void __zsm_handle_page_add(struct zsm_class *class, struct page *page);
+int zsm_hdir_prepare(struct zsm_class *class, struct zsm_hdir_spare *sp,
+		     gfp_t gfp);
+bool __zsm_hdir_spare_fits(const struct zsm_class *class,
+			   const struct zsm_hdir_spare *sp);
+bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp);
+void zsm_hdir_spare_release(struct zsm_hdir_spare *sp);
+void zsm_hdir_init(struct zsm_class *class);
 void __zsm_handle_page_drop(struct zsm_class *class,
 			    struct zsm_handle_page *h);
 void __zsm_handle_pages_drain(struct zsm_class *class);

@@ -10,7 +10,8 @@ N of them in allocation order (no frees), and prints
 
 for objects below zsmalloc's huge class. Only class geometry is modelled:
 zsmalloc rounds size + 8 (its in-object handle) to 16 bytes and merges
-classes of equal shape; zsm rounds size to 16 bytes, and its zspages are
+classes of equal shape; zsm rounds size to 8 bytes up to 512 and to 16
+above, and its zspages are
 either populated whole (eager) or page by page as objects reach into them
 (lazy, what zsm does). A class's last zspage is partly used, which is what
 separates the columns at moderate N.
@@ -47,14 +48,27 @@ def upstream_table(chain):
         else:
             index[i] = prev = i
     huge = next(s for s, p, o in geo if p == 1 and o == 1) - 7
-    return geo, index, huge
+    return geo, index, huge, upstream_slot
+
+
+def zsm_slot_size(i):
+    """zsm_slot_size(): 8-byte steps up to 512 (slot 60), then 16."""
+    return min(PAGE, 32 + 8 * i if i <= 60 else 512 + 16 * (i - 60))
+
+
+def zsm_slot(size):
+    if size <= 32:
+        return 0
+    if size <= 512:
+        return (size - 32 + 7) // 8
+    return 60 + (size - 512 + 15) // 16
 
 
 def zsm_table(chain, max_objs=448):
     """zsm_class_table_init(): best fraction, merge equal shapes below huge."""
     geo, first_huge = [], None
-    for i in range((PAGE - 32 + 15) // 16 + 1):
-        size = min(PAGE, 32 + i * 16)
+    for i in range(zsm_slot(PAGE) + 1):
+        size = zsm_slot_size(i)
         best_pages, best_objs = 1, PAGE // size
         for pages in range(2, chain + 1):
             objs = pages * PAGE // size
@@ -69,15 +83,15 @@ def zsm_table(chain, max_objs=448):
     for i in range(first_huge - 2, -1, -1):
         if geo[i][1:] == geo[i + 1][1:]:
             index[i] = index[i + 1]
-    return geo, index, geo[first_huge - 1][0] + 1
+    return geo, index, geo[first_huge - 1][0] + 1, zsm_slot
 
 
-def slot(size):
+def upstream_slot(size):
     return 0 if size <= 32 else (size - 32 + 15) // 16
 
 
 def density(sizes, table, header, lazy):
-    geo, index, huge = table
+    geo, index, huge, slot = table
     count, payload = {}, 0
     for s in sizes:
         if s + header >= huge:

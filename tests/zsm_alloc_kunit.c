@@ -17,6 +17,15 @@
  *   (compaction_during_eviction).
  * - zs_destroy_pool() does not wait for an RCU grace period
  *   (destroy_does_not_wait_for_rcu).
+ * - Slot words name handle words through the class's handle page
+ *   directory: a class's metadata stays below the 16 bytes an object
+ *   zsmalloc keeps (its in-object header and its handle), the directory
+ *   grows with the handle pages, compaction moves objects through it, and
+ *   it goes with the last handle page
+ *   (handle_directory_follows_handle_pages); it grows by doubling its
+ *   first leaf and then by whole leaves, keeping every entry, and a spare
+ *   prepared before another zs_malloc() grew it is refused
+ *   (handle_directory_grows_by_leaves).
  *
  * Every object's bytes are checked (zsm_test_util.h) after every step that
  * could move them.
@@ -351,12 +360,123 @@ static void destroy_does_not_wait_for_rcu(struct kunit *test)
 	rcu_barrier();
 }
 
+/* The class of the smallest objects. */
+static struct zsm_class *za_smallest_class(struct zsm_kt_fx *fx)
+{
+	return zsm_pool(fx->pool)->class_of[zsm_size_to_slot(ZSM_MIN_ALLOC)];
+}
+
+static void handle_directory_follows_handle_pages(struct kunit *test)
+{
+	unsigned int n = 9 * ZSM_HANDLES_PER_PAGE + 1, i;
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_alloc", n);
+	struct zsm_class *class = za_smallest_class(fx);
+	atomic_long_t *meta = &zsm_pool(fx->pool)->meta_bytes;
+
+	for (i = 0; i < n; i++) {
+		za_alloc(fx, class, GFP_KERNEL);
+		/* The class's own ids serve its first handle pages. */
+		if (i == ZSM_HDIR_MIN * ZSM_HANDLES_PER_PAGE - 1)
+			KUNIT_EXPECT_EQ(test, class->hdir_bytes, 0U);
+	}
+	/* Ten handle pages: the first leaf grew from 4 ids to 8 and 16. */
+	KUNIT_EXPECT_EQ(test, class->nr_handle_pages, 10UL);
+	KUNIT_EXPECT_EQ(test, class->hdir_len, 16U);
+	KUNIT_EXPECT_EQ(test, class->hdir_leaves, 1U);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(meta),
+			(long)zsm_kt_meta_bytes(fx->pool));
+	/* Only this class has objects: all of the pool's metadata is theirs. */
+	KUNIT_EXPECT_LT_MSG(test, atomic_long_read(meta), 16L * n,
+			    "%ld bytes of metadata for %u objects",
+			    atomic_long_read(meta), n);
+
+	/* Half of them freed; compaction moves the rest by their slot words. */
+	for (i = 0; i < n; i += 2)
+		zsm_kt_free(fx, i);
+	KUNIT_EXPECT_GT(test, zs_compact(fx->pool), 0UL);
+	za_check_all(fx);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(meta),
+			(long)zsm_kt_meta_bytes(fx->pool));
+
+	for (i = 1; i < n; i += 2)
+		zsm_kt_free(fx, i);
+	flush_work(&zsm_pool(fx->pool)->free_work);
+	KUNIT_EXPECT_EQ(test, class->nr_handle_pages, 0UL);
+	/* Back to the class's own ids, nothing allocated. */
+	KUNIT_EXPECT_EQ(test, class->hdir_len, ZSM_HDIR_MIN);
+	KUNIT_EXPECT_EQ(test, class->hdir_bytes, 0U);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(meta), 0L);
+}
+
+/* A recognisable stand-in for handle page @id (never dereferenced). */
+static struct zsm_handle_page *za_fake_hpage(unsigned int id)
+{
+	return (struct zsm_handle_page *)(PAGE_OFFSET + (id + 1UL) * PAGE_SIZE);
+}
+
+static void handle_directory_grows_by_leaves(struct kunit *test)
+{
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_alloc", 1);
+	struct zsm_class *class = za_smallest_class(fx);
+	atomic_long_t *meta = &zsm_pool(fx->pool)->meta_bytes;
+	struct zsm_hdir_spare sp = { }, late = { };
+	unsigned int len = class->hdir_len, want = 2 * len, i;
+	bool grew;
+
+	KUNIT_ASSERT_EQ(test, len, ZSM_HDIR_MIN);
+	spin_lock(&class->lock);
+	for (i = 0; i < len; i++)
+		*__zsm_hdir_entry(class, i) = za_fake_hpage(i);
+	spin_unlock(&class->lock);
+	while (len <= 2 * ZSM_HDIR_LEAF) {
+		KUNIT_ASSERT_EQ(test, zsm_hdir_prepare(class, &sp, GFP_KERNEL), 0);
+		spin_lock(&class->lock);
+		grew = __zsm_hdir_grow(class, &sp);
+		if (grew) {
+			for (i = 0; i < class->hdir_len; i++) {
+				struct zsm_handle_page **e = __zsm_hdir_entry(class, i);
+
+				if (i >= len)
+					*e = za_fake_hpage(i);
+				else if (*e != za_fake_hpage(i))
+					break;
+			}
+			len = class->hdir_len;
+		}
+		spin_unlock(&class->lock);
+		zsm_hdir_spare_release(&sp);
+		KUNIT_ASSERT_TRUE(test, grew);
+		KUNIT_ASSERT_EQ_MSG(test, i, len, "entry %u lost at %u ids", i, len);
+		KUNIT_EXPECT_EQ(test, len, want);
+		KUNIT_EXPECT_EQ(test, atomic_long_read(meta),
+				(long)__zsm_hdir_bytes(class));
+		want = want < ZSM_HDIR_LEAF ? 2 * want : want + ZSM_HDIR_LEAF;
+	}
+	KUNIT_EXPECT_GE(test, class->hdir_leaves, 3U);
+
+	/* Two spares for the same growth: the second comes too late. */
+	KUNIT_ASSERT_EQ(test, zsm_hdir_prepare(class, &sp, GFP_KERNEL), 0);
+	KUNIT_ASSERT_EQ(test, zsm_hdir_prepare(class, &late, GFP_KERNEL), 0);
+	spin_lock(&class->lock);
+	KUNIT_EXPECT_TRUE(test, __zsm_hdir_grow(class, &sp));
+	KUNIT_EXPECT_FALSE(test, __zsm_hdir_grow(class, &late));
+	for (i = 0; i < class->hdir_len; i++)
+		*__zsm_hdir_entry(class, i) = NULL;
+	spin_unlock(&class->lock);
+	zsm_hdir_spare_release(&sp);
+	zsm_hdir_spare_release(&late);
+	/* No handle page: zs_destroy_pool() frees the directory (kmemleak). */
+	KUNIT_EXPECT_GT(test, class->hdir_bytes, 0U);
+}
+
 static struct kunit_case zsm_alloc_cases[] = {
 	KUNIT_CASE(malloc_prefers_present_pages),
 	KUNIT_CASE(malloc_page_failure_uses_freed_slot),
 	KUNIT_CASE(compaction_never_adds_a_page),
 	KUNIT_CASE(compaction_during_eviction),
 	KUNIT_CASE_SLOW(destroy_does_not_wait_for_rcu),
+	KUNIT_CASE(handle_directory_follows_handle_pages),
+	KUNIT_CASE(handle_directory_grows_by_leaves),
 	{}
 };
 

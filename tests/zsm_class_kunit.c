@@ -83,10 +83,15 @@ static struct zs_pool *zsm_class_pool(struct kunit *test)
 	return pool;
 }
 
+/* The size of slot @slot, from the steps' definition alone. */
 static unsigned int zsm_slot_nominal_size(unsigned int slot)
 {
+	unsigned int fine = (ZSM_FINE_MAX - ZSM_MIN_ALLOC) / ZSM_FINE_DELTA;
+
+	if (slot <= fine)
+		return ZSM_MIN_ALLOC + slot * ZSM_FINE_DELTA;
 	return min_t(unsigned int, PAGE_SIZE,
-		     ZSM_MIN_ALLOC + slot * ZSM_CLASS_DELTA);
+		     ZSM_FINE_MAX + (slot - fine) * ZSM_CLASS_DELTA);
 }
 
 /* First huge slot of @t, or ZSM_NR_CLASSES when there is none. */
@@ -111,10 +116,19 @@ static void size_to_slot_holds_every_size(struct kunit *test)
 			zsm_size_to_slot(PAGE_SIZE) + 1);
 	for (size = 1; size <= PAGE_SIZE; size++) {
 		unsigned int slot = zsm_size_to_slot(size);
-		unsigned int expect = size <= ZSM_MIN_ALLOC ? 0 :
-			DIV_ROUND_UP(size - ZSM_MIN_ALLOC, ZSM_CLASS_DELTA);
+		unsigned int step = size <= ZSM_FINE_MAX ? ZSM_FINE_DELTA :
+						       ZSM_CLASS_DELTA;
+		unsigned int expect = 0;
 		const struct zsm_geom *g, *canon;
 
+		/* The first slot whose nominal size holds @size. */
+		if (size > ZSM_MIN_ALLOC)
+			while (zsm_slot_nominal_size(expect) < size)
+				expect++;
+		/* ... is less than one step above it. */
+		KUNIT_EXPECT_LT_MSG(test, zsm_slot_nominal_size(expect) - size,
+				    size > ZSM_MIN_ALLOC ? step : ZSM_MIN_ALLOC,
+				    "size %u", size);
 		KUNIT_EXPECT_EQ_MSG(test, slot, expect, "size %u", size);
 		KUNIT_ASSERT_LT_MSG(test, slot, ZSM_NR_CLASSES, "size %u", size);
 		g = &t->geom[slot];

@@ -1509,19 +1509,20 @@ static void split_points_of_full_zspages(struct kunit *test)
 /* === One zspage: RW, RO, nesting ======================================== */
 
 /*
- * Fill one zspage of a class whose objects cross pages, from an empty
- * class, and return one object that crosses a page boundary (*@cross) and
- * one that lies inside a page (*@inpage).
+ * Fill one zspage of a class in which two or more objects cross pages, from
+ * an empty class, and return one object that crosses a page boundary
+ * (*@cross) and one that lies inside a page (*@inpage).
  */
 static void zmt_cross_and_inpage(struct kunit *test, struct zsm_kt_fx *fx,
 				 unsigned int *cross, unsigned int *inpage)
 {
-	unsigned int ci = zsm_kt_cross_class(0, 256);
+	/* Two crossing objects: the nested-map cases map two at once. */
+	unsigned int ci = zsm_kt_cross_class_n(0, 256, 2);
 	const struct zsm_geom *g;
 	unsigned int i;
 
 	if (ci == ZSM_NR_CLASSES)
-		ci = zsm_kt_cross_class(0, 0);
+		ci = zsm_kt_cross_class_n(0, 0, 2);
 	KUNIT_ASSERT_LT(test, ci, ZSM_NR_CLASSES);
 	g = &zsm_classes.geom[ci];
 	*cross = *inpage = UINT_MAX;

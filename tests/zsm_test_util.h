@@ -478,7 +478,8 @@ static inline unsigned long zsm_kt_obj_pages(struct zs_pool *zpool)
 
 /*
  * @zpool's metadata in bytes, counted from its classes (descriptors times
- * their size, handle pages), independently of pool->meta_bytes.
+ * their size, handle pages, handle page directories), independently of
+ * pool->meta_bytes.
  */
 static inline unsigned long zsm_kt_meta_bytes(struct zs_pool *zpool)
 {
@@ -493,7 +494,8 @@ static inline unsigned long zsm_kt_meta_bytes(struct zs_pool *zpool)
 			continue;
 		spin_lock(&class->lock);
 		bytes += class->nr_zspages * class->desc_size +
-			 class->nr_handle_pages * PAGE_SIZE;
+			 class->nr_handle_pages * PAGE_SIZE +
+			 __zsm_hdir_bytes(class);
 		spin_unlock(&class->lock);
 	}
 	return bytes;
@@ -532,25 +534,33 @@ static inline bool zsm_kt_crosses(const struct zsm_tu_obj *o)
 	return zsm_kt_poff(o) + o->size > PAGE_SIZE;
 }
 
-/* Does any slot of class @g run across a page boundary? */
-static inline bool zsm_kt_class_crosses(const struct zsm_geom *g)
+/* How many slots of a zspage of class @g run across a page boundary? */
+static inline unsigned int zsm_kt_class_nr_crossing(const struct zsm_geom *g)
 {
-	unsigned int idx;
+	unsigned int idx, n = 0;
 
 	for (idx = 0; idx < g->objs; idx++) {
 		if ((unsigned long)idx * g->size % PAGE_SIZE + g->size > PAGE_SIZE)
-			return true;
+			n++;
 	}
-	return false;
+	return n;
+}
+
+/* Does any slot of class @g run across a page boundary? */
+static inline bool zsm_kt_class_crosses(const struct zsm_geom *g)
+{
+	return zsm_kt_class_nr_crossing(g) > 0;
 }
 
 /*
  * The first canonical class from index @from on, of size at least
- * @min_size, whose objects cross pages.
+ * @min_size, whose zspages have at least @min_crossing objects that cross
+ * pages.
  * Return: its index, or ZSM_NR_CLASSES if there is none.
  */
-static inline unsigned int zsm_kt_cross_class(unsigned int from,
-					      unsigned int min_size)
+static inline unsigned int zsm_kt_cross_class_n(unsigned int from,
+						unsigned int min_size,
+						unsigned int min_crossing)
 {
 	unsigned int i;
 
@@ -558,10 +568,17 @@ static inline unsigned int zsm_kt_cross_class(unsigned int from,
 		const struct zsm_geom *g = &zsm_classes.geom[i];
 
 		if (g->index == i && !g->huge && g->size >= min_size &&
-		    zsm_kt_class_crosses(g))
+		    zsm_kt_class_nr_crossing(g) >= min_crossing)
 			return i;
 	}
 	return ZSM_NR_CLASSES;
+}
+
+/* The same, with at least one object that crosses. */
+static inline unsigned int zsm_kt_cross_class(unsigned int from,
+					      unsigned int min_size)
+{
+	return zsm_kt_cross_class_n(from, min_size, 1);
 }
 
 /*

@@ -49,7 +49,7 @@ struct zpool {
 	char name[NAME_LEN];
 	char map_mode[16];
 	unsigned long pages_total, handle_pages, compacted, chain;
-	unsigned long desc_bytes, fixed_bytes, total_pages;
+	unsigned long desc_bytes, hdir_bytes, fixed_bytes, total_pages;
 	struct zclass cls[MAX_CLASSES];
 	int nr;
 };
@@ -177,6 +177,8 @@ static void read_summary(const char *dir, struct zpool *p)
 			p->handle_pages = strtoul(val, NULL, 10);
 		else if (!strcmp(key, "descriptor_bytes"))
 			p->desc_bytes = strtoul(val, NULL, 10);
+		else if (!strcmp(key, "handle_dir_bytes"))
+			p->hdir_bytes = strtoul(val, NULL, 10);
 		else if (!strcmp(key, "fixed_bytes"))
 			p->fixed_bytes = strtoul(val, NULL, 10);
 		else if (!strcmp(key, "total_pages"))
@@ -263,9 +265,10 @@ static void print_pool(struct zpool *p)
 	printf("memory: %lu KiB in all = %lu KiB object pages + ",
 	       p->total_pages * page_size / 1024,
 	       p->pages_total * page_size / 1024);
-	printf("%lu KiB descriptors + %lu KiB handle pages (+ %lu KiB fixed)\n",
-	       p->desc_bytes / 1024, p->handle_pages * page_size / 1024,
-	       p->fixed_bytes / 1024);
+	printf("%lu KiB descriptors + %lu KiB handle pages + ",
+	       p->desc_bytes / 1024, p->handle_pages * page_size / 1024);
+	printf("%lu B handle directories (+ %lu KiB fixed)\n",
+	       p->hdir_bytes, p->fixed_bytes / 1024);
 	printf("class  size objs/zsp pages/zsp  zspages      alloc       used");
 	printf("  used%%      pages  frag%% freeable");
 	if (show_fg)

@@ -36,17 +36,22 @@ zsmstat -f -p $POOL | tee $out
 awk -v sizes=$SIZES -v counts=$COUNTS -v every=$EVERY -v chain="$chain" \
     -v page="$page" '
 function ceil(x) { return x == int(x) ? x : int(x) + 1 }
+function slot_size(i,  s) {
+	s = i <= 60 ? 32 + 8 * i : 512 + 16 * (i - 60)
+	return s > page ? page : s
+}
 BEGIN {
-	# Class geometry: slot i has size 32 + 16 i (at most a page); its
+	# Class geometry: slot i has size 32 + 8 i up to 512 (slot 60), then
+	# 512 + 16 (i - 60) (at most a page); its
 	# chain is the 1..chain pages with the largest used fraction (shorter
 	# on a tie, at most maxobjs objects: 448 with 4 KiB pages, 1023 with
 	# larger ones); the first slot with one object in one page starts the huge
 	# class (the last slot, one page, one object); runs of slots with the
 	# same shape merge into their largest slot.
-	nslots = int((page - 32 + 15) / 16) + 1; first_huge = nslots - 1
+	nslots = 60 + int((page - 512 + 15) / 16) + 1; first_huge = nslots - 1
 	maxobjs = page == 4096 ? 448 : 1023
 	for (i = 0; i < nslots; i++) {
-		s = 32 + 16 * i; if (s > page) s = page
+		s = slot_size(i)
 		bp = 1; bo = int(page / s)
 		for (n = 2; n <= chain; n++) {
 			o = int(n * page / s)
@@ -57,7 +62,7 @@ BEGIN {
 		if (bp == 1 && bo == 1) { first_huge = i; break }
 	}
 	for (i = first_huge; i < nslots; i++) {
-		S[i] = 32 + 16 * i; if (S[i] > page) S[i] = page
+		S[i] = slot_size(i)
 		P[i] = 1; O[i] = 1; IDX[i] = nslots - 1
 	}
 	for (i = first_huge - 1; i >= 0; i--)
@@ -67,7 +72,8 @@ BEGIN {
 	# Objects fill their class in allocation order; every every-th of
 	# each size is freed.
 	for (j = 1; j <= ns; j++) {
-		slot = SZ[j] <= 32 ? 0 : ceil((SZ[j] - 32) / 16)
+		slot = SZ[j] <= 32 ? 0 : SZ[j] <= 512 ? ceil((SZ[j] - 32) / 8) : \
+		       60 + ceil((SZ[j] - 512) / 16)
 		c = IDX[slot]; used_class[c] = 1
 		print "class_of_size", SZ[j], c
 		for (i = 0; i < CT[j]; i++)
