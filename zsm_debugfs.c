@@ -58,7 +58,7 @@ static int zsm_classes_show(struct seq_file *s, void *v)
 		pages = class->nr_pages;
 		hp = class->nr_handle_pages;
 		meta = class->nr_zspages * class->desc_size + hp * PAGE_SIZE +
-		       __zsm_hdir_bytes(class);
+		       class->hdir_bytes;
 		spin_unlock(&class->lock);
 		freeable = zsm_class_freeable_pages(class);
 
@@ -99,7 +99,7 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 		handle_pages += class->nr_handle_pages;
 		zspages += class->nr_zspages;
 		desc_bytes += class->nr_zspages * class->desc_size;
-		hdir_bytes += __zsm_hdir_bytes(class);
+		hdir_bytes += class->hdir_bytes;
 		spin_unlock(&class->lock);
 		freeable += zsm_class_freeable_pages(class);
 	}

@@ -101,6 +101,13 @@ static unsigned int zsm_hdir_nr_leaves(unsigned int len)
 	return DIV_ROUND_UP(len, ZSM_HDIR_LEAF);
 }
 
+/* Ids in the last leaf of a directory of @len ids (@leaves leaves). */
+static unsigned int zsm_hdir_last_leaf_len(unsigned int len,
+					   unsigned int leaves)
+{
+	return len - (leaves - 1) * ZSM_HDIR_LEAF;
+}
+
 /**
  * zsm_hdir_prepare() - allocate what @class's directory needs to grow.
  * @class: the class (not locked: __zsm_hdir_grow() checks that @sp still
@@ -121,7 +128,7 @@ int zsm_hdir_prepare(struct zsm_class *class, struct zsm_hdir_spare *sp,
 	if (next > ZSM_HDIR_MAX)
 		return -ENOMEM;
 	gfp = zsm_meta_gfp(gfp);
-	sp->leaf_len = next - (leaves - 1) * ZSM_HDIR_LEAF;
+	sp->leaf_len = zsm_hdir_last_leaf_len(next, leaves);
 	sp->leaf = kcalloc(sp->leaf_len, sizeof(*sp->leaf), gfp);
 	if (!sp->leaf)
 		return -ENOMEM;
@@ -150,7 +157,7 @@ bool __zsm_hdir_spare_fits(const struct zsm_class *class,
 	unsigned int leaves = zsm_hdir_nr_leaves(next);
 
 	lockdep_assert_held(&class->lock);
-	return sp->leaf && sp->leaf_len == next - (leaves - 1) * ZSM_HDIR_LEAF &&
+	return sp->leaf && sp->leaf_len == zsm_hdir_last_leaf_len(next, leaves) &&
 	       (leaves <= class->hdir_leaves || sp->nr_leaves >= leaves);
 }
 
@@ -185,7 +192,8 @@ bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp)
 		else
 			old = NULL;
 		class->hdir = sp->leaves;
-		class->hdir_leaves = sp->nr_leaves;
+		/* zsm_hdir_prepare() reads it without the lock. */
+		WRITE_ONCE(class->hdir_leaves, sp->nr_leaves);
 		sp->leaves = old;
 	}
 	/* The first leaf doubles: its ids move to the bigger one. */
@@ -200,7 +208,7 @@ bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp)
 			old_leaf = NULL;
 	}
 	class->hdir[last] = sp->leaf;
-	class->hdir_len = next;
+	WRITE_ONCE(class->hdir_len, next);
 	sp->leaf = old_leaf;
 	class->hdir_bytes += bytes;
 	atomic_long_add(bytes, &class->pool->meta_bytes);
@@ -230,8 +238,8 @@ void zsm_hdir_init(struct zsm_class *class)
 	memset(class->hdir_first, 0, sizeof(class->hdir_first));
 	class->hdir_top_first = class->hdir_first;
 	class->hdir = &class->hdir_top_first;
-	class->hdir_leaves = 1;
-	class->hdir_len = ZSM_HDIR_MIN;
+	WRITE_ONCE(class->hdir_leaves, 1);
+	WRITE_ONCE(class->hdir_len, ZSM_HDIR_MIN);
 	class->hdir_hint = 0;
 	class->hdir_bytes = 0;
 }

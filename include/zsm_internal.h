@@ -752,12 +752,6 @@ __zsm_hdir_entry(const struct zsm_class *class, u32 id)
 	return &class->hdir[id / ZSM_HDIR_LEAF][id % ZSM_HDIR_LEAF];
 }
 
-/* Bytes of @class's directory allocated (its leaves and their array). */
-static inline unsigned long __zsm_hdir_bytes(const struct zsm_class *class)
-{
-	return class->hdir_bytes;
-}
-
 /*
  * A directory grows, when a new handle page finds no free id, by what
  * zs_malloc() allocated without the lock: a bigger first leaf (it doubles

@@ -495,7 +495,7 @@ static inline unsigned long zsm_kt_meta_bytes(struct zs_pool *zpool)
 		spin_lock(&class->lock);
 		bytes += class->nr_zspages * class->desc_size +
 			 class->nr_handle_pages * PAGE_SIZE +
-			 __zsm_hdir_bytes(class);
+			 class->hdir_bytes;
 		spin_unlock(&class->lock);
 	}
 	return bytes;
