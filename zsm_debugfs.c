@@ -36,13 +36,13 @@ static int zsm_classes_show(struct seq_file *s, void *v)
 {
 	struct zsm_pool *pool = s->private;
 	unsigned long t_objs = 0, t_inuse = 0, t_pages = 0, t_free = 0;
-	unsigned long t_handle_pages = 0, t_meta = 0;
+	unsigned long t_handle_blocks = 0, t_meta = 0;
 	unsigned int i, grp;
 
 	seq_puts(s, "class  size");
 	for (grp = 1; grp < ZSM_FULLNESS_FULL; grp++)
 		seq_printf(s, " %3u%%", grp * 10 - 10);
-	seq_puts(s, " full   objs_alloc   objs_inuse pages_used pages_per_zspage freeable hpages meta_bytes\n");
+	seq_puts(s, " full   objs_alloc   objs_inuse pages_used pages_per_zspage freeable hblocks meta_bytes\n");
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
 		struct zsm_class *class = pool->classes[i];
@@ -56,8 +56,8 @@ static int zsm_classes_show(struct seq_file *s, void *v)
 		objs = class->nr_zspages * class->geom.objs;
 		inuse = class->objs_inuse;
 		pages = class->nr_pages;
-		hp = class->nr_handle_pages;
-		meta = class->nr_zspages * class->desc_size + hp * PAGE_SIZE +
+		hp = class->nr_handle_blocks;
+		meta = class->nr_zspages * class->desc_size + hp * ZSM_HBLOCK_SIZE +
 		       class->hdir_bytes;
 		spin_unlock(&class->lock);
 		freeable = zsm_class_freeable_pages(class);
@@ -71,12 +71,12 @@ static int zsm_classes_show(struct seq_file *s, void *v)
 		t_inuse += inuse;
 		t_pages += pages;
 		t_free += freeable;
-		t_handle_pages += hp;
+		t_handle_blocks += hp;
 		t_meta += meta;
 	}
 	seq_printf(s, "Total      %*s %12lu %12lu %10lu %16s %8lu %6lu %10lu\n",
 		   5 * ZSM_FULLNESS_FULL, "", t_objs, t_inuse, t_pages, "", t_free,
-		   t_handle_pages, t_meta);
+		   t_handle_blocks, t_meta);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(zsm_classes);
@@ -84,7 +84,7 @@ DEFINE_SHOW_ATTRIBUTE(zsm_classes);
 static int zsm_summary_show(struct seq_file *s, void *v)
 {
 	struct zsm_pool *pool = s->private;
-	unsigned long objs = 0, handle_pages = 0, zspages = 0, freeable = 0;
+	unsigned long objs = 0, handle_blocks = 0, zspages = 0, freeable = 0;
 	unsigned long desc_bytes = 0, hdir_bytes = 0, fixed_bytes;
 	unsigned int i, nr_classes = 0;
 
@@ -96,7 +96,7 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 		nr_classes++;
 		spin_lock(&class->lock);
 		objs += class->objs_inuse;
-		handle_pages += class->nr_handle_pages;
+		handle_blocks += class->nr_handle_blocks;
 		zspages += class->nr_zspages;
 		desc_bytes += class->nr_zspages * class->desc_size;
 		hdir_bytes += class->hdir_bytes;
@@ -110,8 +110,10 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 	seq_printf(s, "pages_total %lu\n", atomic_long_read(&pool->pages_total));
 	seq_printf(s, "zspages %lu\n", zspages);
 	seq_printf(s, "objects %lu\n", objs);
-	seq_printf(s, "handle_pages %lu\n", handle_pages);
+	seq_printf(s, "handle_blocks %lu\n", handle_blocks);
 	/* Memory: Documentation/zsm.rst, "Memory". */
+	seq_printf(s, "handle_block_bytes %lu\n",
+		   handle_blocks * ZSM_HBLOCK_SIZE);
 	seq_printf(s, "descriptor_bytes %lu\n", desc_bytes);
 	seq_printf(s, "handle_dir_bytes %lu\n", hdir_bytes);
 	seq_printf(s, "meta_bytes %ld\n", atomic_long_read(&pool->meta_bytes));

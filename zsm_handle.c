@@ -1,32 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zsm: handle pages.
+ * zsm: handle blocks.
  *
- * A handle is the address of a word in a handle page: a page of its own
- * class, headed by struct zsm_handle_page, whose other words are handle
- * words. A live handle's word holds the object's location (zsm_obj_encode());
- * a free one links to the next free word of its page. Handle pages come and
- * go with the handles they hold, under the class lock, so zs_malloc() takes
- * a handle and a slot in one critical section, and zs_free() and the map
- * path can check a handle (owner, liveness) before they trust it.
+ * A handle is the address of a word in a handle block: ZSM_HBLOCK_SIZE bytes
+ * of its own class, aligned to their size, headed by struct
+ * zsm_handle_block, whose other words are handle words. A live handle's
+ * word holds the object's location (zsm_obj_encode()); a free one links to
+ * the next free word of its block. Handle blocks come and go with the
+ * handles they hold, under the class lock, so zs_malloc() takes a handle
+ * and a slot in one critical section, and zs_free() and the map path can
+ * check a handle (owner, liveness) before they trust it. Blocks are a
+ * fraction of a page so that the many classes of a pool that hold few
+ * objects each do not hold a page of handle words each.
+ *
+ * They come from one slab cache, zsm_handle (its objects ZSM_HBLOCK_SIZE
+ * bytes, aligned to that), shared by all pools; each block counts
+ * ZSM_HBLOCK_SIZE bytes in its pool's meta_bytes while the pool has it.
  *
  * Two checks of a handle, sharing their opening tests
- * (zsm_handle_word_ok()): zsm_handle_class() (zs_free(): the struct page
- * names the owner) and zsm_handle_mapcheck() (map path: one load from the
- * handle page's own header). They, and taking and returning a handle word,
- * are inline (zsm_hot.h, zsm_internal.h); this file keeps the life of
- * handle pages.
+ * (zsm_handle_word_ok()): zsm_handle_class() (zs_free(): also that the
+ * handle is in a valid page of the direct map) and zsm_handle_mapcheck()
+ * (map path); both recognise the pool by the cookie in the header of the
+ * handle's block. They, and taking and returning a handle word, are inline
+ * (zsm_hot.h, zsm_internal.h); this file keeps the life of handle blocks.
  *
  * Slot words name handle words in 32 bits (zsm_slot_ref()): by the handle
- * page's id, its index in the class's directory (class->hdir), and the
- * word's index in the page. The directory holds a pointer per handle page
- * (8 bytes per ZSM_HANDLES_PER_PAGE handles) in leaves of at most a page,
- * so no allocation of it is bigger than a page until a class has
- * ZSM_HDIR_LEAF^2 handle pages. Its first ZSM_HDIR_MIN ids are in the
+ * block's id, its index in the class's directory (class->hdir), and the
+ * word's index in the block. The directory holds a pointer per handle
+ * block (8 bytes per ZSM_HANDLES_PER_BLOCK handles) in leaves of at most a
+ * page, so no allocation of it is bigger than a page until a class has
+ * ZSM_HDIR_LEAF^2 handle blocks. Its first ZSM_HDIR_MIN ids are in the
  * class itself, so a class with few objects allocates none. It grows when
- * a new handle page finds no free id (allocated by zs_malloc() without the
+ * a new handle block finds no free id (allocated by zs_malloc() without the
  * lock, installed under it), a freed id is reused lowest first, and it
- * shrinks back to the class's own ids with the class's last handle page.
+ * shrinks back to the class's own ids with the class's last handle block.
  */
 
 #include <linux/kernel.h>
@@ -37,39 +44,61 @@
 
 #include "zsm_internal.h"
 
+static struct kmem_cache *zsm_handle_cache;
+
 /**
- * zsm_handle_page_alloc() - a new handle page for @class, all words free.
- * @class: the class it will serve (not locked: the page is not installed).
- * @gfp: zs_malloc()'s flags; the page is neither highmem nor movable.
+ * zsm_handle_cache_init() - make the slab cache of handle blocks.
  *
- * The page counts in zsm_pages_held and in its pool's meta_bytes until
- * zsm_handle_page_release(). Install it with __zsm_handle_page_add().
- *
- * Return: the page or NULL.
+ * Return: 0 or -ENOMEM.
  */
-struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp)
+int zsm_handle_cache_init(void)
 {
-	struct page *page = alloc_page(zsm_meta_gfp(gfp));
-	struct zsm_handle_page *h;
+	BUILD_BUG_ON(!is_power_of_2(ZSM_HBLOCK_SIZE));
+	BUILD_BUG_ON(ZSM_HBLOCK_SIZE > PAGE_SIZE);
+	zsm_handle_cache = kmem_cache_create("zsm_handle", ZSM_HBLOCK_SIZE,
+					     ZSM_HBLOCK_SIZE, 0, NULL);
+	return zsm_handle_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * zsm_handle_cache_exit() - destroy the slab cache of handle blocks.
+ */
+void zsm_handle_cache_exit(void)
+{
+	kmem_cache_destroy(zsm_handle_cache);
+	zsm_handle_cache = NULL;
+}
+
+/**
+ * zsm_handle_block_alloc() - a new handle block for @class, all words free.
+ * @class: the class it will serve (not locked: the block is not installed).
+ * @gfp: zs_malloc()'s flags (without highmem or movable).
+ *
+ * The block counts ZSM_HBLOCK_SIZE bytes in its pool's meta_bytes until
+ * zsm_handle_block_release(). Install it with __zsm_handle_block_add().
+ *
+ * Return: the block or NULL.
+ */
+struct zsm_handle_block *zsm_handle_block_alloc(struct zsm_class *class,
+						gfp_t gfp)
+{
+	struct zsm_handle_block *h;
 	unsigned long *words, link;
 	unsigned int i;
 
-	if (!page)
+	h = kmem_cache_alloc(zsm_handle_cache, zsm_meta_gfp(gfp));
+	if (!h)
 		return NULL;
-	atomic_long_inc(&zsm_pages_held);
-	atomic_long_add(PAGE_SIZE, &class->pool->meta_bytes);
-	h = page_address(page);
+	atomic_long_add(ZSM_HBLOCK_SIZE, &class->pool->meta_bytes);
 	words = (unsigned long *)(h + 1);
-	set_page_private(page, (unsigned long)class);
-	zsm_page_set_index(page, zsm_handle_page_cookie(class->pool));
-	h->cookie = zsm_handle_page_cookie(class->pool);
+	h->cookie = zsm_handle_block_cookie(class->pool);
+	h->class = class;
 	/*
 	 * Every word links to the one after it: the same value in each, so
-	 * stored eight at a time (this runs in zs_malloc(), and a 16 KiB page
-	 * holds 2043 words).
+	 * stored eight at a time (this runs in zs_malloc()).
 	 */
 	link = zsm_handle_free_link(&words[0], &words[1]);
-	for (i = 0; i + 8 < ZSM_HANDLES_PER_PAGE; i += 8) {
+	for (i = 0; i + 8 < ZSM_HANDLES_PER_BLOCK; i += 8) {
 		words[i] = link;
 		words[i + 1] = link;
 		words[i + 2] = link;
@@ -79,12 +108,12 @@ struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp)
 		words[i + 6] = link;
 		words[i + 7] = link;
 	}
-	for (; i < ZSM_HANDLES_PER_PAGE - 1; i++)
+	for (; i < ZSM_HANDLES_PER_BLOCK - 1; i++)
 		words[i] = link;
 	words[i] = zsm_handle_free_link(&words[i], NULL);
 	h->free = words;
 	h->inuse = 0;
-	return page;
+	return h;
 }
 
 /* Ids @class's directory will hold after its next growth. */
@@ -176,14 +205,14 @@ bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp)
 	unsigned int next = zsm_hdir_next_len(class->hdir_len);
 	unsigned int leaves = zsm_hdir_nr_leaves(next);
 	unsigned int last = leaves - 1;
-	struct zsm_handle_page **old_leaf = NULL;
+	struct zsm_handle_block **old_leaf = NULL;
 	long bytes;
 
 	if (!__zsm_hdir_spare_fits(class, sp))
 		return false;
 	bytes = sp->leaf_len * sizeof(*sp->leaf);
 	if (leaves > class->hdir_leaves) {
-		struct zsm_handle_page ***old = class->hdir;
+		struct zsm_handle_block ***old = class->hdir;
 
 		memcpy(sp->leaves, old, class->hdir_leaves * sizeof(*old));
 		bytes += sp->nr_leaves * sizeof(*old);
@@ -231,7 +260,7 @@ EXPORT_SYMBOL_IF_KUNIT(zsm_hdir_spare_release);
 /**
  * zsm_hdir_init() - give @class its first directory: ZSM_HDIR_MIN ids in
  * the class itself, nothing allocated.
- * @class: a new class, or one whose directory holds no handle page.
+ * @class: a new class, or one whose directory holds no handle block.
  */
 void zsm_hdir_init(struct zsm_class *class)
 {
@@ -244,7 +273,7 @@ void zsm_hdir_init(struct zsm_class *class)
 	class->hdir_bytes = 0;
 }
 
-/* @class has no handle page left: its directory shrinks back to the first. */
+/* @class has no handle block left: its directory shrinks back to the first. */
 static void __zsm_hdir_free(struct zsm_class *class)
 {
 	unsigned int i, leaves = zsm_hdir_nr_leaves(class->hdir_len);
@@ -264,12 +293,12 @@ static void __zsm_hdir_free(struct zsm_class *class)
 }
 
 /*
- * Install a handle page from zsm_handle_page_alloc(), with the lowest free
- * id: the caller made sure there is one (nr_handle_pages < hdir_len).
+ * Install a handle block from zsm_handle_block_alloc(), with the lowest free
+ * id: the caller made sure there is one (nr_handle_blocks < hdir_len).
  */
-void __zsm_handle_page_add(struct zsm_class *class, struct page *page)
+void __zsm_handle_block_add(struct zsm_class *class,
+			    struct zsm_handle_block *h)
 {
-	struct zsm_handle_page *h = page_address(page);
 	unsigned int id = class->hdir_hint;
 
 	lockdep_assert_held(&class->lock);
@@ -278,58 +307,54 @@ void __zsm_handle_page_add(struct zsm_class *class, struct page *page)
 	*__zsm_hdir_entry(class, id) = h;
 	class->hdir_hint = id + 1;
 	h->id = id;
-	list_add(&h->list, &class->handle_pages);
-	class->nr_handle_pages++;
+	list_add(&h->list, &class->handle_blocks);
+	class->nr_handle_blocks++;
 }
 
 /* Free @h's id in @class's directory; the directory goes with the last. */
-static void __zsm_hdir_put(struct zsm_class *class, struct zsm_handle_page *h)
+static void __zsm_hdir_put(struct zsm_class *class, struct zsm_handle_block *h)
 {
 	*__zsm_hdir_entry(class, h->id) = NULL;
 	class->hdir_hint = min(class->hdir_hint, h->id);
-	if (!class->nr_handle_pages)
+	if (!class->nr_handle_blocks)
 		__zsm_hdir_free(class);
 }
 
-/* Give a handle page back to the page allocator (not listed, or unlisted). */
-void zsm_handle_page_release(struct page *page)
+/* Free a handle block (not listed, or unlisted). */
+void zsm_handle_block_release(struct zsm_handle_block *h)
 {
-	struct zsm_handle_page *h = page_address(page);
-	struct zsm_class *class = (struct zsm_class *)page_private(page);
-
-	atomic_long_sub(PAGE_SIZE, &class->pool->meta_bytes);
+	atomic_long_sub(ZSM_HBLOCK_SIZE, &h->class->pool->meta_bytes);
+	/* A stale handle into it is refused from here (best effort). */
 	WRITE_ONCE(h->cookie, 0);
-	set_page_private(page, 0);
-	zsm_page_set_index(page, 0);
-	__free_page(page);
-	atomic_long_dec(&zsm_pages_held);
+	kmem_cache_free(zsm_handle_cache, h);
 }
 
-/* A handle page that holds no handle any more leaves @class. */
-void __zsm_handle_page_drop(struct zsm_class *class, struct zsm_handle_page *h)
+/* A handle block that holds no handle any more leaves @class. */
+void __zsm_handle_block_drop(struct zsm_class *class,
+			     struct zsm_handle_block *h)
 {
 	lockdep_assert_held(&class->lock);
 	list_del(&h->list);
-	class->nr_handle_pages--;
+	class->nr_handle_blocks--;
 	__zsm_hdir_put(class, h);
-	zsm_handle_page_release(virt_to_page(h));
+	zsm_handle_block_release(h);
 }
 
 /*
- * Release every handle page of @class, used or not, and its directory
+ * Release every handle block of @class, used or not, and its directory
  * (pool destruction).
  */
-void __zsm_handle_pages_drain(struct zsm_class *class)
+void __zsm_handle_blocks_drain(struct zsm_class *class)
 {
-	struct zsm_handle_page *h, *tmp;
+	struct zsm_handle_block *h, *tmp;
 
 	lockdep_assert_held(&class->lock);
-	list_splice_init(&class->handle_pages_full, &class->handle_pages);
-	list_for_each_entry_safe(h, tmp, &class->handle_pages, list) {
+	list_splice_init(&class->handle_blocks_full, &class->handle_blocks);
+	list_for_each_entry_safe(h, tmp, &class->handle_blocks, list) {
 		list_del(&h->list);
-		class->nr_handle_pages--;
+		class->nr_handle_blocks--;
 		__zsm_hdir_put(class, h);
-		zsm_handle_page_release(virt_to_page(h));
+		zsm_handle_block_release(h);
 	}
 	__zsm_hdir_free(class);
 }

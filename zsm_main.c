@@ -62,7 +62,7 @@ struct zs_pool *zs_create_pool(const char *name)
 	pool->name = kstrndup(name, ZSM_POOL_NAME_MAX, GFP_KERNEL);
 	if (!pool->name)
 		goto err_pool;
-	pool->handle_cookie = ZSM_HANDLE_PAGE_MAGIC ^ (unsigned long)pool;
+	pool->handle_cookie = ZSM_HANDLE_BLOCK_MAGIC ^ (unsigned long)pool;
 	spin_lock_init(&pool->deferred_lock);
 	INIT_LIST_HEAD(&pool->deferred_free);
 	INIT_WORK(&pool->free_work, zsm_deferred_free_work);
@@ -89,8 +89,8 @@ struct zs_pool *zs_create_pool(const char *name)
 			class->slots_in[n] = min(g->objs, n * PAGE_SIZE / g->size);
 		for (grp = 0; grp < ZSM_NR_FULLNESS; grp++)
 			INIT_LIST_HEAD(&class->fullness_list[grp]);
-		INIT_LIST_HEAD(&class->handle_pages);
-		INIT_LIST_HEAD(&class->handle_pages_full);
+		INIT_LIST_HEAD(&class->handle_blocks);
+		INIT_LIST_HEAD(&class->handle_blocks_full);
 		INIT_LIST_HEAD(&class->lru);
 		class->desc_cache = zsm_desc_cache(i, &class->desc_size);
 		zsm_hdir_init(class);
@@ -115,7 +115,7 @@ err_pool:
 }
 EXPORT_SYMBOL_GPL(zs_create_pool);
 
-/* Release every zspage and handle page of @class (pool destruction). */
+/* Release every zspage and handle block of @class (pool destruction). */
 static unsigned long zsm_class_drain(struct zsm_pool *pool,
 				     struct zsm_class *class)
 {
@@ -133,7 +133,7 @@ static unsigned long zsm_class_drain(struct zsm_pool *pool,
 			__zsm_zspage_free(pool, zspage);
 		}
 	}
-	__zsm_handle_pages_drain(class);
+	__zsm_handle_blocks_drain(class);
 	spin_unlock(&class->lock);
 	return live;
 }
@@ -230,7 +230,7 @@ EXPORT_SYMBOL_GPL(zs_destroy_pool);
  * nothing to take back but its own.
  */
 struct zsm_alloc_spare {
-	struct page *handle_page;
+	struct zsm_handle_block *handle_block;
 	struct zsm_hdir_spare hdir;
 	struct zsm_zspage *zspage;
 	struct page *pages[2];
@@ -240,8 +240,8 @@ struct zsm_alloc_spare {
 static void zsm_alloc_spare_release(struct zsm_alloc_spare *sp)
 {
 	zsm_hdir_spare_release(&sp->hdir);
-	if (sp->handle_page)
-		zsm_handle_page_release(sp->handle_page);
+	if (sp->handle_block)
+		zsm_handle_block_release(sp->handle_block);
 	if (sp->zspage)
 		zsm_zspage_unused(sp->zspage);
 	while (sp->nr_pages)
@@ -250,8 +250,8 @@ static void zsm_alloc_spare_release(struct zsm_alloc_spare *sp)
 
 /* What __zsm_alloc_locked() found missing. */
 struct zsm_alloc_want {
-	bool handle_page;	/* a handle page */
-	bool hdir;		/* a bigger handle page directory */
+	bool handle_block;	/* a handle block */
+	bool hdir;		/* a bigger handle block directory */
 	bool zspage;		/* a zspage descriptor */
 	unsigned int pages;	/* pages for the zspage */
 };
@@ -266,26 +266,26 @@ static unsigned long __zsm_alloc_locked(struct zsm_class *class,
 					struct zsm_alloc_want *want)
 {
 	struct zsm_zspage *zspage = __zsm_zspage_pick(class, NULL, false);
-	bool new_hpage = list_empty(&class->handle_pages);
-	/* A new handle page needs a free id in the directory. */
-	bool new_id = new_hpage && class->nr_handle_pages >= class->hdir_len;
+	bool new_hblock = list_empty(&class->handle_blocks);
+	/* A new handle block needs a free id in the directory. */
+	bool new_id = new_hblock && class->nr_handle_blocks >= class->hdir_len;
 	unsigned long *hp;
 
 	lockdep_assert_held(&class->lock);
 	/* A fresh zspage needs one page, for slot 0. */
 	want->pages = zspage ? __zsm_pages_missing(class, zspage) : 1;
-	want->handle_page = new_hpage && !sp->handle_page;
+	want->handle_block = new_hblock && !sp->handle_block;
 	want->hdir = new_id && !__zsm_hdir_spare_fits(class, &sp->hdir);
 	want->zspage = !zspage && !sp->zspage;
-	if (want->handle_page || want->hdir || want->zspage ||
+	if (want->handle_block || want->hdir || want->zspage ||
 	    want->pages > sp->nr_pages)
 		return 0;
 
 	if (new_id)
 		__zsm_hdir_grow(class, &sp->hdir);
-	if (new_hpage) {
-		__zsm_handle_page_add(class, sp->handle_page);
-		sp->handle_page = NULL;
+	if (new_hblock) {
+		__zsm_handle_block_add(class, sp->handle_block);
+		sp->handle_block = NULL;
 	}
 	if (!zspage) {
 		zspage = sp->zspage;
@@ -324,9 +324,9 @@ static noinline unsigned long zsm_alloc_slow(struct zsm_class *class,
 		/* Get what was missing without the lock, and retry. */
 		if (want.hdir && zsm_hdir_prepare(class, &sp.hdir, gfp))
 			goto nomem;
-		if (want.handle_page) {
-			sp.handle_page = zsm_handle_page_alloc(class, gfp);
-			if (!sp.handle_page)
+		if (want.handle_block) {
+			sp.handle_block = zsm_handle_block_alloc(class, gfp);
+			if (!sp.handle_block)
 				goto nomem;
 		}
 		if (want.zspage) {
@@ -403,7 +403,7 @@ unsigned long zsm_alloc_object(struct zsm_pool *pool, size_t size, gfp_t gfp,
 	 * ready slot (then some listed zspage has one) and a free handle
 	 * word; what __zsm_alloc_locked() does when nothing is spare.
 	 */
-	if (likely(class->ready_free && !list_empty(&class->handle_pages))) {
+	if (likely(class->ready_free && !list_empty(&class->handle_blocks))) {
 		zspage = __zsm_zspage_pick(class, NULL, true);
 		if (likely(zspage)) {
 			hp = __zsm_handle_get(class);
@@ -558,7 +558,7 @@ EXPORT_SYMBOL_GPL(zs_lookup_class_index);
  * @zpool: the pool.
  *
  * The pages of its zspages plus its metadata that grows with them: zspage
- * descriptors and handle pages, rounded up to whole pages. What zram's
+ * descriptors and handle blocks, rounded up to whole pages. What zram's
  * mem_limit and zswap's pool limit hold is then all of it; the per-pool
  * constant part (the pool and class structures) is left out, so an empty
  * pool reads 0. Documentation/zsm.rst, "Memory", lists every part.
@@ -613,6 +613,9 @@ static int __init zsm_init(void)
 	err = zsm_desc_caches_init();
 	if (err)
 		return err;
+	err = zsm_handle_cache_init();
+	if (err)
+		goto err_caches;
 	err = zsm_movable_ops_register(&zsm_mops);
 	if (err) {
 		pr_err("page migration of zsmalloc-type pages is owned by another allocator (zsmalloc built in or loaded): not loading (%d)\n",
@@ -629,6 +632,7 @@ static int __init zsm_init(void)
 	return 0;
 
 err_caches:
+	zsm_handle_cache_exit();
 	zsm_desc_caches_exit();
 	return err;
 }
@@ -643,6 +647,7 @@ static void __exit zsm_exit(void)
 	zsm_debugfs_exit();
 	zsm_map_exit();
 	zsm_movable_ops_unregister();
+	zsm_handle_cache_exit();
 	zsm_desc_caches_exit();
 }
 

@@ -130,7 +130,7 @@ static inline void zsm_hrtimer_setup(struct hrtimer *timer,
 
 /*
  * A word of struct page that zsm keeps for its own pages (a zspage page's
- * place in its chain, a handle page's owner mark): page->index, renamed
+ * place in its chain, a handle block's owner mark): page->index, renamed
  * __folio_index when 7.x made it folio-only. zsmalloc uses the same word.
  */
 static inline unsigned long zsm_page_index(const struct page *page)

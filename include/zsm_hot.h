@@ -133,17 +133,13 @@ __zsm_zspage_pick(struct zsm_class *class, struct zsm_zspage *not,
 
 /* === Slots =============================================================== */
 
-static inline struct zsm_handle_page *zsm_handle_page_of(unsigned long *hp)
-{
-	return (struct zsm_handle_page *)((unsigned long)hp & PAGE_MASK);
-}
-
 /* The slot word of an object whose handle word is @hp (an installed page's). */
 static __always_inline u32 zsm_slot_ref(unsigned long *hp)
 {
-	u32 word = offset_in_page(hp) / sizeof(unsigned long);
+	u32 word = ((unsigned long)hp & (ZSM_HBLOCK_SIZE - 1)) /
+		   sizeof(unsigned long);
 
-	return (zsm_handle_page_of(hp)->id << ZSM_HWORD_BITS | word) << 1;
+	return (zsm_handle_block_of(hp)->id << ZSM_HWORD_BITS | word) << 1;
 }
 
 /* The handle word that @ref, the slot word of a live object of @class, names. */
@@ -226,22 +222,22 @@ __zsm_slot_release(struct zsm_class *class, struct zsm_zspage *zspage,
 
 /* === Handle words ======================================================== */
 
-/* Take a free handle word of @class, or NULL if its handle pages are full. */
+/* Take a free handle word of @class, or NULL if its handle blocks are full. */
 static __always_inline unsigned long *__zsm_handle_get(struct zsm_class *class)
 {
-	struct zsm_handle_page *h;
+	struct zsm_handle_block *h;
 	unsigned long *hp;
 
 	lockdep_assert_held(&class->lock);
-	h = list_first_entry_or_null(&class->handle_pages,
-				     struct zsm_handle_page, list);
+	h = list_first_entry_or_null(&class->handle_blocks,
+				     struct zsm_handle_block, list);
 	if (!h)
 		return NULL;
 	hp = h->free;
 	h->free = zsm_handle_next_free(hp, *hp);
 	h->inuse++;
 	if (!h->free)
-		list_move(&h->list, &class->handle_pages_full);
+		list_move(&h->list, &class->handle_blocks_full);
 	return hp;
 }
 
@@ -249,34 +245,35 @@ static __always_inline unsigned long *__zsm_handle_get(struct zsm_class *class)
 static __always_inline void __zsm_handle_put(struct zsm_class *class,
 					     unsigned long *hp)
 {
-	struct zsm_handle_page *h = zsm_handle_page_of(hp);
+	struct zsm_handle_block *h = zsm_handle_block_of(hp);
 
 	lockdep_assert_held(&class->lock);
 	if (!h->free)
-		list_move(&h->list, &class->handle_pages);
+		list_move(&h->list, &class->handle_blocks);
 	*hp = zsm_handle_free_link(hp, h->free);
 	h->free = hp;
 	if (unlikely(--h->inuse == 0))
-		__zsm_handle_page_drop(class, h);
+		__zsm_handle_block_drop(class, h);
 }
 
 /*
- * Check that @handle is a handle word of @pool, without trusting it: its
- * struct page must carry @pool's cookie before page->private is believed.
+ * Check that @handle is a handle word of @pool, without trusting it: a word
+ * of a valid page of the direct map, past the header of a block whose
+ * header carries @pool's cookie, before the header's class is believed.
  * Returns the owning class or NULL. Used where a bad handle would do harm:
  * zs_free(). The map path's cheaper check is zsm_handle_mapcheck().
  */
 static __always_inline struct zsm_class *
 zsm_handle_class(struct zsm_pool *pool, unsigned long handle)
 {
-	struct page *page;
+	const struct zsm_handle_block *h = zsm_handle_block_of((void *)handle);
 
 	if (!zsm_handle_word_ok(handle) || !virt_addr_valid((void *)handle))
 		return NULL;
-	page = virt_to_page((void *)handle);
-	if (zsm_page_index(page) != zsm_handle_page_cookie(pool))
+	/* As in zsm_handle_mapcheck(); the block is in the handle's page. */
+	if (READ_ONCE_NOCHECK(h->cookie) != zsm_handle_block_cookie(pool))
 		return NULL;
-	return (struct zsm_class *)page_private(page);
+	return READ_ONCE_NOCHECK(h->class);
 }
 
 #endif /* _ZSM_HOT_H */

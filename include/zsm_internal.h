@@ -156,7 +156,7 @@ extern atomic_long_t zsm_pages_held;
  *   +-> zsm_class.lock
  *
  *   zsm_class.lock (spinlock; per class: lists, counters, slot words,
- *   |               handle words, handle pages and handle directory of
+ *   |               handle words, handle blocks and handle directory of
  *   |               the class)
  *   +-> zsm_zspage.lock (reader/writer; read: mappers, on their own, not
  *   |                    under class->lock, may sleep; write: compaction
@@ -227,7 +227,7 @@ extern atomic_long_t zsm_pages_held;
  *                                                     another class was freed
  *                                                     and allocated again after
  *                                                     the unpin, through locks
- *  handle page cookie and private   handle page       the caller's own order:
+ *  handle block cookie and private   handle block       the caller's own order:
  *   (zsm_handle_mapcheck(),         alloc, before it  it got the handle from
  *   zsm_handle_class())             is listed         zs_malloc(); for a bad
  *                                   (class->lock)     handle the check is a
@@ -326,7 +326,7 @@ struct zsm_zspage_lock {
  *
  * After @pages[class->geom.pages] come the slots (zsm_zspage_slots()): one
  * 32-bit word per object slot. Allocated slot: its handle word as a
- * reference into the class's handle page directory (zsm_slot_ref(), bit 0
+ * reference into the class's handle block directory (zsm_slot_ref(), bit 0
  * clear). Free slot: next free index << 1 | 1. Under class->lock.
  */
 struct zsm_zspage {
@@ -509,7 +509,7 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
 	return busy;
 }
 
-/* Ids of a class's handle page directory kept in the class itself. */
+/* Ids of a class's handle block directory kept in the class itself. */
 #define ZSM_HDIR_MIN		4
 
 #define ZSM_SLOT_END		0xffffU
@@ -525,8 +525,8 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
  * @fullness_list: zspages by fullness group; ZSM_FULLNESS_EMPTY is unused.
  * @fullness_count: zspages in each fullness group.
  * @fullness_mask: bit g set when @fullness_list[g] is non-empty.
- * @handle_pages: handle pages of this class with free handles.
- * @handle_pages_full: handle pages with no free handle.
+ * @handle_blocks: handle blocks of this class with free handles.
+ * @handle_blocks_full: handle blocks with no free handle.
  * @lru: zspages by last allocation, most recent first (eviction order).
  * @nr_zspages: zspages of the class.
  * @nr_pages: pages present in the class's zspages.
@@ -538,9 +538,9 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
  * @slots_in: slots that lie wholly within the first n pages of a zspage,
  *	for n = 0..geom.pages; constant.
  * @objs_inuse: live objects.
- * @nr_handle_pages: handle pages.
- * @hdir: the handle page directory (zsm_handle.c): handle page id ->
- *	handle page, NULL for a free id, in leaves of up to ZSM_HDIR_LEAF
+ * @nr_handle_blocks: handle blocks.
+ * @hdir: the handle block directory (zsm_handle.c): handle block id ->
+ *	handle block, NULL for a free id, in leaves of up to ZSM_HDIR_LEAF
  *	entries; slot words name handle words by id (zsm_slot_ref()). Starts
  *	as @hdir_top_first -> @hdir_first, in the class itself.
  * @hdir_leaves: entries of @hdir.
@@ -562,21 +562,21 @@ struct zsm_class {
 	struct list_head fullness_list[ZSM_NR_FULLNESS];
 	unsigned long fullness_count[ZSM_NR_FULLNESS];
 	unsigned long fullness_mask;
-	struct list_head handle_pages;
-	struct list_head handle_pages_full;
+	struct list_head handle_blocks;
+	struct list_head handle_blocks_full;
 	struct list_head lru;
 	unsigned long nr_zspages;
 	unsigned long nr_pages;
 	unsigned long ready_free;
 	unsigned long objs_inuse;
-	unsigned long nr_handle_pages;
-	struct zsm_handle_page ***hdir;
+	unsigned long nr_handle_blocks;
+	struct zsm_handle_block ***hdir;
 	unsigned int hdir_leaves;
 	unsigned int hdir_len;
 	unsigned int hdir_hint;
 	unsigned int hdir_bytes;
-	struct zsm_handle_page *hdir_first[ZSM_HDIR_MIN];
-	struct zsm_handle_page **hdir_top_first;
+	struct zsm_handle_block *hdir_first[ZSM_HDIR_MIN];
+	struct zsm_handle_block **hdir_top_first;
 	u16 slots_in[ZSM_CHAIN_MAX + 1];
 	struct kmem_cache *desc_cache;
 	unsigned int desc_size;
@@ -672,53 +672,71 @@ static inline unsigned int __zsm_pages_missing(const struct zsm_class *class,
 	return want > zspage->nr_pages ? want - zspage->nr_pages : 0;
 }
 
+/*
+ * Handle blocks: ZSM_HBLOCK_SIZE bytes, aligned to their size, from one slab
+ * cache (zsm_handle.c), so that the header of a handle word's block is
+ * found by masking the handle.
+ */
+#define ZSM_HBLOCK_SIZE		512
+
 /**
- * struct zsm_handle_page - header at the start of a handle page.
+ * struct zsm_handle_block - header at the start of a handle block.
  *
- * Handles are words in pages of their own, one set per class, so that
+ * Handles are words in blocks of their own, one set per class, so that
  * zs_malloc() takes a handle and a slot under one lock, and zs_free() can
- * check a handle (owner, liveness) before using it. The struct page of a
- * handle page records its owner: page->private is the class and page->index
- * is ZSM_HANDLE_PAGE_MAGIC ^ (unsigned long)pool; both constant while it is owned.
+ * check a handle (owner, liveness) before using it. A block is a fraction
+ * of a page, so that a class of few objects holds a small block of handle
+ * words rather than a page of them; its header records its owner.
  *
  * A handle word holds an encoded object location (bit 0 clear) while its
  * handle is live, and the link to the next free word | ZSM_HANDLE_FREE while
  * it is free: the distance to that word in bytes, modulo 2^BITS_PER_LONG
- * (zsm_handle_free_link()). A new page's words then all hold the same
+ * (zsm_handle_free_link()). A new block's words then all hold the same
  * value, "the next word", but for the last one, which links to NULL.
  *
- * @cookie: ZSM_HANDLE_PAGE_MAGIC ^ (unsigned long)pool, the same as page->index;
- *	constant while the page is owned, cleared when it is released. Lets
- *	the map path check a handle with one load from the handle's own page
- *	(zsm_handle_mapcheck()).
- * @list: node in class->handle_pages or class->handle_pages_full; under class->lock.
+ * @cookie: ZSM_HANDLE_BLOCK_MAGIC ^ (unsigned long)pool; constant while the
+ *	block is owned, cleared when it is released. Lets both handle checks
+ *	(zsm_handle_mapcheck(), zsm_handle_class()) recognise a handle of
+ *	the pool with one load from the handle's own block.
+ * @class: the owning class; constant while the block is owned.
+ * @list: node in class->handle_blocks or class->handle_blocks_full; under
+ *	class->lock.
  * @free: first free handle word or NULL; under class->lock.
- * @inuse: handles given out from this page; under class->lock.
+ * @inuse: handles given out from this block; under class->lock.
  * @id: its index in class->hdir, set when it is installed; under
  *	class->lock.
  */
-struct zsm_handle_page {
+struct zsm_handle_block {
 	unsigned long cookie;
+	struct zsm_class *class;
 	struct list_head list;
 	unsigned long *free;
 	unsigned int inuse;
 	u32 id;
 };
 
-#define ZSM_HANDLE_PAGE_MAGIC		0x7a736d68616e646cUL	/* "zsmhandl" */
+#define ZSM_HANDLE_BLOCK_MAGIC		0x7a736d68616e646cUL	/* "zsmhandl" */
 
 struct zsm_pool;
 
 /*
- * Owner mark of @pool's handle pages: in page->index and their header.
- * Kept in the pool (zs_create_pool()), so that the map path compares it
- * with one load.
+ * Owner mark of @pool's handle blocks, in their header. Kept in the pool
+ * (zs_create_pool()), so that the map path compares it with one load.
  */
-static inline unsigned long zsm_handle_page_cookie(struct zsm_pool *pool);
+static inline unsigned long zsm_handle_block_cookie(struct zsm_pool *pool);
 
 #define ZSM_HANDLE_FREE		1UL
-#define ZSM_HANDLES_PER_PAGE \
-	((PAGE_SIZE - sizeof(struct zsm_handle_page)) / sizeof(unsigned long))
+#define ZSM_HANDLES_PER_BLOCK \
+	((ZSM_HBLOCK_SIZE - sizeof(struct zsm_handle_block)) / \
+	 sizeof(unsigned long))
+
+/* The header of the handle block that handle word @hp is in. */
+static __always_inline struct zsm_handle_block *
+zsm_handle_block_of(const void *hp)
+{
+	return (struct zsm_handle_block *)((unsigned long)hp &
+					   ~(ZSM_HBLOCK_SIZE - 1UL));
+}
 
 /* The value of free handle word @hp whose next free word is @next (or NULL). */
 static __always_inline unsigned long zsm_handle_free_link(unsigned long *hp,
@@ -736,58 +754,58 @@ static __always_inline unsigned long *zsm_handle_next_free(unsigned long *hp,
 
 /*
  * How a slot word names its handle word, in 31 bits above the free tag:
- * the handle page's id in class->hdir, then the word's index in that page
- * (ZSM_HWORD_BITS). Ids stay below ZSM_HDIR_MAX: with 4 KiB pages, 4 Mi
- * handle pages, 2 Gi handles, a class.
+ * the handle block's id in class->hdir, then the word's index in that block
+ * (ZSM_HWORD_BITS). Ids stay below ZSM_HDIR_MAX: 32 Mi handle blocks,
+ * about 1.9 Gi handles, a class.
  */
-#define ZSM_HWORD_BITS		(PAGE_SHIFT - ilog2(sizeof(unsigned long)))
+#define ZSM_HWORD_BITS		(ilog2(ZSM_HBLOCK_SIZE / sizeof(unsigned long)))
 #define ZSM_HDIR_MAX		(1U << (31 - ZSM_HWORD_BITS))
 /* Ids a directory leaf holds: a page's worth of pointers. */
 #define ZSM_HDIR_LEAF		(PAGE_SIZE / sizeof(void *))
 
-/* Where handle page @id of @class is listed. */
-static inline struct zsm_handle_page **
+/* Where handle block @id of @class is listed. */
+static inline struct zsm_handle_block **
 __zsm_hdir_entry(const struct zsm_class *class, u32 id)
 {
 	return &class->hdir[id / ZSM_HDIR_LEAF][id % ZSM_HDIR_LEAF];
 }
 
 /*
- * A directory grows, when a new handle page finds no free id, by what
+ * A directory grows, when a new handle block finds no free id, by what
  * zs_malloc() allocated without the lock: a bigger first leaf (it doubles
  * from the class's own ZSM_HDIR_MIN ids up to ZSM_HDIR_LEAF), or else one
  * more whole leaf, and a bigger array of leaves when that is full.
  */
 struct zsm_hdir_spare {
-	struct zsm_handle_page **leaf;
+	struct zsm_handle_block **leaf;
 	unsigned int leaf_len;
-	struct zsm_handle_page ***leaves;
+	struct zsm_handle_block ***leaves;
 	unsigned int nr_leaves;
 };
 
 /*
  * The opening tests of both handle checks (zsm_handle.c): an aligned word
- * past a handle page's header. In one comparison: the offset of the word
+ * past a handle block's header. In one comparison: the offset of the word
  * from the first one past the header, rotated right by 3, is at most the
  * index of the last word for a handle word; a misaligned offset has its
  * low bits rotated to the top, and an offset inside the header wraps
- * around (modulo the page) to past the last word.
+ * around (modulo the block) to past the last word.
  */
 static __always_inline bool zsm_handle_word_ok(unsigned long handle)
 {
-	unsigned long off = offset_in_page(handle -
-					   sizeof(struct zsm_handle_page));
+	unsigned long off = (handle - sizeof(struct zsm_handle_block)) &
+			    (ZSM_HBLOCK_SIZE - 1);
 
-	BUILD_BUG_ON(!IS_ALIGNED(sizeof(struct zsm_handle_page),
+	BUILD_BUG_ON(!IS_ALIGNED(sizeof(struct zsm_handle_block),
 				 sizeof(unsigned long)));
-	return ror64(off, 3) < ZSM_HANDLES_PER_PAGE;
+	return ror64(off, 3) < ZSM_HANDLES_PER_BLOCK;
 }
 
 /*
- * The map path's check of @handle, at the cost of one load from the page
+ * The map path's check of @handle, at the cost of one load from the block
  * the handle word is in (which the map reads next anyway): a word of the
- * direct map, past the header of a page whose header carries @pool's
- * cookie. A handle of another pool, a freed handle page, an error value,
+ * direct map, past the header of a block whose header carries @pool's
+ * cookie. A handle of another pool, a freed handle block, an error value,
  * NULL, or a pointer into other memory of the direct map (a slab object,
  * say) is refused; like zsmalloc, the map path does not guard against a
  * pointer into an unmapped hole of the direct map. zs_free() uses the full
@@ -796,29 +814,29 @@ static __always_inline bool zsm_handle_word_ok(unsigned long handle)
 static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
 						unsigned long handle)
 {
-	const struct zsm_handle_page *h = (const void *)(handle & PAGE_MASK);
+	const struct zsm_handle_block *h = zsm_handle_block_of((void *)handle);
 
 	if (!zsm_handle_word_ok(handle) ||
 	    handle < PAGE_OFFSET || handle >= (unsigned long)high_memory)
 		return false;
 	/*
-	 * Not KASAN-checked: for a bad handle this page is someone else's.
-	 * For a good one, the cookie was set before the page was listed
+	 * Not KASAN-checked: for a bad handle this memory is someone else's.
+	 * For a good one, the cookie was set before the block was listed
 	 * under class->lock, and the caller got the handle after that.
 	 */
-	return READ_ONCE_NOCHECK(h->cookie) == zsm_handle_page_cookie(pool);
+	return READ_ONCE_NOCHECK(h->cookie) == zsm_handle_block_cookie(pool);
 }
 
 /**
  * struct zsm_pool - a zsm pool (struct zs_pool to users of <linux/zsmalloc.h>).
  * @name: kstrdup'd name; constant.
- * @handle_cookie: ZSM_HANDLE_PAGE_MAGIC ^ (unsigned long)pool, the owner mark
- *	of its handle pages (zsm_handle_page_cookie()); constant.
+ * @handle_cookie: ZSM_HANDLE_BLOCK_MAGIC ^ (unsigned long)pool, the owner mark
+ *	of its handle blocks (zsm_handle_block_cookie()); constant.
  * @class_of: class slot -> canonical class (merged slots share one).
  * @classes: canonical classes, indexed by canonical index (NULL elsewhere).
  * @pages_total: pages in zspages of all classes; atomic.
  * @meta_bytes: bytes of the pool's metadata that grow with its contents:
- *	zspage descriptors (their slab object size) and handle pages (whole
+ *	zspage descriptors (their slab object size) and handle blocks (whole
  *	pages); atomic. zs_get_total_pages() counts them.
  * @stats: pages_compacted; atomic.
  * @deferred_lock: protects @deferred_free. Nests inside class->lock.
@@ -877,7 +895,7 @@ static inline struct zs_pool *zs_pool_of(struct zsm_pool *pool)
 	return (struct zs_pool *)pool;
 }
 
-static inline unsigned long zsm_handle_page_cookie(struct zsm_pool *pool)
+static inline unsigned long zsm_handle_block_cookie(struct zsm_pool *pool)
 {
 	return pool->handle_cookie;
 }
@@ -932,9 +950,13 @@ unsigned long zsm_alloc_object(struct zsm_pool *pool, size_t size, gfp_t gfp,
 			       int nid);
 
 /* zsm_handle.c */
-struct page *zsm_handle_page_alloc(struct zsm_class *class, gfp_t gfp);
-void zsm_handle_page_release(struct page *page);
-void __zsm_handle_page_add(struct zsm_class *class, struct page *page);
+int zsm_handle_cache_init(void);
+void zsm_handle_cache_exit(void);
+struct zsm_handle_block *zsm_handle_block_alloc(struct zsm_class *class,
+						gfp_t gfp);
+void zsm_handle_block_release(struct zsm_handle_block *h);
+void __zsm_handle_block_add(struct zsm_class *class,
+			    struct zsm_handle_block *h);
 int zsm_hdir_prepare(struct zsm_class *class, struct zsm_hdir_spare *sp,
 		     gfp_t gfp);
 bool __zsm_hdir_spare_fits(const struct zsm_class *class,
@@ -942,9 +964,9 @@ bool __zsm_hdir_spare_fits(const struct zsm_class *class,
 bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp);
 void zsm_hdir_spare_release(struct zsm_hdir_spare *sp);
 void zsm_hdir_init(struct zsm_class *class);
-void __zsm_handle_page_drop(struct zsm_class *class,
-			    struct zsm_handle_page *h);
-void __zsm_handle_pages_drain(struct zsm_class *class);
+void __zsm_handle_block_drop(struct zsm_class *class,
+			     struct zsm_handle_block *h);
+void __zsm_handle_blocks_drain(struct zsm_class *class);
 
 /* zsm_zspage.c */
 extern const struct movable_operations zsm_mops;

@@ -378,7 +378,7 @@ UPSTREAM_HANDLE_BYTES = 8
 def class_rows(lines):
     """(size, objs_inuse, pages_used, meta_bytes, pages_per_zspage) of each
     class row of a provider's debugfs classes file. meta_bytes: zsm's own
-    column (descriptors and handle pages); for zsmalloc worked out from the
+    column (descriptors and handle blocks); for zsmalloc worked out from the
     row, one handle per object and one struct zspage per zspage."""
     head, rows = None, []
     for ln in lines:

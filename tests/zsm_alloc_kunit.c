@@ -17,12 +17,12 @@
  *   (compaction_during_eviction).
  * - zs_destroy_pool() does not wait for an RCU grace period
  *   (destroy_does_not_wait_for_rcu).
- * - Slot words name handle words through the class's handle page
+ * - Slot words name handle words through the class's handle block
  *   directory: a class's metadata stays below the 16 bytes an object
  *   zsmalloc keeps (its in-object header and its handle), the directory
- *   grows with the handle pages, compaction moves objects through it, and
- *   it goes with the last handle page
- *   (handle_directory_follows_handle_pages); it grows by doubling its
+ *   grows with the handle blocks, compaction moves objects through it, and
+ *   it goes with the last handle block
+ *   (handle_directory_follows_handle_blocks); it grows by doubling its
  *   first leaf and then by whole leaves, keeping every entry, and a spare
  *   prepared before another zs_malloc() grew it is refused
  *   (handle_directory_grows_by_leaves).
@@ -366,22 +366,23 @@ static struct zsm_class *za_smallest_class(struct zsm_kt_fx *fx)
 	return zsm_pool(fx->pool)->class_of[zsm_size_to_slot(ZSM_MIN_ALLOC)];
 }
 
-static void handle_directory_follows_handle_pages(struct kunit *test)
+static void handle_directory_follows_handle_blocks(struct kunit *test)
 {
-	unsigned int n = 9 * ZSM_HANDLES_PER_PAGE + 1, i;
+	/* Enough objects for the descriptors' fixed parts to be amortised. */
+	unsigned int n = 79 * ZSM_HANDLES_PER_BLOCK + 1, i;
 	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_alloc", n);
 	struct zsm_class *class = za_smallest_class(fx);
 	atomic_long_t *meta = &zsm_pool(fx->pool)->meta_bytes;
 
 	for (i = 0; i < n; i++) {
 		za_alloc(fx, class, GFP_KERNEL);
-		/* The class's own ids serve its first handle pages. */
-		if (i == ZSM_HDIR_MIN * ZSM_HANDLES_PER_PAGE - 1)
+		/* The class's own ids serve its first handle blocks. */
+		if (i == ZSM_HDIR_MIN * ZSM_HANDLES_PER_BLOCK - 1)
 			KUNIT_EXPECT_EQ(test, class->hdir_bytes, 0U);
 	}
-	/* Ten handle pages: the first leaf grew from 4 ids to 8 and 16. */
-	KUNIT_EXPECT_EQ(test, class->nr_handle_pages, 10UL);
-	KUNIT_EXPECT_EQ(test, class->hdir_len, 16U);
+	/* 80 handle blocks: the first leaf grew from 4 ids to 8, ... 128. */
+	KUNIT_EXPECT_EQ(test, class->nr_handle_blocks, 80UL);
+	KUNIT_EXPECT_EQ(test, class->hdir_len, 128U);
 	KUNIT_EXPECT_EQ(test, class->hdir_leaves, 1U);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(meta),
 			(long)zsm_kt_meta_bytes(fx->pool));
@@ -401,17 +402,17 @@ static void handle_directory_follows_handle_pages(struct kunit *test)
 	for (i = 1; i < n; i += 2)
 		zsm_kt_free(fx, i);
 	flush_work(&zsm_pool(fx->pool)->free_work);
-	KUNIT_EXPECT_EQ(test, class->nr_handle_pages, 0UL);
+	KUNIT_EXPECT_EQ(test, class->nr_handle_blocks, 0UL);
 	/* Back to the class's own ids, nothing allocated. */
 	KUNIT_EXPECT_EQ(test, class->hdir_len, ZSM_HDIR_MIN);
 	KUNIT_EXPECT_EQ(test, class->hdir_bytes, 0U);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(meta), 0L);
 }
 
-/* A recognisable stand-in for handle page @id (never dereferenced). */
-static struct zsm_handle_page *za_fake_hpage(unsigned int id)
+/* A recognisable stand-in for handle block @id (never dereferenced). */
+static struct zsm_handle_block *za_fake_hpage(unsigned int id)
 {
-	return (struct zsm_handle_page *)(PAGE_OFFSET + (id + 1UL) * PAGE_SIZE);
+	return (struct zsm_handle_block *)(PAGE_OFFSET + (id + 1UL) * PAGE_SIZE);
 }
 
 static void handle_directory_grows_by_leaves(struct kunit *test)
@@ -434,7 +435,7 @@ static void handle_directory_grows_by_leaves(struct kunit *test)
 		grew = __zsm_hdir_grow(class, &sp);
 		if (grew) {
 			for (i = 0; i < class->hdir_len; i++) {
-				struct zsm_handle_page **e = __zsm_hdir_entry(class, i);
+				struct zsm_handle_block **e = __zsm_hdir_entry(class, i);
 
 				if (i >= len)
 					*e = za_fake_hpage(i);
@@ -465,7 +466,7 @@ static void handle_directory_grows_by_leaves(struct kunit *test)
 	spin_unlock(&class->lock);
 	zsm_hdir_spare_release(&sp);
 	zsm_hdir_spare_release(&late);
-	/* No handle page: zs_destroy_pool() frees the directory (kmemleak). */
+	/* No handle block: zs_destroy_pool() frees the directory (kmemleak). */
 	KUNIT_EXPECT_GT(test, class->hdir_bytes, 0U);
 }
 
@@ -475,7 +476,7 @@ static struct kunit_case zsm_alloc_cases[] = {
 	KUNIT_CASE(compaction_never_adds_a_page),
 	KUNIT_CASE(compaction_during_eviction),
 	KUNIT_CASE_SLOW(destroy_does_not_wait_for_rcu),
-	KUNIT_CASE(handle_directory_follows_handle_pages),
+	KUNIT_CASE(handle_directory_follows_handle_blocks),
 	KUNIT_CASE(handle_directory_grows_by_leaves),
 	{}
 };

@@ -46,7 +46,7 @@
 
 /*
  * zs_get_total_pages() against the classes' own counts, read under each
- * class lock: their pages plus their descriptors and handle pages; with
+ * class lock: their pages plus their descriptors and handle blocks; with
  * @packed (nothing freed yet), every class must have only as many zspages
  * as its objects need.
  */

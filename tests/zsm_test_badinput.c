@@ -28,9 +28,10 @@
  *                   and keep their contents).
  *   foreign_free    warning "free of handle ... not from pool": a handle of
  *                   another pool is refused; so are (silently, the warning
- *                   is once) a slab address, an unaligned handle, a handle
- *                   page header and a stack address. The other pool's
- *                   object is intact and frees normally.
+ *                   is once) a slab address, an unaligned handle, the
+ *                   start of a handle's page, words of the header of a
+ *                   live handle's own block and a stack address. The
+ *                   other pool's object is intact and frees normally.
  *   map_freed       warning "map of free handle": zs_map_object() returns
  *                   NULL (also RW and WO, silently); zs_obj_read_begin()
  *                   returns NULL and zs_obj_write() writes nothing. The
@@ -137,7 +138,7 @@ MODULE_PARM_DESC(cases_passed, "Result: cases that passed");
 /*
  * Neighbour sizes: tiny, in-page, cross-page in classes of several pages,
  * just below the huge class, and a whole page. BI_VICTIM_SIZE is among
- * them, so victims share a class (and a handle page) with neighbours.
+ * them, so victims share a class (and a handle block) with neighbours.
  */
 static const unsigned int bi_sizes[] = {
 	1, 37, 200, 700, 1100, 2200, 3000, 3500, PAGE_SIZE,
@@ -479,6 +480,10 @@ static void bi_foreign_free(struct bi_ctx *c)
 	zs_free(c->pool, y.handle & PAGE_MASK);
 	zs_free(c->pool, (unsigned long)&stack_word);
 	zs_free(c->pool, c->nb[0].handle + sizeof(unsigned long) / 2);
+	/* Words of this pool's own block header, whose cookie is right. */
+	zs_free(c->pool, c->nb[0].handle & ~(ZSM_HBLOCK_SIZE - 1UL));
+	zs_free(c->pool, (c->nb[0].handle & ~(ZSM_HBLOCK_SIZE - 1UL)) +
+		sizeof(struct zsm_handle_block) - sizeof(unsigned long));
 
 	BI_EXPECT(c, zs_get_total_pages(c->pool) == pages,
 		  "pool pages changed: %lu -> %lu", pages,

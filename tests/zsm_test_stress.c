@@ -640,7 +640,7 @@ static void st_sweep_create(struct st_worker *w)
 
 /*
  * In an empty pool, fail the 1st, 2nd, ... allocation of a zs_malloc()
- * (handle page, descriptor, object pages), for a small, a cross-page and
+ * (handle block, descriptor, object pages), for a small, a cross-page and
  * a huge object. A failure must be -ENOMEM and leave no page behind.
  */
 static void st_sweep_malloc(struct st_worker *w)

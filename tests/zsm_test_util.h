@@ -478,7 +478,7 @@ static inline unsigned long zsm_kt_obj_pages(struct zs_pool *zpool)
 
 /*
  * @zpool's metadata in bytes, counted from its classes (descriptors times
- * their size, handle pages, handle page directories), independently of
+ * their size, handle blocks, handle block directories), independently of
  * pool->meta_bytes.
  */
 static inline unsigned long zsm_kt_meta_bytes(struct zs_pool *zpool)
@@ -494,7 +494,7 @@ static inline unsigned long zsm_kt_meta_bytes(struct zs_pool *zpool)
 			continue;
 		spin_lock(&class->lock);
 		bytes += class->nr_zspages * class->desc_size +
-			 class->nr_handle_pages * PAGE_SIZE +
+			 class->nr_handle_blocks * ZSM_HBLOCK_SIZE +
 			 class->hdir_bytes;
 		spin_unlock(&class->lock);
 	}

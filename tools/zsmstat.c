@@ -41,14 +41,15 @@
 
 struct zclass {
 	unsigned long index, size, fg[NR_FG];
-	unsigned long alloc, used, pages, pages_per, freeable, hpages;
+	unsigned long alloc, used, pages, pages_per, freeable, hblocks;
 	unsigned long zspages;
 };
 
 struct zpool {
 	char name[NAME_LEN];
 	char map_mode[16];
-	unsigned long pages_total, handle_pages, compacted, chain;
+	unsigned long pages_total, handle_blocks, handle_block_bytes, compacted,
+		chain;
 	unsigned long desc_bytes, hdir_bytes, fixed_bytes, total_pages;
 	struct zclass cls[MAX_CLASSES];
 	int nr;
@@ -126,7 +127,7 @@ static int read_classes(const char *dir, struct zpool *p)
 	c_pages = column(hdr, nh, "pages_used");
 	c_per = column(hdr, nh, "pages_per_zspage");
 	c_free = column(hdr, nh, "freeable");
-	c_hp = column(hdr, nh, "hpages");
+	c_hp = column(hdr, nh, "hblocks");
 	for (i = 0; i < NR_FG; i++)
 		c_fg[i] = column(hdr, nh, fg_names[i]);
 	if (c_idx < 0 || c_size < 0 || c_alloc < 0 || c_used < 0 ||
@@ -150,7 +151,7 @@ static int read_classes(const char *dir, struct zpool *p)
 		c->pages = strtoul(tok[c_pages], NULL, 10);
 		c->pages_per = strtoul(tok[c_per], NULL, 10);
 		c->freeable = strtoul(tok[c_free], NULL, 10);
-		c->hpages = c_hp < 0 ? 0 : strtoul(tok[c_hp], NULL, 10);
+		c->hblocks = c_hp < 0 ? 0 : strtoul(tok[c_hp], NULL, 10);
 		for (i = 0; i < NR_FG; i++) {
 			c->fg[i] = c_fg[i] < 0 ? 0 : strtoul(tok[c_fg[i]], NULL, 10);
 			c->zspages += c->fg[i];
@@ -173,8 +174,10 @@ static void read_summary(const char *dir, struct zpool *p)
 	while (fscanf(f, "%63s %127s", key, val) == 2) {
 		if (!strcmp(key, "pages_total"))
 			p->pages_total = strtoul(val, NULL, 10);
-		else if (!strcmp(key, "handle_pages"))
-			p->handle_pages = strtoul(val, NULL, 10);
+		else if (!strcmp(key, "handle_blocks"))
+			p->handle_blocks = strtoul(val, NULL, 10);
+		else if (!strcmp(key, "handle_block_bytes"))
+			p->handle_block_bytes = strtoul(val, NULL, 10);
 		else if (!strcmp(key, "descriptor_bytes"))
 			p->desc_bytes = strtoul(val, NULL, 10);
 		else if (!strcmp(key, "handle_dir_bytes"))
@@ -257,16 +260,16 @@ static void print_pool(struct zpool *p)
 	printf("pool %s: %lu pages (%lu KiB) in %lu zspages, %lu objects, ",
 	       p->name, p->pages_total, p->pages_total * page_size / 1024,
 	       zsp, used);
-	printf("%lu handle pages; used %.1f%%, frag %.1f%%, freeable %lu pages; ",
-	       p->handle_pages, used_pct(used, alloc),
+	printf("%lu handle blocks; used %.1f%%, frag %.1f%%, freeable %lu pages; ",
+	       p->handle_blocks, used_pct(used, alloc),
 	       waste_pct(bytes, pages), freeable);
 	printf("compacted %lu; map %s, chain %lu\n", p->compacted,
 	       p->map_mode[0] ? p->map_mode : "?", p->chain);
 	printf("memory: %lu KiB in all = %lu KiB object pages + ",
 	       p->total_pages * page_size / 1024,
 	       p->pages_total * page_size / 1024);
-	printf("%lu KiB descriptors + %lu KiB handle pages + ",
-	       p->desc_bytes / 1024, p->handle_pages * page_size / 1024);
+	printf("%lu KiB descriptors + %lu KiB handle blocks + ",
+	       p->desc_bytes / 1024, p->handle_block_bytes / 1024);
 	printf("%lu B handle directories (+ %lu KiB fixed)\n",
 	       p->hdir_bytes, p->fixed_bytes / 1024);
 	printf("class  size objs/zsp pages/zsp  zspages      alloc       used");

@@ -227,7 +227,7 @@ bench_zram() {
 # to at least 200 MiB (FILL_MIB); free memory is read, settled
 # (zsm_settled_free_kib), with zram0 set up and empty and again after the
 # fill: the drop is what the pool took in all (object pages, and zsm's
-# descriptors and handle pages or zsmalloc's zs_handle and zspage slab
+# descriptors and handle blocks or zsmalloc's zs_handle and zspage slab
 # objects), beside mm_stat's mem_used_total (zs_get_total_pages()). Then
 # the whole fill is read back and its checksum compared. Memory figures
 # barely move between rounds (spread 0.3%), so it runs in the first

@@ -5,7 +5,7 @@
 #
 # 1. A movable memory block: all boot memory of this guest is DMA32, and
 #    once the pool exists, each block with zsm pages also holds unmovable
-#    pages (slab, zsm's descriptors and handle pages among them), so it
+#    pages (slab, zsm's descriptors and handle blocks among them), so it
 #    cannot go offline (EBUSY; blocks 0 and 7 also have holes: EINVAL).
 #    Before the pool exists, one block is taken offline and brought back
 #    with online_movable: it becomes ZONE_MOVABLE, where zsm's object pages

@@ -20,7 +20,7 @@
 # the per-CPU vmstat deltas folded (vm/stat_refresh) and the pages on the
 # per-CPU free lists (count: in /proc/zoneinfo) added to MemFree, and
 # until two reads a second apart agree. The drop between the two is what
-# the fill took: zsm's object pages, descriptors and handle pages, and
+# the fill took: zsm's object pages, descriptors and handle blocks, and
 # nothing of the writer's (its buffers are freed when it exits, O_DIRECT
 # leaves no page cache). kmemleak (on in the debug guest) keeps one
 # tracking object per slab allocation: the growth of its kmemleak_object
