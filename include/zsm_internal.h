@@ -227,7 +227,7 @@ extern atomic_long_t zsm_pages_held;
  *                                                     another class was freed
  *                                                     and allocated again after
  *                                                     the unpin, through locks
- *  handle block cookie and private   handle block       the caller's own order:
+ *  handle block cookie and class    handle block      the caller's own order:
  *   (zsm_handle_mapcheck(),         alloc, before it  it got the handle from
  *   zsm_handle_class())             is listed         zs_malloc(); for a bad
  *                                   (class->lock)     handle the check is a
