@@ -59,7 +59,7 @@
 #        zram_swap, zswap; label arm64_4k or arm64_16k.
 # arm64-suite, arm64-16k-suite
 #        The same kernels, zsm's own tests: kunit, core, stress, migrate,
-#        compact (Documentation/testing.rst, "The arm64 guests").
+#        compact, badinput (Documentation/testing.rst, "The arm64 guests").
 # arm64-16k-check
 #        make check's arm64 boot: debug-arm64-16k with kunit, core,
 #        zram_ext4, zswap in one boot (label arm64_16k).
@@ -325,7 +325,7 @@ main() {
 		tests=zram_ext4,zram_swap,zswap
 		;;
 	arm64-suite|arm64-16k-suite)
-		tests=kunit,core,stress,migrate,compact
+		tests=kunit,core,stress,migrate,compact,badinput
 		;;
 	arm64-16k-check)
 		tests=kunit,core,zram_ext4,zswap

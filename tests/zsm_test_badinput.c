@@ -136,16 +136,22 @@ MODULE_PARM_DESC(cases_passed, "Result: cases that passed");
 #define BI_MAP_HOLD_MS		300
 
 /*
+ * Cross-page objects: 3000/4096 of a page, so that with any page size the
+ * class's zspages hold several of them and some lie across a page boundary
+ * (3000 bytes would fit five to a 16 KiB page).
+ */
+#define BI_CROSS_SIZE		((unsigned int)(PAGE_SIZE / 4096 * 3000))
+
+/*
  * Neighbour sizes: tiny, in-page, cross-page in classes of several pages,
  * just below the huge class, and a whole page. BI_VICTIM_SIZE is among
  * them, so victims share a class (and a handle block) with neighbours.
  */
 static const unsigned int bi_sizes[] = {
-	1, 37, 200, 700, 1100, 2200, 3000, 3500, PAGE_SIZE,
+	1, 37, 200, 700, 1100, 2200, BI_CROSS_SIZE, 3500, PAGE_SIZE,
 };
 
 #define BI_VICTIM_SIZE		700
-#define BI_CROSS_SIZE		3000
 
 #define BI_NB_MAX		(ARRAY_SIZE(bi_sizes) * BI_NB_PER_SIZE)
 
