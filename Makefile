@@ -243,9 +243,10 @@ bench: deps
 
 # arm64 with 16 KiB pages, under qemu-system-aarch64 (TCG: slower).
 BENCH_ARM64_TIMEOUT ?= 3600
+BENCH_ARM64_OUT ?= bench/arm64-16k
 bench-arm64:
 	@$(MAKE) --no-print-directory bench BENCH_KERNEL=perf-arm64-16k \
-		BENCH_TIMEOUT=$(BENCH_ARM64_TIMEOUT) BENCH_OUT=bench/arm64-16k
+		BENCH_TIMEOUT=$(BENCH_ARM64_TIMEOUT) BENCH_OUT=$(BENCH_ARM64_OUT)
 
 # The zswap workload on two 7.x perf kernels, one with the kernel's own
 # zsmalloc built in, one with zsm built in its place: a boot of each
