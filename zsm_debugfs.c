@@ -85,7 +85,7 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 {
 	struct zsm_pool *pool = s->private;
 	unsigned long objs = 0, handle_blocks = 0, zspages = 0, freeable = 0;
-	unsigned long desc_bytes = 0, hdir_bytes = 0, fixed_bytes;
+	unsigned long desc_bytes = 0, hdir_bytes = 0, fixed_bytes, hblock_pages;
 	unsigned int i, nr_classes = 0;
 
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
@@ -112,8 +112,9 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 	seq_printf(s, "objects %lu\n", objs);
 	seq_printf(s, "handle_blocks %lu\n", handle_blocks);
 	/* Memory: Documentation/zsm.rst, "Memory". */
-	seq_printf(s, "handle_block_bytes %lu\n",
-		   handle_blocks * ZSM_HBLOCK_SIZE);
+	/* A statistic: read without pool->hblock_lock. */
+	hblock_pages = data_race(pool->nr_hblock_pages);
+	seq_printf(s, "handle_block_bytes %lu\n", hblock_pages * PAGE_SIZE);
 	seq_printf(s, "descriptor_bytes %lu\n", desc_bytes);
 	seq_printf(s, "handle_dir_bytes %lu\n", hdir_bytes);
 	seq_printf(s, "meta_bytes %ld\n", atomic_long_read(&pool->meta_bytes));

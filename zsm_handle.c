@@ -13,9 +13,15 @@
  * fraction of a page so that the many classes of a pool that hold few
  * objects each do not hold a page of handle words each.
  *
- * They come from one slab cache, zsm_handle (its objects ZSM_HBLOCK_SIZE
- * bytes, aligned to that), shared by all pools; each block counts
- * ZSM_HBLOCK_SIZE bytes in its pool's meta_bytes while the pool has it.
+ * Blocks are carved from pages of their pool, ZSM_HBLOCKS_PER_PAGE to a
+ * page, shared by the pool's classes: a page counts PAGE_SIZE bytes in the
+ * pool's meta_bytes from its first block taken to its last block given
+ * back, so what the blocks cost is exact and the pool's own, free blocks
+ * included, whatever the slab allocator or its debugging options would
+ * add. A page's free blocks are on a list through the blocks themselves
+ * (page->private its head, the page's blocks in use in page->index, the
+ * pages with a free block on pool->hblock_pages by page->lru), under
+ * pool->hblock_lock.
  *
  * Two checks of a handle, sharing their opening tests
  * (zsm_handle_word_ok()): zsm_handle_class() (zs_free(): also that the
@@ -44,38 +50,69 @@
 
 #include "zsm_internal.h"
 
-static struct kmem_cache *zsm_handle_cache;
+/* A free block of a block page: its cookie cleared, linked to the next. */
+struct zsm_hblock_free {
+	unsigned long cookie;
+	struct zsm_hblock_free *next;
+};
 
-/**
- * zsm_handle_cache_init() - make the slab cache of handle blocks.
- *
- * Return: 0 or -ENOMEM.
- */
-int zsm_handle_cache_init(void)
+/* A free block of one of @pool's block pages, taken, or NULL. */
+static struct zsm_handle_block *zsm_hblock_take(struct zsm_pool *pool)
 {
-	BUILD_BUG_ON(!is_power_of_2(ZSM_HBLOCK_SIZE));
-	BUILD_BUG_ON(ZSM_HBLOCK_SIZE > PAGE_SIZE);
-	zsm_handle_cache = kmem_cache_create("zsm_handle", ZSM_HBLOCK_SIZE,
-					     ZSM_HBLOCK_SIZE, 0, NULL);
-	return zsm_handle_cache ? 0 : -ENOMEM;
+	struct zsm_hblock_free *f = NULL;
+	struct page *page;
+
+	spin_lock(&pool->hblock_lock);
+	page = list_first_entry_or_null(&pool->hblock_pages, struct page, lru);
+	if (page) {
+		f = (struct zsm_hblock_free *)page_private(page);
+		set_page_private(page, (unsigned long)f->next);
+		zsm_page_set_index(page, zsm_page_index(page) + 1);
+		if (!f->next)
+			list_del_init(&page->lru);
+	}
+	spin_unlock(&pool->hblock_lock);
+	return (struct zsm_handle_block *)f;
 }
 
-/**
- * zsm_handle_cache_exit() - destroy the slab cache of handle blocks.
- */
-void zsm_handle_cache_exit(void)
+/* A new block page of @pool, its first block taken, or NULL. */
+static struct zsm_handle_block *zsm_hblock_page_new(struct zsm_pool *pool,
+						    gfp_t gfp)
 {
-	kmem_cache_destroy(zsm_handle_cache);
-	zsm_handle_cache = NULL;
+	struct page *page = alloc_page(zsm_meta_gfp(gfp));
+	struct zsm_hblock_free *f, *next = NULL;
+	void *base;
+	unsigned int i;
+
+	if (!page)
+		return NULL;
+	atomic_long_inc(&zsm_pages_held);
+	atomic_long_add(PAGE_SIZE, &pool->meta_bytes);
+	base = page_address(page);
+	for (i = ZSM_HBLOCKS_PER_PAGE - 1; i > 0; i--) {
+		f = base + i * ZSM_HBLOCK_SIZE;
+		f->cookie = 0;
+		f->next = next;
+		next = f;
+	}
+	set_page_private(page, (unsigned long)next);
+	zsm_page_set_index(page, 1);
+	spin_lock(&pool->hblock_lock);
+	pool->nr_hblock_pages++;
+	list_add(&page->lru, &pool->hblock_pages);
+	spin_unlock(&pool->hblock_lock);
+	return base;
 }
 
 /**
  * zsm_handle_block_alloc() - a new handle block for @class, all words free.
  * @class: the class it will serve (not locked: the block is not installed).
- * @gfp: zs_malloc()'s flags (without highmem or movable).
+ * @gfp: zs_malloc()'s flags, for a new block page (without highmem or
+ *	movable).
  *
- * The block counts ZSM_HBLOCK_SIZE bytes in its pool's meta_bytes until
- * zsm_handle_block_release(). Install it with __zsm_handle_block_add().
+ * A free block of the pool's block pages, or the first of a new page. Install
+ * it with __zsm_handle_block_add(); give it back with
+ * zsm_handle_block_release().
  *
  * Return: the block or NULL.
  */
@@ -86,12 +123,13 @@ struct zsm_handle_block *zsm_handle_block_alloc(struct zsm_class *class,
 	unsigned long *words, link;
 	unsigned int i;
 
-	h = kmem_cache_alloc(zsm_handle_cache, zsm_meta_gfp(gfp));
+	h = zsm_hblock_take(class->pool);
+	if (!h)
+		h = zsm_hblock_page_new(class->pool, gfp);
 	if (!h)
 		return NULL;
-	atomic_long_add(ZSM_HBLOCK_SIZE, &class->pool->meta_bytes);
 	words = (unsigned long *)(h + 1);
-	h->cookie = zsm_handle_block_cookie(class->pool);
+	WRITE_ONCE(h->cookie, zsm_handle_block_cookie(class->pool));
 	h->class = class;
 	/*
 	 * Every word links to the one after it: the same value in each, so
@@ -320,13 +358,37 @@ static void __zsm_hdir_put(struct zsm_class *class, struct zsm_handle_block *h)
 		__zsm_hdir_free(class);
 }
 
-/* Free a handle block (not listed, or unlisted). */
+/*
+ * Give a handle block (not listed, or unlisted) back to its pool's block
+ * pages; the page goes when none of its blocks is taken.
+ */
 void zsm_handle_block_release(struct zsm_handle_block *h)
 {
-	atomic_long_sub(ZSM_HBLOCK_SIZE, &h->class->pool->meta_bytes);
+	struct zsm_pool *pool = h->class->pool;
+	struct zsm_hblock_free *f = (struct zsm_hblock_free *)h;
+	struct page *page = virt_to_page(h);
+	unsigned long taken;
+
 	/* A stale handle into it is refused from here (best effort). */
 	WRITE_ONCE(h->cookie, 0);
-	kmem_cache_free(zsm_handle_cache, h);
+	spin_lock(&pool->hblock_lock);
+	f->next = (struct zsm_hblock_free *)page_private(page);
+	set_page_private(page, (unsigned long)f);
+	taken = zsm_page_index(page) - 1;
+	zsm_page_set_index(page, taken);
+	if (!taken) {
+		list_del_init(&page->lru);
+		pool->nr_hblock_pages--;
+	} else if (!f->next) {
+		list_add(&page->lru, &pool->hblock_pages);
+	}
+	spin_unlock(&pool->hblock_lock);
+	if (taken)
+		return;
+	set_page_private(page, 0);
+	__free_page(page);
+	atomic_long_sub(PAGE_SIZE, &pool->meta_bytes);
+	atomic_long_dec(&zsm_pages_held);
 }
 
 /* A handle block that holds no handle any more leaves @class. */

@@ -63,6 +63,8 @@ struct zs_pool *zs_create_pool(const char *name)
 	if (!pool->name)
 		goto err_pool;
 	pool->handle_cookie = ZSM_HANDLE_BLOCK_MAGIC ^ (unsigned long)pool;
+	spin_lock_init(&pool->hblock_lock);
+	INIT_LIST_HEAD(&pool->hblock_pages);
 	spin_lock_init(&pool->deferred_lock);
 	INIT_LIST_HEAD(&pool->deferred_free);
 	INIT_WORK(&pool->free_work, zsm_deferred_free_work);
@@ -208,6 +210,8 @@ void zs_destroy_pool(struct zs_pool *zpool)
 	}
 	WARN_ONCE(live, "zsm: pool %s destroyed with %lu live objects\n",
 		  pool->name, live);
+	/* Every class gave its handle blocks back, so their pages went too. */
+	WARN_ON_ONCE(pool->nr_hblock_pages);
 
 	/*
 	 * No rcu_barrier(): the descriptors still waiting for their grace
@@ -613,9 +617,6 @@ static int __init zsm_init(void)
 	err = zsm_desc_caches_init();
 	if (err)
 		return err;
-	err = zsm_handle_cache_init();
-	if (err)
-		goto err_caches;
 	err = zsm_movable_ops_register(&zsm_mops);
 	if (err) {
 		pr_err("page migration of zsmalloc-type pages is owned by another allocator (zsmalloc built in or loaded): not loading (%d)\n",
@@ -632,7 +633,6 @@ static int __init zsm_init(void)
 	return 0;
 
 err_caches:
-	zsm_handle_cache_exit();
 	zsm_desc_caches_exit();
 	return err;
 }
@@ -647,7 +647,6 @@ static void __exit zsm_exit(void)
 	zsm_debugfs_exit();
 	zsm_map_exit();
 	zsm_movable_ops_unregister();
-	zsm_handle_cache_exit();
 	zsm_desc_caches_exit();
 }
 

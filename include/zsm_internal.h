@@ -162,12 +162,19 @@ extern atomic_long_t zsm_pages_held;
  *   |                    under class->lock, may sleep; write: compaction
  *   |                    and migration, trylock only, with BH disabled)
  *   +-> zsm_pool.deferred_lock (spinlock; innermost)
+ *   +-> zsm_pool.hblock_lock (spinlock; innermost): a class's handle block
+ *   |                        going back to the pool's block pages
  *   +-> page lock, trylock_page() only (never waited for): freeing a
  *       zspage, and a fresh page joining one
  *
+ * zs_malloc() takes zsm_pool.hblock_lock on its own, without the class
+ * lock, to take a handle block for the class.
+ *
  * Mappers take only zsm_zspage.lock (read), and find the zspage under RCU
  * (descriptors are freed after an RCU grace period). No lock is pool-wide
- * on the malloc, free or map paths.
+ * on the map path, nor on the common malloc and free paths:
+ * zsm_pool.hblock_lock is taken only when a class takes or gives back a
+ * handle block (at most once in ZSM_HANDLES_PER_BLOCK handles).
  *
  * Naming rule: a function whose name starts with "__zsm_" is called with
  * the class lock of the class it works on held, and says so with
@@ -673,11 +680,12 @@ static inline unsigned int __zsm_pages_missing(const struct zsm_class *class,
 }
 
 /*
- * Handle blocks: ZSM_HBLOCK_SIZE bytes, aligned to their size, from one slab
- * cache (zsm_handle.c), so that the header of a handle word's block is
- * found by masking the handle.
+ * Handle blocks: ZSM_HBLOCK_SIZE bytes, aligned to their size, carved from
+ * pages of their pool (zsm_handle.c), so that the header of a handle word's
+ * block is found by masking the handle.
  */
 #define ZSM_HBLOCK_SIZE		512
+#define ZSM_HBLOCKS_PER_PAGE	(PAGE_SIZE / ZSM_HBLOCK_SIZE)
 
 /**
  * struct zsm_handle_block - header at the start of a handle block.
@@ -839,6 +847,12 @@ static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
  *	zspage descriptors (their slab object size) and handle blocks (whole
  *	pages); atomic. zs_get_total_pages() counts them.
  * @stats: pages_compacted; atomic.
+ * @hblock_lock: protects @hblock_pages, @nr_hblock_pages and the free
+ *	blocks of those pages (zsm_handle.c). Innermost; nests inside
+ *	class->lock.
+ * @hblock_pages: the pool's handle block pages that have a free block,
+ *	linked by page->lru.
+ * @nr_hblock_pages: the pool's handle block pages.
  * @deferred_lock: protects @deferred_free. Nests inside class->lock.
  * @deferred_free: zspages whose pages were locked at free time.
  * @free_work: frees @deferred_free in process context.
@@ -864,6 +878,9 @@ struct zsm_pool {
 	atomic_long_t pages_total;
 	atomic_long_t meta_bytes;
 	struct zs_pool_stats stats;
+	spinlock_t hblock_lock;		/* innermost; see above */
+	struct list_head hblock_pages;
+	unsigned long nr_hblock_pages;
 	spinlock_t deferred_lock;	/* innermost; guards deferred_free */
 	struct list_head deferred_free;
 	struct work_struct free_work;
@@ -950,8 +967,6 @@ unsigned long zsm_alloc_object(struct zsm_pool *pool, size_t size, gfp_t gfp,
 			       int nid);
 
 /* zsm_handle.c */
-int zsm_handle_cache_init(void);
-void zsm_handle_cache_exit(void);
 struct zsm_handle_block *zsm_handle_block_alloc(struct zsm_class *class,
 						gfp_t gfp);
 void zsm_handle_block_release(struct zsm_handle_block *h);

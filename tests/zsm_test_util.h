@@ -478,8 +478,8 @@ static inline unsigned long zsm_kt_obj_pages(struct zs_pool *zpool)
 
 /*
  * @zpool's metadata in bytes, counted from its classes (descriptors times
- * their size, handle blocks, handle block directories), independently of
- * pool->meta_bytes.
+ * their size, handle block directories) and its handle block pages,
+ * independently of pool->meta_bytes.
  */
 static inline unsigned long zsm_kt_meta_bytes(struct zs_pool *zpool)
 {
@@ -494,10 +494,12 @@ static inline unsigned long zsm_kt_meta_bytes(struct zs_pool *zpool)
 			continue;
 		spin_lock(&class->lock);
 		bytes += class->nr_zspages * class->desc_size +
-			 class->nr_handle_blocks * ZSM_HBLOCK_SIZE +
 			 class->hdir_bytes;
 		spin_unlock(&class->lock);
 	}
+	spin_lock(&pool->hblock_lock);
+	bytes += pool->nr_hblock_pages * PAGE_SIZE;
+	spin_unlock(&pool->hblock_lock);
 	return bytes;
 }
 

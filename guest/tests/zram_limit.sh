@@ -189,11 +189,15 @@ if [ "$rc" -ne 0 ] || [ "${bad:-1}" -ne 0 ] || [ "${verified:-0}" -ne "$stored" 
 	echo "FAIL: read back: ${verified:-?} of $stored pages intact, ${bad:-?} corrupt (status $rc)"
 	fail=1
 fi
-if [ $control_kib -gt $CONTROL_MAX_KIB ] || [ $control_kib -lt -$CONTROL_MAX_KIB ]; then
+# Under KASAN freed slab objects wait in its quarantine, so free memory
+# moves by megabytes that are nobody's (the control pass: 2.6-3.2 MiB at
+# 64 MiB): the figures are reported, the two memory bounds not applied.
+if dmesg | grep -q "KernelAddressSanitizer initialized"; then
+	echo "note: KASAN kernel: control ${control_kib} KiB and over_pct $over reported, not bounded"
+elif [ $control_kib -gt $CONTROL_MAX_KIB ] || [ $control_kib -lt -$CONTROL_MAX_KIB ]; then
 	echo "FAIL: the control pass moved free memory by $control_kib KiB (> $CONTROL_MAX_KIB)"
 	fail=1
-fi
-if ! awk -v o="$over" -v m=$MAX_OVER_PCT 'BEGIN { exit !(o <= m && o >= -m) }'; then
+elif ! awk -v o="$over" -v m=$MAX_OVER_PCT 'BEGIN { exit !(o <= m && o >= -m) }'; then
 	echo "FAIL: zsm took $drop_kib KiB for a $limit_kib KiB limit ($over%, allowed +-$MAX_OVER_PCT%)"
 	fail=1
 fi
