@@ -410,7 +410,7 @@ static void handle_directory_follows_handle_blocks(struct kunit *test)
 }
 
 /* A recognisable stand-in for handle block @id (never dereferenced). */
-static struct zsm_handle_block *za_fake_hpage(unsigned int id)
+static struct zsm_handle_block *za_fake_hblock(unsigned int id)
 {
 	return (struct zsm_handle_block *)(PAGE_OFFSET + (id + 1UL) * PAGE_SIZE);
 }
@@ -427,7 +427,7 @@ static void handle_directory_grows_by_leaves(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, len, ZSM_HDIR_MIN);
 	spin_lock(&class->lock);
 	for (i = 0; i < len; i++)
-		*__zsm_hdir_entry(class, i) = za_fake_hpage(i);
+		*__zsm_hdir_entry(class, i) = za_fake_hblock(i);
 	spin_unlock(&class->lock);
 	while (len <= 2 * ZSM_HDIR_LEAF) {
 		KUNIT_ASSERT_EQ(test, zsm_hdir_prepare(class, &sp, GFP_KERNEL), 0);
@@ -438,8 +438,8 @@ static void handle_directory_grows_by_leaves(struct kunit *test)
 				struct zsm_handle_block **e = __zsm_hdir_entry(class, i);
 
 				if (i >= len)
-					*e = za_fake_hpage(i);
-				else if (*e != za_fake_hpage(i))
+					*e = za_fake_hblock(i);
+				else if (*e != za_fake_hblock(i))
 					break;
 			}
 			len = class->hdir_len;

@@ -41,7 +41,7 @@
 
 struct zclass {
 	unsigned long index, size, fg[NR_FG];
-	unsigned long alloc, used, pages, pages_per, freeable, hblocks;
+	unsigned long alloc, used, pages, pages_per, freeable;
 	unsigned long zspages;
 };
 
@@ -108,7 +108,7 @@ static int read_classes(const char *dir, struct zpool *p)
 		"90%", "full" };
 	char path[PATH_LEN], hline[1024], line[1024], *hdr[64], *tok[64];
 	int nh, n, i, c_idx, c_size, c_alloc, c_used, c_pages, c_per, c_free;
-	int c_hp, c_fg[NR_FG];
+	int c_fg[NR_FG];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/classes", dir);
@@ -127,7 +127,6 @@ static int read_classes(const char *dir, struct zpool *p)
 	c_pages = column(hdr, nh, "pages_used");
 	c_per = column(hdr, nh, "pages_per_zspage");
 	c_free = column(hdr, nh, "freeable");
-	c_hp = column(hdr, nh, "hblocks");
 	for (i = 0; i < NR_FG; i++)
 		c_fg[i] = column(hdr, nh, fg_names[i]);
 	if (c_idx < 0 || c_size < 0 || c_alloc < 0 || c_used < 0 ||
@@ -151,7 +150,6 @@ static int read_classes(const char *dir, struct zpool *p)
 		c->pages = strtoul(tok[c_pages], NULL, 10);
 		c->pages_per = strtoul(tok[c_per], NULL, 10);
 		c->freeable = strtoul(tok[c_free], NULL, 10);
-		c->hblocks = c_hp < 0 ? 0 : strtoul(tok[c_hp], NULL, 10);
 		for (i = 0; i < NR_FG; i++) {
 			c->fg[i] = c_fg[i] < 0 ? 0 : strtoul(tok[c_fg[i]], NULL, 10);
 			c->zspages += c->fg[i];
