@@ -5,10 +5,11 @@
  * A size class stores objects of one rounded size in zspages: chains of
  * 1..chain_size order-0 pages laid end to end, so that an object may start
  * in one page and end in the next. For every class the chain length is the
- * one that leaves the smallest fraction of the chain unused; classes whose
- * best chains have the same shape (pages, objects) are merged into the
- * largest of them, which costs no memory (the same number of objects fits
- * the same pages either way) and leaves fewer partly filled zspages.
+ * one that costs the fewest bytes per object, its pages and its descriptor
+ * counted; classes whose best chains have the same shape (pages, objects)
+ * are merged into the largest of them, which costs no memory (the same
+ * number of objects fits the same pages either way) and leaves fewer partly
+ * filled zspages.
  *
  * Example, class 3264 (4 KiB pages, chain_size 8):
  *
@@ -37,11 +38,22 @@ EXPORT_SYMBOL_IF_KUNIT(zsm_classes);
 /* === Internals =========================================================== */
 
 /*
- * Pick the chain length for objects of @size: the one with the largest used
- * fraction objs * size / (pages * PAGE_SIZE); on a tie the shorter chain,
- * which frees sooner and fragments less. The descriptor bound
- * ZSM_MAX_OBJS_PER_ZSPAGE stops the search for small sizes, where one page
- * already wastes less than one object.
+ * The memory a zspage of @pages pages holding @objs objects costs: its pages
+ * and its descriptor.
+ */
+static u64 zsm_chain_bytes(unsigned int pages, unsigned int objs)
+{
+	return (u64)pages * PAGE_SIZE + zsm_desc_bytes(pages, objs);
+}
+
+/*
+ * Pick the chain length for objects of @size: the one with the fewest bytes
+ * per object, pages and descriptor counted (zsm_chain_bytes()); on a tie the
+ * shorter chain, which frees sooner and fragments less. Counting the
+ * descriptor matters where one page already holds a whole number of
+ * objects: 2048 bytes, two to a page, cost 52 descriptor bytes per object
+ * in one-page zspages and 13.5 in eight-page ones. The descriptor bound
+ * ZSM_MAX_OBJS_PER_ZSPAGE stops the search for small sizes.
  */
 static void zsm_pick_chain(unsigned int size, unsigned int chain,
 			   struct zsm_geom *g)
@@ -54,8 +66,9 @@ static void zsm_pick_chain(unsigned int size, unsigned int chain,
 
 		if (objs > ZSM_MAX_OBJS_PER_ZSPAGE)
 			break;
-		/* objs/n > best_objs/best_pages, in integers */
-		if ((u64)objs * best_pages > (u64)best_objs * n) {
+		/* objs / bytes(n) > best_objs / bytes(best), in integers */
+		if (objs * zsm_chain_bytes(best_pages, best_objs) >
+		    best_objs * zsm_chain_bytes(n, objs)) {
 			best_pages = n;
 			best_objs = objs;
 		}
@@ -64,6 +77,21 @@ static void zsm_pick_chain(unsigned int size, unsigned int chain,
 	g->pages = best_pages;
 	g->objs = best_objs;
 	g->huge = false;
+}
+
+/*
+ * Whether objects of @size take a page each however long the chain: then
+ * no chain holds more objects than pages, (n + 1) * size > n * PAGE_SIZE for
+ * every n <= @chain.
+ */
+static bool zsm_size_is_huge(unsigned int size, unsigned int chain)
+{
+	unsigned int n;
+
+	for (n = 1; n <= chain; n++)
+		if (n * PAGE_SIZE / size > n)
+			return false;
+	return true;
 }
 
 /* === Interface =========================================================== */
@@ -87,10 +115,11 @@ EXPORT_SYMBOL_IF_KUNIT(zsm_class_waste);
  * @chain: longest zspage chain, ZSM_CHAIN_MIN..ZSM_CHAIN_MAX.
  *
  * Slots run from ZSM_MIN_ALLOC to PAGE_SIZE (zsm_slot_size()).
- * The first slot whose best chain is one object in one page starts the huge
- * class; it and every larger slot merge into the last slot (PAGE_SIZE).
- * Whether a slot is huge is monotonic in its size: it is huge exactly when
- * (n + 1) * size > n * PAGE_SIZE for every n <= @chain.
+ * The first slot whose objects take a page each at every chain length
+ * (zsm_size_is_huge()) starts the huge class; it and every larger slot
+ * merge into the last slot (PAGE_SIZE). Whether a slot is huge is
+ * monotonic in its size: it is huge exactly when (n + 1) * size >
+ * n * PAGE_SIZE for every n <= @chain.
  *
  * Context: Process context.
  * Return: 0, or -EINVAL when @chain is out of range.
@@ -106,11 +135,11 @@ int zsm_class_table_init(struct zsm_class_table *t, unsigned int chain)
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
 		struct zsm_geom *g = &t->geom[i];
 
-		zsm_pick_chain(zsm_slot_size(i), chain, g);
-		if (g->pages == 1 && g->objs == 1) {
+		if (zsm_size_is_huge(zsm_slot_size(i), chain)) {
 			first_huge = i;
 			break;
 		}
+		zsm_pick_chain(zsm_slot_size(i), chain, g);
 	}
 	for (i = first_huge; i < ZSM_NR_CLASSES; i++) {
 		struct zsm_geom *g = &t->geom[i];

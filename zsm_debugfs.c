@@ -128,6 +128,8 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 	seq_printf(s, "map_mode %s\n", zsm_map_mode_name());
 	seq_printf(s, "chain_size %u\n", zsm_classes.chain);
 	seq_printf(s, "huge_class_size %zu\n", zsm_classes.huge_class_size);
+	/* What the chain length pick weighs (zsm_class.c). */
+	seq_printf(s, "descriptor_fixed_bytes %u\n", zsm_desc_bytes(0, 0));
 	seq_printf(s, "pages_evicted %lu\n", READ_ONCE(pool->pages_evicted));
 	return 0;
 }

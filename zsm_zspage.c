@@ -163,8 +163,7 @@ static unsigned int zsm_nr_desc_caches;
 
 static unsigned int zsm_desc_size(const struct zsm_geom *g)
 {
-	return sizeof(struct zsm_zspage) + g->pages * sizeof(struct page *) +
-	       g->objs * sizeof(u32);
+	return zsm_desc_bytes(g->pages, g->objs);
 }
 
 /* The made cache of descriptors of @size bytes, or NULL. */

@@ -358,6 +358,17 @@ struct zsm_zspage {
 	/* u32 slots[objs] follows pages[class->geom.pages] */
 };
 
+/*
+ * Bytes of the descriptor of a zspage of @pages pages and @objs objects:
+ * its slab object (zsm_zspage.c), and the metadata cost zsm_class.c weighs
+ * when it picks a class's chain length.
+ */
+static inline unsigned int zsm_desc_bytes(unsigned int pages, unsigned int objs)
+{
+	return sizeof(struct zsm_zspage) + pages * sizeof(struct page *) +
+	       objs * sizeof(u32);
+}
+
 /* The largest descriptor (zsm_zspage.c allocates it) fits one page. */
 static_assert(sizeof(struct zsm_zspage) + ZSM_CHAIN_MAX * sizeof(struct page *) +
 	      ZSM_MAX_OBJS_PER_ZSPAGE * sizeof(u32) <= PAGE_SIZE);

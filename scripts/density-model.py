@@ -64,21 +64,36 @@ def zsm_slot(size):
     return 60 + (size - 512 + 15) // 16
 
 
+# sizeof(struct zsm_zspage) on x86-64 without lockdep: the descriptor's
+# fixed part, which zsm's chain length pick weighs.
+ZSM_DESC_FIXED = 88
+
+
+def zsm_chain_bytes(pages, objs):
+    return pages * PAGE + ZSM_DESC_FIXED + 8 * pages + 4 * objs
+
+
 def zsm_table(chain, max_objs=448):
-    """zsm_class_table_init(): best fraction, merge equal shapes below huge."""
+    """zsm_class_table_init(): huge from the first slot one object a page
+    at every chain length; below, the fewest bytes per object (pages and
+    descriptor); merge equal shapes below huge."""
     geo, first_huge = [], None
     for i in range(zsm_slot(PAGE) + 1):
         size = zsm_slot_size(i)
+        if first_huge is None and \
+                all(n * PAGE // size == n for n in range(1, chain + 1)):
+            first_huge = i
         best_pages, best_objs = 1, PAGE // size
         for pages in range(2, chain + 1):
             objs = pages * PAGE // size
             if objs > max_objs:
                 break
-            if objs * best_pages > best_objs * pages:
+            if objs * zsm_chain_bytes(best_pages, best_objs) > \
+                    best_objs * zsm_chain_bytes(pages, objs):
                 best_pages, best_objs = pages, objs
+        if first_huge is not None:
+            best_pages, best_objs = 1, 1
         geo.append((size, best_pages, best_objs))
-        if best_pages == 1 and best_objs == 1 and first_huge is None:
-            first_huge = i
     index = list(range(len(geo)))
     for i in range(first_huge - 2, -1, -1):
         if geo[i][1:] == geo[i + 1][1:]:

@@ -25,6 +25,11 @@ zsm_insmod tests/zsm_test_stat.ko sizes=$SIZES counts=$COUNTS \
 	free_every=$EVERY
 chain=$(cat /sys/module/zsm/parameters/chain_size)
 page=$ZSM_PAGE_SIZE
+# The descriptor's fixed part (larger under lockdep), which the chain
+# length pick weighs.
+descfix=$(awk '$1 == "descriptor_fixed_bytes" { print $2 }' \
+	/sys/kernel/debug/zsm/$POOL/summary)
+[ -n "$descfix" ] || { echo "no descriptor_fixed_bytes in summary"; exit 1; }
 
 # The raw debugfs files zsmstat reads (also a sample for the docs).
 cat /sys/kernel/debug/zsm/$POOL/summary /sys/kernel/debug/zsm/$POOL/classes
@@ -34,7 +39,7 @@ zsmstat -f -p $POOL | tee $out
 # class size objs/zsp pages/zsp zspages alloc used used% pages frag%
 # freeable 0% 10% ... 90% full
 awk -v sizes=$SIZES -v counts=$COUNTS -v every=$EVERY -v chain="$chain" \
-    -v page="$page" '
+    -v page="$page" -v descfix="$descfix" '
 function ceil(x) { return x == int(x) ? x : int(x) + 1 }
 function slot_size(i,  s) {
 	s = i <= 60 ? 32 + 8 * i : 512 + 16 * (i - 60)
@@ -42,24 +47,32 @@ function slot_size(i,  s) {
 }
 BEGIN {
 	# Class geometry: slot i has size 32 + 8 i up to 512 (slot 60), then
-	# 512 + 16 (i - 60) (at most a page); its
-	# chain is the 1..chain pages with the largest used fraction (shorter
+	# 512 + 16 (i - 60) (at most a page). The first slot whose objects
+	# take a page each at every chain length 1..chain starts the huge
+	# class (the last slot, one page, one object). Below it, the
+	# chain of a slot is the 1..chain pages with the fewest bytes per object,
+	# pages plus descriptor (descfix + 8 a page + 4 an object) (shorter
 	# on a tie, at most maxobjs objects: 448 with 4 KiB pages, 1023 with
-	# larger ones); the first slot with one object in one page starts the huge
-	# class (the last slot, one page, one object); runs of slots with the
-	# same shape merge into their largest slot.
+	# larger ones); runs of slots with the same shape merge into their
+	# largest slot.
 	nslots = 60 + int((page - 512 + 15) / 16) + 1; first_huge = nslots - 1
 	maxobjs = page == 4096 ? 448 : 1023
 	for (i = 0; i < nslots; i++) {
 		s = slot_size(i)
+		huge = 1
+		for (n = 1; n <= chain; n++)
+			if (int(n * page / s) > n) huge = 0
+		if (huge) { first_huge = i; break }
 		bp = 1; bo = int(page / s)
 		for (n = 2; n <= chain; n++) {
 			o = int(n * page / s)
 			if (o > maxobjs) break
-			if (o * bp > bo * n) { bp = n; bo = o }
+			if (o * (bp * page + descfix + 8 * bp + 4 * bo) > \
+			    bo * (n * page + descfix + 8 * n + 4 * o)) {
+				bp = n; bo = o
+			}
 		}
 		S[i] = s; P[i] = bp; O[i] = bo
-		if (bp == 1 && bo == 1) { first_huge = i; break }
 	}
 	for (i = first_huge; i < nslots; i++) {
 		S[i] = slot_size(i)
