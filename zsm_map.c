@@ -919,6 +919,42 @@ void zs_obj_read_sg_end(struct zs_pool *zpool, unsigned long handle)
 }
 EXPORT_SYMBOL_GPL(zs_obj_read_sg_end);
 
+/*
+ * zs_obj_write() once the object's zspage is read-locked, for every write
+ * but the common one it does inline: a write longer than the object
+ * (clamped, warned once) or one that crosses a page boundary. Unlocks.
+ */
+static noinline void zsm_obj_write_locked(struct zsm_zspage *zspage,
+					  unsigned int idx,
+					  const void *handle_mem,
+					  size_t mem_len)
+	__releases(&zspage->lock)
+{
+	unsigned int size = zspage->class->geom.size;
+	unsigned long off = (unsigned long)idx * size;
+
+	if (unlikely(mem_len > size))
+		mem_len = zsm_obj_len_clamp(mem_len, size, true);
+	zsm_zspage_write(zspage, off, handle_mem, mem_len);
+	zsm_zspage_read_unlock(zspage);
+}
+
+/* zs_obj_write() of a handle zsm_obj_lock_fast() did not lock. */
+static noinline void zsm_obj_write_slow(struct zsm_pool *pool,
+					unsigned long handle,
+					const void *handle_mem, size_t mem_len)
+{
+	struct zsm_zspage *zspage;
+	unsigned int idx;
+
+	zspage = zsm_obj_lookup_read(pool, handle, &idx);
+	if (!zspage)
+		return;
+	/* zsm_obj_lookup_read()'s, released by zsm_obj_write_locked(). */
+	zsm_zspage_lock_from_caller(zspage);
+	zsm_obj_write_locked(zspage, idx, handle_mem, mem_len);
+}
+
 /**
  * zs_obj_write() - write an object's bytes.
  * @zpool: the object's pool.
@@ -926,32 +962,36 @@ EXPORT_SYMBOL_GPL(zs_obj_read_sg_end);
  * @handle_mem: the bytes to store.
  * @mem_len: how many, at most the size the object was allocated with.
  *
+ * The common case, a handle that passes zsm_obj_lock_fast() and bytes that
+ * fit in the object's first page, is done inline; the rest is out of line
+ * (zsm_obj_write_slow(), zsm_obj_write_locked()), so that the inline path
+ * keeps one value, the zspage, across the copy.
+ *
  * Context: Any context but hard IRQ; does not sleep.
  */
 void zs_obj_write(struct zs_pool *zpool, unsigned long handle,
 		  void *handle_mem, size_t mem_len)
 {
-	struct zsm_pool *pool = zsm_pool(zpool);
 	struct zsm_zspage *zspage;
-	unsigned int idx, size, poff;
-	unsigned long off;
+	unsigned long obj, off;
+	unsigned int size, poff;
+	void *dst;
 
-	zspage = zsm_obj_lock_read(pool, handle, &idx);
-	if (!zspage)
-		return;
+	if (unlikely(!zsm_obj_lock_fast(zsm_pool(zpool), handle, &zspage,
+					&obj)))
+		return zsm_obj_write_slow(zsm_pool(zpool), handle, handle_mem,
+					  mem_len);
+	/* zsm_obj_lock_fast()'s; released here or by zsm_obj_write_locked(). */
+	zsm_zspage_lock_from_caller(zspage);
 	size = zspage->class->geom.size;
-	if (unlikely(mem_len > size))
-		mem_len = zsm_obj_len_clamp(mem_len, size, true);
-	off = (unsigned long)idx * size;
+	off = (unsigned long)zsm_obj_idx(obj) * size;
 	poff = offset_in_page(off);
-	if (likely(poff + mem_len <= PAGE_SIZE)) {
-		void *dst = kmap_local_page(zsm_span_page(zspage, off));
-
-		memcpy(dst + poff, handle_mem, mem_len);
-		kunmap_local(dst);
-	} else {
-		zsm_zspage_write(zspage, off, handle_mem, mem_len);
-	}
+	if (unlikely(mem_len > size || poff + mem_len > PAGE_SIZE))
+		return zsm_obj_write_locked(zspage, zsm_obj_idx(obj),
+					    handle_mem, mem_len);
+	dst = kmap_local_page(zsm_span_page(zspage, off));
+	memcpy(dst + poff, handle_mem, mem_len);
+	kunmap_local(dst);
 	zsm_zspage_read_unlock(zspage);
 }
 EXPORT_SYMBOL_GPL(zs_obj_write);

@@ -49,6 +49,12 @@
  *   nested3         warning "more than 2 nested maps": the third map
  *                   returns NULL and releases the zspage lock it took; the
  *                   two outer maps stay valid.
+ *   obj_overlong    warnings "write of N bytes to a M-byte object" and
+ *                   "read of N bytes of a M-byte object": zs_obj_write()
+ *                   of more bytes than the object stores its own bytes
+ *                   only (in-page and cross-page objects; the object after
+ *                   each in its zspage keeps its bytes), and
+ *                   zs_obj_read_begin() of that length reads them.
  *   destroy_live    warning "destroyed with 100 live objects": a pool whose
  *                   objects were mapped and unmapped correctly and never
  *                   freed is destroyed; zsm_pages_held returns to its value
@@ -645,6 +651,79 @@ static void bi_unmap_order(struct bi_ctx *c)
 	bi_check(c, c->pool, b);
 out:
 	zsm_map_set_mode(pte);
+}
+
+/* Is live @b in the slot right after live @a's, in the same zspage? */
+static bool bi_adjacent(const struct zsm_tu_obj *a, const struct zsm_tu_obj *b)
+{
+	unsigned long oa = READ_ONCE(*(unsigned long *)a->handle);
+	unsigned long ob = READ_ONCE(*(unsigned long *)b->handle);
+
+	return zsm_obj_zspage(oa) == zsm_obj_zspage(ob) &&
+	       zsm_obj_idx(ob) == zsm_obj_idx(oa) + 1;
+}
+
+#define BI_OVERLONG_OBJS	64
+#define BI_OVERLONG_EXTRA	100
+
+/*
+ * obj_overlong: the object API given more bytes than the object has.
+ * Objects of exactly their class's size are allocated in a row; for an
+ * in-page one and a cross-page one, each followed in its zspage by
+ * another, zs_obj_write() of size + BI_OVERLONG_EXTRA bytes stores the
+ * first size bytes (the object reads back as its next generation) and
+ * leaves the next object's bytes alone; zs_obj_read_begin() of that
+ * length returns the object's own bytes. Two warnings (the first write
+ * and the first read; the cross-page ones are silent).
+ */
+static void bi_obj_overlong(struct bi_ctx *c)
+{
+	unsigned int size = bi_class(c->pool, BI_VICTIM_SIZE)->geom.size;
+	size_t len = size + BI_OVERLONG_EXTRA;
+	struct zsm_tu_obj *o, *v[2] = { NULL, NULL };
+	unsigned int i, k, n = 0;
+
+	o = kcalloc(BI_OVERLONG_OBJS, sizeof(*o), GFP_KERNEL);
+	if (!BI_EXPECT(c, o, "no memory"))
+		return;
+	for (; n < BI_OVERLONG_OBJS; n++)
+		if (bi_alloc(c, c->pool, &o[n], size))
+			goto out;
+	for (i = 0; i + 1 < n; i++) {
+		k = bi_crosses(c->pool, &o[i]);
+		if (!v[k] && bi_adjacent(&o[i], &o[i + 1]))
+			v[k] = &o[i];
+	}
+	if (!BI_EXPECT(c, v[0] && v[1],
+		       "no in-page and cross-page objects of %u bytes followed by another",
+		       size))
+		goto out;
+	bi_fence_begin(c);
+	for (k = 0; k < 2; k++) {
+		u8 *p;
+
+		bi_note_handle(c, v[k]->handle);
+		memset(c->buf, 0x5a, PAGE_SIZE);
+		zsm_tu_obj_write(v[k], c->buf, v[k]->gen + 1);
+		zs_obj_write(c->pool, v[k]->handle, c->buf, len);
+		memset(c->buf, 0, PAGE_SIZE);
+		p = zs_obj_read_begin(c->pool, v[k]->handle, len, c->buf);
+		if (BI_EXPECT(c, p, "overlong zs_obj_read_begin returned NULL")) {
+			BI_EXPECT(c, zsm_tu_obj_check(v[k], p, c->name,
+						      c->scratch, &bi_reports,
+						      BI_MAX_REPORTS),
+				  "overlong read: object %s page corrupt",
+				  k ? "cross" : "in");
+			zs_obj_read_end(c->pool, v[k]->handle, len, p);
+		}
+	}
+	bi_fence_end(c);
+	for (i = 0; i < n; i++)
+		bi_check(c, c->pool, &o[i]);
+out:
+	for (i = 0; i < n; i++)
+		zs_free(c->pool, o[i].handle);
+	kfree(o);
 }
 
 static void bi_nested3(struct bi_ctx *c)
@@ -1271,6 +1350,7 @@ static const struct {
 	{ "unmap_unmapped", bi_unmap_unmapped },
 	{ "unmap_order", bi_unmap_order },
 	{ "nested3", bi_nested3 },
+	{ "obj_overlong", bi_obj_overlong },
 	{ "destroy_live", bi_destroy_live },
 	{ "destroy_mapped", bi_destroy_mapped },
 	{ "create_null", bi_create_null },

@@ -117,6 +117,8 @@ run_case map_foreign "zsm: map of .*not from pool zsm_badinput_map_foreign"
 run_case unmap_unmapped "zsm: unmap of .*not the last mapped"
 run_case unmap_order "zsm: unmap of .*not the last mapped"
 run_case nested3 "zsm: more than 2 nested maps on a CPU"
+run_case obj_overlong "zsm: write of [0-9]* bytes to a [0-9]*-byte object" \
+	"zsm: read of [0-9]* bytes of a [0-9]*-byte object"
 run_case destroy_live "zsm: pool zsm_badinput_live destroyed with 100 live objects"
 run_case destroy_mapped \
 	"zsm: pool zsm_badinput_mapped destroyed with an object mapped: waiting for the unmap" \
