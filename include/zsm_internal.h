@@ -698,6 +698,10 @@ static inline unsigned int __zsm_pages_missing(const struct zsm_class *class,
 #define ZSM_HBLOCK_SIZE		512
 #define ZSM_HBLOCKS_PER_PAGE	(PAGE_SIZE / ZSM_HBLOCK_SIZE)
 
+/* Masking finds the header; a page holds a whole number of blocks. */
+static_assert(!(ZSM_HBLOCK_SIZE & (ZSM_HBLOCK_SIZE - 1)) &&
+	      ZSM_HBLOCK_SIZE <= PAGE_SIZE);
+
 /**
  * struct zsm_handle_block - header at the start of a handle block.
  *
