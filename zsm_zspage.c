@@ -305,7 +305,6 @@ struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp)
 	zspage->evicting = 0;
 	zspage->evict_gen = 0;
 	zspage->nr_pages = 0;
-	zspage->writer_waiting = 0;
 	INIT_LIST_HEAD(&zspage->lru);
 	zspage->last_alloc = jiffies;
 	memset(zspage->pages, 0, g->pages * sizeof(zspage->pages[0]));

@@ -201,21 +201,17 @@ extern atomic_long_t zsm_pages_held;
  *                                                     reader that got the lock
  *                                                     after a move sees the new
  *                                                     word and retries
- *  zspage lock count                readers, writers  acquire on every taking
- *                                   (atomics)         (fetch_inc, cmpxchg),
+ *  zspage lock count, with its      readers, writers  acquire on every taking
+ *   waiting bit                     (atomics)         (fetch_inc, cmpxchg),
  *                                                     release on every
  *                                                     dropping; a reader's
- *                                                     back-out is relaxed (it
- *                                                     read nothing)
+ *                                                     back-out and the waiting
+ *                                                     bit's setting and
+ *                                                     clearing are relaxed
+ *                                                     (they order nothing)
  *  object bytes, pages[] under the  migration,        the zspage lock (above)
  *   read lock                       compaction (write
  *                                   lock)
- *  zspage->writer_waiting           migration         nothing: a hint for
- *                                   (class->lock)     fairness; exclusion is
- *                                                     the count's alone (a
- *                                                     stale flag lets one more
- *                                                     reader in, whom the
- *                                                     migration then waits for)
  *  the descriptor itself, from the  __zsm_zspage_free RCU: freed by call_rcu(),
  *   handle word (map paths)                           read in rcu_read_lock()
  *  zspage->dead (isolate_page)      class->lock       the page lock (isolate
@@ -270,7 +266,8 @@ struct zsm_class;
 /**
  * struct zsm_zspage_lock - a zspage's reader/writer lock (see below).
  * @cnt: readers holding it (> 0), a writer holding it (ZSM_ZSPAGE_WRLOCKED
- *	plus the readers backing out), or free (0).
+ *	plus the readers backing out), or free (0); ZSM_ZSPAGE_WAITING
+ *	added while a migration waits for the readers to leave.
  * @dep_map: lockdep's view of it.
  */
 struct zsm_zspage_lock {
@@ -309,11 +306,6 @@ struct zsm_zspage_lock {
  *	under class->lock.
  * @dead: set (under class->lock) when the zspage left its class for
  *	freeing; a stale reader that sees it retries.
- * @writer_waiting: a migration waits for the mappers of this zspage to
- *	leave (zsm_zspage_write_lock_bounded()); new mappers hold off until
- *	it is cleared. Written under class->lock by that migration; read by
- *	mappers without a lock (READ_ONCE: a stale value only delays them or
- *	lets one more mapper in, which the migration then waits for).
  * @nr_pages: pages present. A zspage is populated lazily, from page 0 up:
  *	a page is added when the first object that reaches into it is placed
  *	(zs_malloc(), compaction), so a zspage holds only the pages its
@@ -346,10 +338,9 @@ struct zsm_zspage {
 	u8 dead;
 	u8 evicting;
 	u8 nr_pages;
-	u8 writer_waiting;
+	unsigned int evict_gen;
 	struct list_head lru;
 	unsigned long last_alloc;
-	unsigned int evict_gen;
 	union {
 		struct rcu_head rcu;
 		struct list_head deferred;
@@ -414,6 +405,23 @@ static_assert(sizeof(struct zsm_zspage) + ZSM_CHAIN_MAX * sizeof(struct page *) 
  */
 #define ZSM_ZSPAGE_WRLOCKED	(-(1 << 30))
 
+/*
+ * Added to the count while a migration waits for the readers to leave
+ * (zsm_zspage_write_lock_bounded()): new readers hold off, so that one
+ * test of the count they increment tells them both whether a writer holds
+ * the lock and whether one waits. Readers number far fewer than 2^29.
+ */
+#define ZSM_ZSPAGE_WAITING	0x20000000	/* 2^29 */
+
+/* The bits of the count that keep a reader out. */
+#define ZSM_ZSPAGE_NO_READERS	(INT_MIN | ZSM_ZSPAGE_WAITING)
+
+/* Does a migration wait for @zspage's readers (tests)? */
+static inline bool zsm_zspage_writer_waits(struct zsm_zspage *zspage)
+{
+	return atomic_read(&zspage->lock.cnt) & ZSM_ZSPAGE_WAITING;
+}
+
 #define zsm_zspage_dep_map(zspage)	(&(zspage)->lock.dep_map)
 
 static inline void zsm_zspage_lock_init(struct zsm_zspage *zspage)
@@ -435,8 +443,8 @@ static __always_inline bool zsm_zspage_read_tryacquire(struct zsm_zspage *zspage
 {
 	lock_acquire_shared_recursive(zsm_zspage_dep_map(zspage), 0, 0, NULL,
 				      _RET_IP_);
-	if (likely(atomic_fetch_inc_acquire(&zspage->lock.cnt) >= 0) &&
-	    likely(!READ_ONCE(zspage->writer_waiting)))
+	if (likely(!(atomic_fetch_inc_acquire(&zspage->lock.cnt) &
+		     ZSM_ZSPAGE_NO_READERS)))
 		return true;
 	atomic_dec(&zspage->lock.cnt);
 	lock_release(zsm_zspage_dep_map(zspage), _RET_IP_);
@@ -448,8 +456,7 @@ static inline void zsm_zspage_read_lock(struct zsm_zspage *zspage)
 {
 	while (!zsm_zspage_read_tryacquire(zspage)) {
 		/* Until the writer has left and no other one waits. */
-		while (atomic_read(&zspage->lock.cnt) < 0 ||
-		       READ_ONCE(zspage->writer_waiting))
+		while (atomic_read(&zspage->lock.cnt) & ZSM_ZSPAGE_NO_READERS)
 			cpu_relax();
 	}
 	__acquire(&zspage->lock);
@@ -463,11 +470,15 @@ static inline void zsm_zspage_read_unlock(struct zsm_zspage *zspage)
 	__release(&zspage->lock);
 }
 
-static inline bool zsm_zspage_write_acquire(struct zsm_zspage *zspage)
+/*
+ * The write lock, if the count is exactly @unlocked: 0, or
+ * ZSM_ZSPAGE_WAITING for the waiting migration, whose bit the same
+ * exchange clears.
+ */
+static inline bool zsm_zspage_write_acquire(struct zsm_zspage *zspage,
+					    int unlocked)
 {
-	int cnt = 0;
-
-	if (!atomic_try_cmpxchg_acquire(&zspage->lock.cnt, &cnt,
+	if (!atomic_try_cmpxchg_acquire(&zspage->lock.cnt, &unlocked,
 					ZSM_ZSPAGE_WRLOCKED))
 		return false;
 	lock_acquire_exclusive(zsm_zspage_dep_map(zspage), 0, 1, NULL,
@@ -478,7 +489,7 @@ static inline bool zsm_zspage_write_acquire(struct zsm_zspage *zspage)
 static inline bool zsm_zspage_write_trylock(struct zsm_zspage *zspage)
 {
 	local_bh_disable();
-	if (zsm_cond_lock(&zspage->lock, zsm_zspage_write_acquire(zspage)))
+	if (zsm_cond_lock(&zspage->lock, zsm_zspage_write_acquire(zspage, 0)))
 		return true;
 	local_bh_enable();
 	return false;
@@ -606,17 +617,17 @@ struct zsm_class {
 /*
  * The one writer that waits: page migration in a synchronous mode (memory
  * offline, CMA, alloc_contig_range()), which must not fail just because an
- * object of the zspage is being read. It sets @zspage->writer_waiting, so
- * that new mappers hold off, and spins on the write trylock until the
- * mappers it found have left, for at most ZSM_MIGRATE_WAIT_NS; then it
- * gives up (-EAGAIN to core mm, which retries). The bound is what keeps
- * the nested-map case safe: a mapper that holds one map of the zspage and
- * asks for another waits for the flag, the migration waits for that
- * mapper, and the bound ends it. BH is off for the wait, so no softirq
- * mapper can spin on the flag on this CPU underneath it; hard-IRQ mappers
- * are refused (zs_map_object()).
+ * object of the zspage is being read. It adds ZSM_ZSPAGE_WAITING to the
+ * lock's count, so that new mappers hold off, and spins on the write
+ * trylock until the mappers it found have left, for at most
+ * ZSM_MIGRATE_WAIT_NS; then it gives up (-EAGAIN to core mm, which
+ * retries). The bound is what keeps the nested-map case safe: a mapper
+ * that holds one map of the zspage and asks for another waits for the
+ * bit, the migration waits for that mapper, and the bound ends it. BH is
+ * off for the wait, so no softirq mapper can spin on the bit on this CPU
+ * underneath it; hard-IRQ mappers are refused (zs_map_object()).
  *
- * Context: class->lock held (it serialises writers, so one flag suffices).
+ * Context: class->lock held (it serialises writers, so one bit suffices).
  * Return: true with the write lock held and BH disabled, as after
  * zsm_zspage_write_trylock(); false with neither.
  */
@@ -629,19 +640,18 @@ static inline bool zsm_zspage_write_lock_bounded(struct zsm_class *class,
 	if (zsm_zspage_write_trylock(zspage))
 		return true;
 	local_bh_disable();
-	WRITE_ONCE(zspage->writer_waiting, 1);
+	atomic_add(ZSM_ZSPAGE_WAITING, &zspage->lock.cnt);
 	end = local_clock() + ZSM_MIGRATE_WAIT_NS;
 	for (;;) {
 		if (zsm_cond_lock(&zspage->lock,
-				  zsm_zspage_write_acquire(zspage))) {
-			WRITE_ONCE(zspage->writer_waiting, 0);
+				  zsm_zspage_write_acquire(zspage,
+							   ZSM_ZSPAGE_WAITING)))
 			return true;
-		}
 		if (local_clock() >= end)
 			break;
 		cpu_relax();
 	}
-	WRITE_ONCE(zspage->writer_waiting, 0);
+	atomic_sub(ZSM_ZSPAGE_WAITING, &zspage->lock.cnt);
 	local_bh_enable();
 	return false;
 }

@@ -66,7 +66,7 @@ def zsm_slot(size):
 
 # sizeof(struct zsm_zspage) on x86-64 without lockdep: the descriptor's
 # fixed part, which zsm's chain length pick weighs.
-ZSM_DESC_FIXED = 88
+ZSM_DESC_FIXED = 80
 
 
 def zsm_chain_bytes(pages, objs):

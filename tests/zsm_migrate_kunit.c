@@ -756,7 +756,7 @@ static void migrate_of_dying_zspage_is_refused(struct kunit *test)
 
 /*
  * A reader on another CPU: maps object 0 of the zspage and holds the map
- * until a migration announces that it waits (zspage->writer_waiting), or
+ * until a migration announces that it waits (zsm_zspage_writer_waits()), or
  * for ZSM_MIG_HOLD_MS at most. With @nested it then maps object 1 of the
  * same zspage inside the first map, as a caller copying between two
  * objects would, before it unmaps both.
@@ -783,9 +783,9 @@ static int zsm_mig_reader_fn(void *data)
 	a = zs_map_object(kt->pool, kt->objs[0].handle, ZS_MM_RO);
 	complete(&r->mapped);
 	end = jiffies + msecs_to_jiffies(ZSM_MIG_HOLD_MS);
-	while (!READ_ONCE(zspage->writer_waiting) && time_before(jiffies, end))
+	while (!zsm_zspage_writer_waits(zspage) && time_before(jiffies, end))
 		cpu_relax();
-	r->saw_waiter = READ_ONCE(zspage->writer_waiting);
+	r->saw_waiter = zsm_zspage_writer_waits(zspage);
 	r->intact = a && zsm_tu_csum(a, kt->objs[0].size) == kt->objs[0].csum;
 	if (r->nested) {
 		/* Spins while the migration waits, until it gives up. */
@@ -850,7 +850,7 @@ static void migrate_wait_is_bounded(struct kunit *test)
 	KUNIT_EXPECT_GE_MSG(test, ns, (u64)ZSM_MIGRATE_WAIT_NS,
 			    "gave up after %llu ns", ns);
 	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(fx->zspage->pages[0]), page);
-	KUNIT_EXPECT_FALSE(test, READ_ONCE(fx->zspage->writer_waiting));
+	KUNIT_EXPECT_FALSE(test, zsm_zspage_writer_waits(fx->zspage));
 	unlock_page(dst);
 	put_page(dst);
 	unlock_page(page);
