@@ -211,8 +211,12 @@ zsm_obj_lock_fast(struct zsm_pool *pool, unsigned long handle,
 		return false;
 	}
 	zsm_zspage_lock_taken(zspage);
-	/* Pairs with the write_unlock() after compaction moved it. */
-	if (unlikely(READ_ONCE(*hp) != obj)) {
+	/*
+	 * Pairs with the write_unlock() after compaction moved it, and with
+	 * the smp_store_release() of a move back into this very slot: the
+	 * reads of the bytes and pages[] below must not pass this one.
+	 */
+	if (unlikely(smp_load_acquire(hp) != obj)) {
 		zsm_zspage_read_unlock(zspage);
 		rcu_read_unlock();
 		return false;
@@ -272,7 +276,8 @@ zsm_obj_lookup_read(struct zsm_pool *pool, unsigned long handle,
 		}
 		zspage = zsm_obj_zspage(obj);
 		zsm_zspage_read_lock(zspage);
-		if (READ_ONCE(*hp) == obj) {
+		/* As in zsm_obj_lock_fast(): the re-read is an acquire too. */
+		if (smp_load_acquire(hp) == obj) {
 			/* Held on return: zsm_obj_lock_read() */
 			zsm_zspage_lock_to_caller(zspage);
 			break;
@@ -838,7 +843,8 @@ EXPORT_SYMBOL_GPL(zs_obj_read_begin);
  * @zpool: the object's pool.
  * @handle: the handle.
  * @mem_len: the @mem_len given to zs_obj_read_begin().
- * @handle_mem: the address zs_obj_read_begin() returned.
+ * @handle_mem: the address zs_obj_read_begin() returned; NULL, what a
+ *	refused zs_obj_read_begin() returned, makes this a no-op.
  *
  * Context: The task (or softirq) that called zs_obj_read_begin(); reads
  * end in reverse order of their begins.
@@ -847,9 +853,13 @@ void zs_obj_read_end(struct zs_pool *zpool, unsigned long handle,
 		     size_t mem_len, void *handle_mem)
 {
 	unsigned int idx, poff;
-	struct zsm_zspage *zspage = zsm_obj_held(handle, &idx);
+	struct zsm_zspage *zspage;
 	unsigned long off;
 
+	/* zs_obj_read_begin() refused (and warned): it holds nothing. */
+	if (unlikely(!handle_mem))
+		return;
+	zspage = zsm_obj_held(handle, &idx);
 	if (zsm_obj_in_page(zspage, idx, &mem_len, &off, &poff))
 		kunmap_local(handle_mem - poff);
 	/* The lock zs_obj_read_begin() left to its caller. */
@@ -870,6 +880,8 @@ EXPORT_SYMBOL_GPL(zs_obj_read_end);
  * The pages handed out stay the object's, and its bytes unchanged by zsm,
  * until zs_obj_read_sg_end(): migration of those pages and compaction of
  * the zspage wait. zswap of 7.x reads (decompresses) objects this way.
+ * A handle that is not live in @zpool, or a call from hard IRQ, is
+ * refused (warned once): @sg is then one entry with no page.
  *
  * Context: Any context but hard IRQ. Does not sleep itself; the caller may
  * sleep before zs_obj_read_sg_end().
@@ -906,13 +918,24 @@ EXPORT_SYMBOL_GPL(zs_obj_read_sg_begin);
  * @zpool: the object's pool.
  * @handle: the handle.
  *
+ * After a zs_obj_read_sg_begin() that refused the handle or the context
+ * (its @sg then holds no page) this refuses them again, silently, and
+ * does nothing: the checks of the begin are repeated (hard IRQ, a handle
+ * word of @zpool, a live one), so a caller that ends every begin, as
+ * zswap does, releases no lock it did not take.
+ *
  * Context: The task (or softirq) that called zs_obj_read_sg_begin().
  */
 void zs_obj_read_sg_end(struct zs_pool *zpool, unsigned long handle)
 {
+	struct zsm_zspage *zspage;
 	unsigned int idx;
-	struct zsm_zspage *zspage = zsm_obj_held(handle, &idx);
 
+	if (unlikely((preempt_count() & (HARDIRQ_MASK | NMI_MASK)) ||
+		     !zsm_handle_mapcheck(zsm_pool(zpool), handle) ||
+		     (READ_ONCE(*(unsigned long *)handle) & ZSM_HANDLE_FREE)))
+		return;
+	zspage = zsm_obj_held(handle, &idx);
 	/* The lock zs_obj_read_sg_begin() left to its caller. */
 	zsm_zspage_lock_from_caller(zspage);
 	zsm_zspage_read_unlock(zspage);

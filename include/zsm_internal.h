@@ -160,15 +160,23 @@ extern atomic_long_t zsm_pages_held;
  *   |               the class)
  *   +-> zsm_zspage.lock (reader/writer; read: mappers, on their own, not
  *   |                    under class->lock, may sleep; write: compaction
- *   |                    and migration, trylock only, with BH disabled)
+ *   |                    and migration with BH disabled, by trylock, or
+ *   |                    spinning at most ZSM_MIGRATE_WAIT_NS for a
+ *   |                    synchronous migration)
  *   +-> zsm_pool.deferred_lock (spinlock; innermost)
  *   +-> zsm_pool.hblock_lock (spinlock; innermost): a class's handle block
  *   |                        going back to the pool's block pages
  *   +-> page lock, trylock_page() only (never waited for): freeing a
- *       zspage, and a fresh page joining one
+ *       zspage, a fresh page joining one, compaction giving back a
+ *       zspage's unused tail pages
+ *
+ *   zsm_zspage.lock (read) -> zsm_class.lock: a caller that holds a map
+ *   and calls zs_malloc() or zs_free(). No cycle with the writers' order
+ *   above, because no writer waits for readers without a bound.
  *
  * zs_malloc() takes zsm_pool.hblock_lock on its own, without the class
- * lock, to take a handle block for the class.
+ * lock, to take a handle block for the class. The deferred free worker
+ * takes the page locks of a dead zspage (sleeping) with no zsm lock held.
  *
  * Mappers take only zsm_zspage.lock (read), and find the zspage under RCU
  * (descriptors are freed after an RCU grace period). No lock is pool-wide
@@ -197,10 +205,21 @@ extern atomic_long_t zsm_pages_held;
  *                                                     its location
  *  handle word, re-read after the   compaction, under the writer's release of
  *   read lock (same functions)      the zspage write  the zspage lock against
- *                                   lock              the reader's acquire: a
- *                                                     reader that got the lock
+ *                                   lock; or          the reader's acquire: a
+ *                                   __zsm_slot_take() reader that got the lock
  *                                                     after a move sees the new
- *                                                     word and retries
+ *                                                     word and retries. And
+ *                                                     smp_load_acquire() against
+ *                                                     __zsm_slot_take()'s
+ *                                                     release: an object moved
+ *                                                     out and back into the same
+ *                                                     slot (compaction writes
+ *                                                     into a destination it does
+ *                                                     not lock) gives the same
+ *                                                     word, and the reads of its
+ *                                                     bytes and pages[] after
+ *                                                     the re-read must not pass
+ *                                                     it
  *  zspage lock count, with its      readers, writers  acquire on every taking
  *   waiting bit                     (atomics)         (fetch_inc, cmpxchg),
  *                                                     release on every
@@ -305,7 +324,9 @@ struct zsm_zspage_lock {
  *	and LRU lists, takes no new object, and only the evictor frees it;
  *	under class->lock.
  * @dead: set (under class->lock) when the zspage left its class for
- *	freeing; a stale reader that sees it retries.
+ *	freeing; page isolation and migration leave a dead zspage's pages
+ *	alone. Mappers do not read it: a stale one fails its handle word
+ *	re-read and retries.
  * @nr_pages: pages present. A zspage is populated lazily, from page 0 up:
  *	a page is added when the first object that reaches into it is placed
  *	(zs_malloc(), compaction), so a zspage holds only the pages its
@@ -982,9 +1003,15 @@ static inline unsigned int zsm_fullness_of(unsigned int inuse, unsigned int objs
 	return 1 + inuse * 10 / objs;
 }
 
+/*
+ * zs_malloc()'s flags for the metadata (descriptors, handle blocks, the
+ * handle directory): no zone modifier. Those are the object pages'
+ * (__GFP_HIGHMEM, __GFP_MOVABLE, or a caller's __GFP_DMA32, which slab
+ * refuses); metadata is not movable and needs no particular zone.
+ */
 static inline gfp_t zsm_meta_gfp(gfp_t gfp)
 {
-	return gfp & ~(__GFP_HIGHMEM | __GFP_MOVABLE);
+	return gfp & ~GFP_ZONEMASK;
 }
 
 /* zsm_main.c */

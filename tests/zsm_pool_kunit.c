@@ -224,6 +224,41 @@ static void malloc_error_codes(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
 }
 
+/*
+ * zs_malloc() takes any gfp flags, zone modifiers too: the object pages
+ * come from the zone asked for, and the descriptors, handle blocks and
+ * handle directory, which slab and the page allocator would refuse or
+ * report with __GFP_DMA32 (slab's "Unexpected gfp"), from the normal
+ * zones. Every allocation here is a class's first (new descriptor, handle
+ * block and, with 3000 bytes, a second page).
+ */
+static void malloc_takes_zone_flags(struct kunit *test)
+{
+	static const gfp_t gfps[] = {
+		GFP_KERNEL | __GFP_DMA32,
+		GFP_KERNEL | __GFP_DMA,
+		GFP_NOIO | __GFP_HIGHMEM | __GFP_MOVABLE,
+		GFP_KERNEL | __GFP_DMA32 | __GFP_MOVABLE,
+	};
+	static const unsigned int sizes[] = { 100, 3000, PAGE_SIZE };
+	struct zsm_kt_fx *fx;
+	unsigned int g, i, n;
+
+	fx = zsm_kt_fx_create(test, "zsm_kunit_gfp",
+			      ARRAY_SIZE(gfps) * ARRAY_SIZE(sizes));
+	for (g = 0; g < ARRAY_SIZE(gfps); g++) {
+		for (i = 0; i < ARRAY_SIZE(sizes); i++)
+			KUNIT_ASSERT_GE_MSG(test,
+					    zsm_kt_alloc(fx, sizes[i], gfps[g]),
+					    0, "gfp %pGg size %u", &gfps[g],
+					    sizes[i]);
+		for (n = 0; n < fx->nr; n++)
+			KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, n));
+		zsm_kt_free_all(fx);
+		KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+	}
+}
+
 /* === Pools =============================================================== */
 
 static void pools_are_independent(struct kunit *test)
@@ -322,6 +357,7 @@ static struct kunit_case zsm_pool_cases[] = {
 	KUNIT_CASE(total_pages_match_classes),
 	KUNIT_CASE(zspages_populate_lazily),
 	KUNIT_CASE(malloc_error_codes),
+	KUNIT_CASE(malloc_takes_zone_flags),
 	KUNIT_CASE(pools_are_independent),
 	KUNIT_CASE(pool_stats_count_compaction),
 	{}

@@ -81,6 +81,12 @@
  *                   warning: zs_map_object() from hard IRQ is NULL.
  *   irq_read        warning: zs_obj_read_begin() from hard IRQ is NULL.
  *   irq_write       warning: zs_obj_write() from hard IRQ writes nothing.
+ *   obj_end_refused warnings: zs_obj_read_begin() and zs_obj_read_sg_begin()
+ *                   of another pool's handle, of a freed handle and from
+ *                   hard IRQ are refused (NULL, no page), and the
+ *                   zs_obj_read_end() / zs_obj_read_sg_end() that follow
+ *                   each release nothing: the zspage locks stay free, the
+ *                   objects read intact, two nested maps work.
  *   softirq         two warnings: an HRTIMER_MODE_REL_SOFT timer maps and
  *                   reads objects (zs_map_object(), zs_obj_read_begin())
  *                   for BI_SOFTIRQ_MS while a kthread on another CPU
@@ -110,6 +116,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/zsmalloc.h>
@@ -972,6 +979,7 @@ struct bi_irq {
 	bool softirq;			/* in_serving_softirq() held */
 	unsigned long handle;		/* zs_malloc() result */
 	void *p;			/* zs_map_object() result */
+	struct page *sg_page;		/* zs_obj_read_sg_begin()'s page */
 	/* softirq case */
 	struct zsm_tu_obj *objs;
 	unsigned int nr_objs;
@@ -1144,6 +1152,77 @@ static void bi_irq_write(struct bi_ctx *c)
 	bi_in_hardirq(c, &irq, bi_irq_write_fn);
 	bi_fence_end(c);
 	/* bi_ctx_exit() checks every neighbour, irq.o among them. */
+}
+
+static void bi_irq_end_fn(struct bi_irq *irq)
+{
+	struct bi_ctx *c = irq->c;
+	struct scatterlist sg[2];
+
+	irq->p = zs_obj_read_begin(c->pool, irq->o->handle, irq->o->size,
+				   c->buf);
+	zs_obj_read_end(c->pool, irq->o->handle, irq->o->size, irq->p);
+	zs_obj_read_sg_begin(c->pool, irq->o->handle, sg, irq->o->size);
+	irq->sg_page = sg_page(sg);
+	zs_obj_read_sg_end(c->pool, irq->o->handle);
+}
+
+/* The refused begins of @handle, each followed by its end, as zswap does. */
+static void bi_end_refused(struct bi_ctx *c, unsigned long handle,
+			   unsigned int size, const char *what)
+{
+	struct scatterlist sg[2];
+	void *p;
+
+	p = zs_obj_read_begin(c->pool, handle, size, c->buf);
+	BI_EXPECT(c, !p, "zs_obj_read_begin() of %s returned %p", what, p);
+	zs_obj_read_end(c->pool, handle, size, p);
+	zs_obj_read_sg_begin(c->pool, handle, sg, size);
+	BI_EXPECT(c, !sg_page(sg), "zs_obj_read_sg_begin() of %s gave a page",
+		  what);
+	zs_obj_read_sg_end(c->pool, handle);
+}
+
+/*
+ * obj_end_refused: zs_obj_read_end() and zs_obj_read_sg_end() after a
+ * refused begin (another pool's handle, a freed one, hard IRQ) release
+ * nothing: every zspage lock involved stays free.
+ */
+static void bi_obj_end_refused(struct bi_ctx *c)
+{
+	struct zs_pool *other = zs_create_pool("zsm_badinput_other");
+	struct bi_irq irq = { .o = &c->nb[c->nr_nb / 2] };
+	struct zsm_tu_obj y, v;
+
+	if (!BI_EXPECT(c, other, "no memory") ||
+	    bi_alloc(c, other, &y, BI_VICTIM_SIZE))
+		goto out;
+	if (bi_alloc(c, c->pool, &v, BI_VICTIM_SIZE))
+		goto out_y;
+	zs_free(c->pool, v.handle);
+
+	bi_note_handle(c, y.handle);
+	bi_note_handle(c, v.handle);
+	bi_note_handle(c, irq.o->handle);
+	bi_fence_begin(c);
+	bi_end_refused(c, y.handle, y.size, "another pool's handle");
+	bi_end_refused(c, v.handle, v.size, "a freed handle");
+	bi_in_hardirq(c, &irq, bi_irq_end_fn);
+	bi_fence_end(c);
+	BI_EXPECT(c, !irq.p && !irq.sg_page,
+		  "a read begun in hard IRQ was not refused");
+
+	/* A lock released twice would read as held (and block readers). */
+	if (BI_EXPECT(c, bi_zspage_unlocked(&y),
+		      "the other pool's zspage lock is taken after the ends"))
+		bi_check(c, other, &y);
+	if (BI_EXPECT(c, bi_zspage_unlocked(irq.o),
+		      "the zspage lock is taken after the hard-IRQ ends"))
+		bi_nest_two(c);
+out_y:
+	zs_free(other, y.handle);
+out:
+	zs_destroy_pool(other);
 }
 
 #define BI_SOFTIRQ_OBJS		96
@@ -1360,6 +1439,7 @@ static const struct {
 	{ "irq_map", bi_irq_map },
 	{ "irq_read", bi_irq_read },
 	{ "irq_write", bi_irq_write },
+	{ "obj_end_refused", bi_obj_end_refused },
 	{ "softirq", bi_softirq },
 };
 

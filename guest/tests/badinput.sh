@@ -132,6 +132,10 @@ run_case irq_free "zsm: "
 run_case irq_map "zsm: "
 run_case irq_read "zsm: "
 run_case irq_write "zsm: "
+# The ends after refused object reads release nothing.
+run_case obj_end_refused \
+	"zsm: map of .*not from pool zsm_badinput_obj_end_refused" \
+	"zsm: map of free handle" "zsm: map from hard IRQ"
 run_case softirq "zsm: .*" "zsm: .*"
 
 # long_name: the two pools stay until unload; look at their debugfs.
