@@ -7,7 +7,7 @@
 #   make KDIR=/lib/modules/$(uname -r)/build   ... against another kernel
 #   make W=1              extra compiler warnings (passed on to Kbuild)
 #   make check            deps, debug kernel, modules (W=1), all tests;
-#                         the consumer tests on three kernels; one arm64
+#                         the consumer tests on four kernels; one arm64
 #                         boot (CHECK_ARM64); the zsm-dkms package test
 #                         (CHECK_DEB=0: without)
 #   make check-kasan      the same on the kasan guest kernel (debug + KASAN)
@@ -171,7 +171,7 @@ parser-tests:
 
 # Packages, the static checks, the guest kernel; then scripts/check.sh
 # builds the modules and boots the main guest with the consumer boots
-# alongside (CONSUMER_KERNELS, default "guest 6.1 6.12"; none when
+# alongside (CONSUMER_KERNELS, default "guest 6.1 6.12 7.x"; none when
 # RUN_ARGS has --tests), then the arm64 boot of CHECK_ARM64 (default
 # arm64-16k-check; scripts/stock-kernel.sh). CHECK_FLAVOR: the guest
 # kernel flavour (debug for make check, kasan for make check-kasan).

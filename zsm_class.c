@@ -51,8 +51,8 @@ static u64 zsm_chain_bytes(unsigned int pages, unsigned int objs)
  * per object, pages and descriptor counted (zsm_chain_bytes()); on a tie the
  * shorter chain, which frees sooner and fragments less. Counting the
  * descriptor matters where one page already holds a whole number of
- * objects: 2048 bytes, two to a page, cost 52 descriptor bytes per object
- * in one-page zspages and 13.5 in eight-page ones. The descriptor bound
+ * objects: 2048 bytes, two to a page, cost 48 descriptor bytes per object
+ * in one-page zspages and 13 in eight-page ones. The descriptor bound
  * ZSM_MAX_OBJS_PER_ZSPAGE stops the search for small sizes.
  */
 static void zsm_pick_chain(unsigned int size, unsigned int chain,
