@@ -769,6 +769,7 @@ struct zsm_mig_reader {
 	struct completion mapped;
 	struct completion done;
 	bool saw_waiter;	/* a migration waited while we held the map */
+	u64 nested_at;		/* local_clock() when the nested map returned */
 	bool intact;		/* both objects read back right */
 };
 
@@ -790,6 +791,7 @@ static int zsm_mig_reader_fn(void *data)
 	if (r->nested) {
 		/* Spins while the migration waits, until it gives up. */
 		b = zs_map_object(kt->pool, kt->objs[1].handle, ZS_MM_RO);
+		r->nested_at = local_clock();
 		r->intact = r->intact && b &&
 			    zsm_tu_csum(b, kt->objs[1].size) == kt->objs[1].csum;
 		if (b)
@@ -849,6 +851,9 @@ static void migrate_wait_is_bounded(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rc, -EAGAIN);
 	KUNIT_EXPECT_GE_MSG(test, ns, (u64)ZSM_MIGRATE_WAIT_NS,
 			    "gave up after %llu ns", ns);
+	/* Bounded: a second is far more than the wait plus the emulation. */
+	KUNIT_EXPECT_LT_MSG(test, ns, (u64)ZSM_MIGRATE_WAIT_NS + NSEC_PER_SEC,
+			    "gave up after %llu ns", ns);
 	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(fx->zspage->pages[0]), page);
 	KUNIT_EXPECT_FALSE(test, zsm_zspage_writer_waits(fx->zspage));
 	unlock_page(dst);
@@ -857,6 +862,15 @@ static void migrate_wait_is_bounded(struct kunit *test)
 	zsm_mig_putback(page);
 	wait_for_completion(&r.done);
 	KUNIT_EXPECT_TRUE(test, r.intact);
+	/*
+	 * The reader saw the migration wait, and its nested map was held off
+	 * while it did (half the wait: the two CPUs' clocks may differ).
+	 */
+	KUNIT_EXPECT_TRUE(test, r.saw_waiter);
+	KUNIT_EXPECT_GE_MSG(test, (s64)(r.nested_at - start),
+			    (s64)ZSM_MIGRATE_WAIT_NS / 2,
+			    "nested map returned %lld ns after the migration began",
+			    (s64)(r.nested_at - start));
 	KUNIT_EXPECT_EQ(test, zsm_mig_check_all(fx, "after the bounded wait"),
 			0U);
 }

@@ -1154,6 +1154,16 @@ static void bi_irq_write(struct bi_ctx *c)
 	/* bi_ctx_exit() checks every neighbour, irq.o among them. */
 }
 
+/*
+ * A scatterlist that names a page, so that only a begin that sets it up
+ * (sg_init_table()) leaves it without one.
+ */
+static void bi_sg_poison(struct bi_ctx *c, struct scatterlist *sg)
+{
+	sg_init_table(sg, 2);
+	sg_set_page(sg, virt_to_page(c->scratch), 1, 0);
+}
+
 static void bi_irq_end_fn(struct bi_irq *irq)
 {
 	struct bi_ctx *c = irq->c;
@@ -1162,6 +1172,7 @@ static void bi_irq_end_fn(struct bi_irq *irq)
 	irq->p = zs_obj_read_begin(c->pool, irq->o->handle, irq->o->size,
 				   c->buf);
 	zs_obj_read_end(c->pool, irq->o->handle, irq->o->size, irq->p);
+	bi_sg_poison(c, sg);
 	zs_obj_read_sg_begin(c->pool, irq->o->handle, sg, irq->o->size);
 	irq->sg_page = sg_page(sg);
 	zs_obj_read_sg_end(c->pool, irq->o->handle);
@@ -1177,6 +1188,7 @@ static void bi_end_refused(struct bi_ctx *c, unsigned long handle,
 	p = zs_obj_read_begin(c->pool, handle, size, c->buf);
 	BI_EXPECT(c, !p, "zs_obj_read_begin() of %s returned %p", what, p);
 	zs_obj_read_end(c->pool, handle, size, p);
+	bi_sg_poison(c, sg);
 	zs_obj_read_sg_begin(c->pool, handle, sg, size);
 	BI_EXPECT(c, !sg_page(sg), "zs_obj_read_sg_begin() of %s gave a page",
 		  what);

@@ -127,16 +127,17 @@ run_case destroy_mapped \
 # softirq, zs_map_object(), zs_obj_read_begin() and zs_obj_write() in hard
 # IRQ (mapping works in softirq, where the case maps while another CPU
 # compacts).
-run_case irq_malloc "zsm: "
-run_case irq_free "zsm: "
-run_case irq_map "zsm: "
-run_case irq_read "zsm: "
-run_case irq_write "zsm: "
+run_case irq_malloc "zsm: .*() from interrupt context"
+run_case irq_free "zsm: .*() from interrupt context"
+run_case irq_map "zsm: map from hard IRQ or NMI context"
+run_case irq_read "zsm: map from hard IRQ or NMI context"
+run_case irq_write "zsm: map from hard IRQ or NMI context"
 # The ends after refused object reads release nothing.
 run_case obj_end_refused \
 	"zsm: map of .*not from pool zsm_badinput_obj_end_refused" \
 	"zsm: map of free handle" "zsm: map from hard IRQ"
-run_case softirq "zsm: .*" "zsm: .*"
+run_case softirq "zsm: .*() from interrupt context" \
+	"zsm: .*() from interrupt context"
 
 # long_name: the two pools stay until unload; look at their debugfs.
 zsm_insmod zsm.ko
