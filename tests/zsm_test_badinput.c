@@ -1294,7 +1294,19 @@ struct bi_compactor {
 	unsigned int nr;
 	unsigned long rounds;
 	unsigned long freed_pages;
+	unsigned long corrupt;		/* churn objects that read wrong */
 };
+
+/* Is @o's content intact? Checksum only: runs beside the case's thread. */
+static bool bi_intact(struct zs_pool *pool, const struct zsm_tu_obj *o)
+{
+	const u8 *p = zs_map_object(pool, o->handle, ZS_MM_RO);
+	bool ok = p && zsm_tu_csum(p, o->size) == o->csum;
+
+	if (p)
+		zs_unmap_object(pool, o->handle);
+	return ok;
+}
 
 static int bi_compactor_fn(void *data)
 {
@@ -1316,6 +1328,9 @@ static int bi_compactor_fn(void *data)
 		for (i = 0; i < w->nr; i++) {
 			if (!w->churn[i].handle || prandom_u32_state(&rnd) & 1)
 				continue;
+			/* Compaction moved it, maybe more than once. */
+			if (!bi_intact(pool, &w->churn[i]))
+				w->corrupt++;
 			zs_free(pool, w->churn[i].handle);
 			w->churn[i].handle = 0;
 		}
@@ -1402,6 +1417,8 @@ static void bi_softirq(struct bi_ctx *c)
 	BI_EXPECT(c, w.rounds && w.freed_pages,
 		  "the compactor made %lu rounds, freed %lu pages", w.rounds,
 		  w.freed_pages);
+	BI_EXPECT(c, !w.corrupt, "%lu churn objects read wrong before their free",
+		  w.corrupt);
 	BI_EXPECT(c, irq->handle == (unsigned long)ERR_PTR(-EINVAL),
 		  "zs_malloc() in softirq returned %ld, expected -EINVAL",
 		  IS_ERR_VALUE(irq->handle) ? (long)irq->handle : 0L);
@@ -1421,9 +1438,12 @@ out:
 		}
 		kfree(irq->objs);
 	}
-	for (i = 0; w.churn && i < BI_SOFTIRQ_CHURN; i++)
-		if (w.churn[i].handle)
-			zs_free(c->pool, w.churn[i].handle);
+	for (i = 0; w.churn && i < BI_SOFTIRQ_CHURN; i++) {
+		if (!w.churn[i].handle)
+			continue;
+		bi_check(c, c->pool, &w.churn[i]);
+		zs_free(c->pool, w.churn[i].handle);
+	}
 	kfree(w.churn);
 	kfree(irq);
 }

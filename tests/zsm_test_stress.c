@@ -921,15 +921,22 @@ static int __init zsm_test_stress_init(void)
 	st_metric("elapsed_ms", ms);
 	st_metric("ops_per_s", ms > 0 ? total_ops * 1000 / ms : 0);
 
+	/* Under fault injection, the failure paths must have been taken. */
+	if (fault_inject && (!ST_SUM(ws, enomem) ||
+			     (sweep && (!st_create_points || !st_malloc_points)))) {
+		pr_err("FAIL: fault injection exercised nothing: %lu -ENOMEM, %u pool creation and %u malloc sweep points\n",
+		       ST_SUM(ws, enomem), st_create_points, st_malloc_points);
+		ret = -EIO;
+	}
 	if (corrupt || errors || total_ops < ops || pages_after ||
 	    held_after != held0) {
 		pr_err("FAIL: %lu corrupt, %lu errors, %lu/%lu operations, %lu pages left in the pool, zsm holds %ld pages, %ld before\n",
 		       corrupt, errors, total_ops, ops, pages_after, held_after,
 		       held0);
 		ret = -EIO;
-	} else {
-		pr_info("PASS\n");
 	}
+	if (!ret)
+		pr_info("PASS\n");
 	st_free_workers(ws);
 	/* Nothing to keep: the module's work is done at load time. */
 	return ret;

@@ -118,6 +118,10 @@ echo "faults: zram: failslab injected $zslab, fail_page_alloc $zpage;" \
      "$errors block writes failed"
 zsm_metric faults.zram_injected $((zslab + zpage))
 zsm_metric faults.zram_write_errors "$errors"
+if [ "$errors" -eq 0 ]; then
+	echo "faults: no block write failed: the kept-contents check would prove nothing"
+	exit 1
+fi
 echo "faults: zram mm_stat: $(cat $ZRAM/mm_stat)"
 
 corrupt=0

@@ -91,3 +91,10 @@ fi
 zsm_rmmod zsm_test_stress zsm
 [ "$compactions" -gt 0 ]
 [ ! -w "$cpu1" ] || [ "$cycles" -gt 0 ]
+# The kernel's compaction moved zsm pages while the objects were checked.
+migrated=$(dmesg | sed -n 's/.*zsm-metric stress\.pages_migrated=\([0-9]*\).*/\1/p' |
+	tail -n 1)
+if [ "${migrated:-0}" -eq 0 ]; then
+	echo "stress: no zsm page migrated: migration was not exercised"
+	exit 1
+fi
