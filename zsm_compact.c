@@ -6,8 +6,8 @@
  * fullest, so that the emptied zspages can be freed. It runs per class with
  * the class lock held, and write-locks the source zspage while it empties
  * it, so that no mapper sees an object half moved: a mapper either holds
- * the read lock first (compaction skips that zspage) or finds the handle word already
- * pointing at the new place (see zsm_obj_lock_read()).
+ * the read lock first (compaction skips that zspage) or finds the handle
+ * word already pointing at the new place (see zsm_obj_lock_read()).
  *
  *   before:  A [x.........]  B [xxxxxxx...]  C [xxxxxxxxx.]
  *   after:   A (freed)       B [xxxxxxxx..]  C [xxxxxxxxxx]

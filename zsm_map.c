@@ -166,6 +166,19 @@ static enum cpuhp_state zsm_cpuhp_state;
 /* === Internals =========================================================== */
 
 /*
+ * Is a map of @handle from here refused? From hard IRQ or NMI (one read
+ * of the preempt count for in_hardirq() || in_nmi(); see
+ * zsm_obj_lookup_read()), or of a handle that is not a handle word of
+ * @pool. No warning: zsm_obj_lookup_read() warns for the map paths.
+ */
+static __always_inline bool zsm_obj_map_refused(struct zsm_pool *pool,
+						unsigned long handle)
+{
+	return unlikely((preempt_count() & (HARDIRQ_MASK | NMI_MASK)) ||
+			!zsm_handle_mapcheck(pool, handle));
+}
+
+/*
  * zsm_obj_lock_fast() - the common case of finding and pinning a live
  * object's zspage, inline: a handle that passes its checks, whose zspage
  * no writer holds or waits for, read-locked at the first attempt.
@@ -190,12 +203,7 @@ zsm_obj_lock_fast(struct zsm_pool *pool, unsigned long handle,
 	struct zsm_zspage *zspage;
 	unsigned long obj;
 
-	/*
-	 * A hard-IRQ or NMI mapper: refused, see zsm_obj_lookup_read(). One
-	 * read of the preempt count for both (in_hardirq() || in_nmi()).
-	 */
-	if (unlikely((preempt_count() & (HARDIRQ_MASK | NMI_MASK)) ||
-		     !zsm_handle_mapcheck(pool, handle)))
+	if (unlikely(zsm_obj_map_refused(pool, handle)))
 		return false;
 	rcu_read_lock();
 	/*
@@ -931,8 +939,7 @@ void zs_obj_read_sg_end(struct zs_pool *zpool, unsigned long handle)
 	struct zsm_zspage *zspage;
 	unsigned int idx;
 
-	if (unlikely((preempt_count() & (HARDIRQ_MASK | NMI_MASK)) ||
-		     !zsm_handle_mapcheck(zsm_pool(zpool), handle) ||
+	if (unlikely(zsm_obj_map_refused(zsm_pool(zpool), handle) ||
 		     (READ_ONCE(*(unsigned long *)handle) & ZSM_HANDLE_FREE)))
 		return;
 	zspage = zsm_obj_held(handle, &idx);

@@ -225,12 +225,12 @@ static void malloc_error_codes(struct kunit *test)
 }
 
 /*
- * zs_malloc() takes any gfp flags, zone modifiers too: the object pages
- * come from the zone asked for, and the descriptors, handle blocks and
- * handle directory, which slab and the page allocator would refuse or
- * report with __GFP_DMA32 (slab's "Unexpected gfp"), from the normal
- * zones. Every allocation here is a class's first (new descriptor, handle
- * block and, with 3000 bytes, a second page).
+ * zs_malloc() takes any gfp flags, zone modifiers too, and passes none of
+ * them to the descriptors, handle blocks and handle directory (slab
+ * reports __GFP_DMA32: "Unexpected gfp"). Every allocation here is a
+ * class's first (new descriptor, handle block and, with 3000 bytes, a
+ * second page). Which zone the object pages come from is not checked:
+ * the guests' memory lies in one zone.
  */
 static void malloc_takes_zone_flags(struct kunit *test)
 {
