@@ -125,6 +125,8 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 		   atomic_long_read(&pool->stats.pages_compacted));
 	seq_printf(s, "pages_migrated_all_pools %ld\n",
 		   atomic_long_read(&zsm_pages_migrated));
+	seq_printf(s, "migrate_sync_busy_all_pools %ld\n",
+		   atomic_long_read(&zsm_migrate_sync_busy));
 	seq_printf(s, "map_mode %s\n", zsm_map_mode_name());
 	seq_printf(s, "chain_size %u\n", zsm_classes.chain);
 	seq_printf(s, "huge_class_size %zu\n", zsm_classes.huge_class_size);

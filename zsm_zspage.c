@@ -435,6 +435,14 @@ void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage)
 atomic_long_t zsm_pages_migrated;
 EXPORT_SYMBOL_IF_KUNIT(zsm_pages_migrated);
 
+/*
+ * Synchronous migrations (memory offline, CMA) that zsm_migrate_page()
+ * turned down because the zspage stayed mapped for ZSM_MIGRATE_WAIT_NS,
+ * all pools; for tests and debugfs.
+ */
+atomic_long_t zsm_migrate_sync_busy;
+EXPORT_SYMBOL_IF_KUNIT(zsm_migrate_sync_busy);
+
 static bool zsm_isolate_page(struct page *page, isolate_mode_t mode)
 {
 	struct zsm_zspage *zspage = (struct zsm_zspage *)page_private(page);
@@ -509,6 +517,8 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 
 busy:
 	spin_unlock(&class->lock);
+	if (mode != MIGRATE_ASYNC)
+		atomic_long_inc(&zsm_migrate_sync_busy);
 	return -EAGAIN;
 }
 

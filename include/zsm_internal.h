@@ -1038,6 +1038,7 @@ void __zsm_handle_blocks_drain(struct zsm_class *class);
 /* zsm_zspage.c */
 extern const struct movable_operations zsm_mops;
 extern atomic_long_t zsm_pages_migrated;
+extern atomic_long_t zsm_migrate_sync_busy;
 int zsm_desc_caches_init(void);
 void zsm_desc_caches_exit(void);
 struct kmem_cache *zsm_desc_cache(unsigned int index, unsigned int *size);

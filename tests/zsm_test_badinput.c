@@ -34,9 +34,9 @@
  *                   other pool's object is intact and frees normally.
  *   map_freed       warning "map of free handle": zs_map_object() returns
  *                   NULL (also RW and WO, silently); zs_obj_read_begin()
- *                   returns NULL and zs_obj_write() writes nothing. The
- *                   per-CPU map stack is not left pushed (two nested maps
- *                   still work).
+ *                   returns NULL and zs_obj_write() writes nothing (the
+ *                   freed slot's bytes are unchanged). The per-CPU map
+ *                   stack is not left pushed (two nested maps still work).
  *   map_foreign     warning "map of handle ... not from pool": NULL for
  *                   another pool's handle, and silently for 0, an error
  *                   value and a slab address.
@@ -111,6 +111,7 @@
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/hardirq.h>
+#include <linux/highmem.h>
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
@@ -521,14 +522,64 @@ out:
 	zs_destroy_pool(other);
 }
 
+/*
+ * Checksum of the @len bytes at slot @idx of @zspage, read from its pages
+ * (through c->scratch): the caller holds the zspage read-locked.
+ */
+static u64 bi_slot_sum(struct bi_ctx *c, struct zsm_zspage *zspage,
+		       unsigned int idx, unsigned int len)
+{
+	unsigned long off = (unsigned long)idx * zspage->class->geom.size;
+	unsigned int done, n;
+	u8 *src;
+
+	for (done = 0; done < len; done += n) {
+		n = min_t(unsigned int, len - done,
+			  PAGE_SIZE - offset_in_page(off + done));
+		src = kmap_local_page(zspage->pages[(off + done) >> PAGE_SHIFT]);
+		memcpy(c->scratch + done, src + offset_in_page(off + done), n);
+		kunmap_local(src);
+	}
+	return zsm_tu_csum(c->scratch, len);
+}
+
+/* The zspage of live object @o (changes only if compaction moves it). */
+static struct zsm_zspage *bi_zspage_of(const struct zsm_tu_obj *o)
+{
+	return zsm_obj_zspage(READ_ONCE(*(unsigned long *)o->handle));
+}
+
 static void bi_map_freed(struct bi_ctx *c)
 {
-	struct zsm_tu_obj v;
-	void *p;
+	struct zsm_tu_obj v, g = {}, *pin = &g;
+	struct zsm_zspage *zspage;
+	unsigned int i, idx;
+	void *p, *held;
+	u64 sum;
 
 	if (bi_alloc(c, c->pool, &v, BI_VICTIM_SIZE))
 		return;
+	if (bi_alloc(c, c->pool, &g, BI_VICTIM_SIZE))
+		goto out_victim;
+	/*
+	 * Another object of the victim's zspage (the one allocated after it,
+	 * or a neighbour if the victim took its zspage's last slot) is read
+	 * for the whole case: the zspage stays, its pages stay in place, and
+	 * the freed slot can be looked at.
+	 */
+	zspage = bi_zspage_of(&v);
+	idx = zsm_obj_idx(READ_ONCE(*(unsigned long *)v.handle));
+	for (i = 0; i < c->nr_nb && bi_zspage_of(pin) != zspage; i++)
+		pin = &c->nb[i];
+	if (!BI_EXPECT(c, bi_zspage_of(pin) == zspage,
+		       "no other object in the victim's zspage"))
+		goto out_victim;
+	held = zs_obj_read_begin(c->pool, pin->handle, 1, c->buf);
+	if (!BI_EXPECT(c, held, "read of live handle %lx failed",
+		       pin->handle))
+		goto out_victim;
 	zs_free(c->pool, v.handle);
+	sum = bi_slot_sum(c, zspage, idx, BI_VICTIM_SIZE);
 
 	bi_note_handle(c, v.handle);
 	bi_fence_begin(c);
@@ -545,10 +596,19 @@ static void bi_map_freed(struct bi_ctx *c)
 	p = zs_obj_read_begin(c->pool, v.handle, BI_VICTIM_SIZE, c->buf);
 	BI_EXPECT(c, !p, "zs_obj_read_begin of a freed handle returned %p",
 		  p);
-	/* Must write nowhere: the neighbours are checked at the end. */
+	/* Must write nowhere: not the freed slot, not a neighbour. */
 	memset(c->buf, 0xa5, PAGE_SIZE);
 	zs_obj_write(c->pool, v.handle, c->buf, BI_VICTIM_SIZE);
+	BI_EXPECT(c, bi_slot_sum(c, zspage, idx, BI_VICTIM_SIZE) == sum,
+		  "the freed object's slot changed");
+	zs_obj_read_end(c->pool, pin->handle, 1, held);
 	bi_nest_two(c);
+	zs_free(c->pool, g.handle);
+	return;
+out_victim:
+	zs_free(c->pool, v.handle);
+	if (g.handle)
+		zs_free(c->pool, g.handle);
 }
 
 static void bi_map_foreign(struct bi_ctx *c)

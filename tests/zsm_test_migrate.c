@@ -819,6 +819,8 @@ static int tmig_stats_show(struct seq_file *s, void *unused)
 	mutex_lock(&tmig_lock);
 	seq_printf(s, "pages_migrated %ld\n",
 		   atomic_long_read(&zsm_pages_migrated));
+	seq_printf(s, "migrate_sync_busy %ld\n",
+		   atomic_long_read(&zsm_migrate_sync_busy));
 	seq_printf(s, "pages_held %ld\n", atomic_long_read(&zsm_pages_held));
 	seq_printf(s, "corrupt %ld\n", atomic_long_read(&tmig_corrupt));
 	seq_printf(s, "errors %ld\n", atomic_long_read(&tmig_errors));
