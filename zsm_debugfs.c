@@ -120,6 +120,8 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 	seq_printf(s, "meta_bytes %ld\n", atomic_long_read(&pool->meta_bytes));
 	seq_printf(s, "fixed_bytes %lu\n", fixed_bytes);
 	seq_printf(s, "total_pages %lu\n", zs_get_total_pages(zs_pool_of(pool)));
+	seq_printf(s, "total_pages_max %ld\n",
+		   atomic_long_read(&pool->total_pages_max));
 	seq_printf(s, "pages_freeable %lu\n", freeable);
 	seq_printf(s, "pages_compacted %lu\n",
 		   atomic_long_read(&pool->stats.pages_compacted));

@@ -88,6 +88,7 @@ static struct zsm_handle_block *zsm_hblock_page_new(struct zsm_pool *pool,
 		return NULL;
 	atomic_long_inc(&zsm_pages_held);
 	atomic_long_add(PAGE_SIZE, &pool->meta_bytes);
+	zsm_pool_grew(pool);
 	base = page_address(page);
 	for (i = ZSM_HBLOCKS_PER_PAGE - 1; i > 0; i--) {
 		f = base + i * ZSM_HBLOCK_SIZE;
@@ -279,6 +280,7 @@ bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp)
 	sp->leaf = old_leaf;
 	class->hdir_bytes += bytes;
 	atomic_long_add(bytes, &class->pool->meta_bytes);
+	zsm_pool_grew(class->pool);
 	return true;
 }
 EXPORT_SYMBOL_IF_KUNIT(__zsm_hdir_grow);

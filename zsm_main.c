@@ -572,10 +572,7 @@ EXPORT_SYMBOL_GPL(zs_lookup_class_index);
  */
 unsigned long zs_get_total_pages(struct zs_pool *zpool)
 {
-	struct zsm_pool *pool = zsm_pool(zpool);
-
-	return atomic_long_read(&pool->pages_total) +
-	       DIV_ROUND_UP(atomic_long_read(&pool->meta_bytes), PAGE_SIZE);
+	return zsm_pool_total_pages(zsm_pool(zpool));
 }
 EXPORT_SYMBOL_GPL(zs_get_total_pages);
 

@@ -142,6 +142,7 @@ void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 	zspage->nr_pages = i + 1;
 	class->nr_pages++;
 	atomic_long_inc(&class->pool->pages_total);
+	zsm_pool_grew(class->pool);
 }
 
 /*
@@ -294,6 +295,7 @@ struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp)
 	if (!zspage)
 		return NULL;
 	atomic_long_add(class->desc_size, &class->pool->meta_bytes);
+	zsm_pool_grew(class->pool);
 
 	INIT_LIST_HEAD(&zspage->list);
 	zspage->class = class;

@@ -193,6 +193,13 @@ zsm_zswap_sum() {
 		awk -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'
 }
 
+# zsm_zswap_max <key>: the largest value of a summary key over zsm's
+# zswap pools.
+zsm_zswap_max() {
+	cat /sys/kernel/debug/zsm/zswap*/summary 2>/dev/null |
+		awk -v k="$1" '$1 == k && $2 > m { m = $2 } END { print m + 0 }'
+}
+
 # swap_on_vda: the runner's virtio disk (zsm-run.py --disk) as the only
 # swap device.
 swap_on_vda() {

@@ -892,6 +892,8 @@ static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
  * @meta_bytes: bytes of the pool's metadata that grow with its contents:
  *	zspage descriptors (their slab object size) and handle blocks (whole
  *	pages); atomic. zs_get_total_pages() counts them.
+ * @total_pages_max: the largest zs_get_total_pages() so far; atomic, raised
+ *	by zsm_pool_grew() (a peak, as zram's mem_used_max, for every user).
  * @stats: pages_compacted; atomic.
  * @hblock_lock: protects @hblock_pages, @nr_hblock_pages and the free
  *	blocks of those pages (zsm_handle.c). Innermost; nests inside
@@ -923,6 +925,7 @@ struct zsm_pool {
 	struct zsm_class *classes[ZSM_NR_CLASSES];
 	atomic_long_t pages_total;
 	atomic_long_t meta_bytes;
+	atomic_long_t total_pages_max;
 	struct zs_pool_stats stats;
 	spinlock_t hblock_lock;		/* innermost; see above */
 	struct list_head hblock_pages;
@@ -956,6 +959,27 @@ static inline struct zsm_pool *zsm_pool(struct zs_pool *zpool)
 static inline struct zs_pool *zs_pool_of(struct zsm_pool *pool)
 {
 	return (struct zs_pool *)pool;
+}
+
+/* zs_get_total_pages(): pages in zspages plus metadata, in whole pages. */
+static inline unsigned long zsm_pool_total_pages(struct zsm_pool *pool)
+{
+	return atomic_long_read(&pool->pages_total) +
+	       DIV_ROUND_UP(atomic_long_read(&pool->meta_bytes), PAGE_SIZE);
+}
+
+/*
+ * After @pool's pages_total or meta_bytes grew: raise its
+ * total_pages_max to what zs_get_total_pages() now returns.
+ */
+static inline void zsm_pool_grew(struct zsm_pool *pool)
+{
+	long now = zsm_pool_total_pages(pool);
+	long max = atomic_long_read(&pool->total_pages_max);
+
+	while (now > max &&
+	       !atomic_long_try_cmpxchg(&pool->total_pages_max, &max, now))
+		;
 }
 
 static inline unsigned long zsm_handle_block_cookie(struct zsm_pool *pool)

@@ -22,6 +22,8 @@
  *   one page exactly when an object first reaches into a new page;
  * - error codes of zs_malloc(), and zs_free() of 0 or an error value;
  * - two pools are independent (pages, objects, destruction);
+ * - zsm_pages_held grows by the pool's zspage and handle block pages;
+ * - total_pages_max is the peak of zs_get_total_pages();
  * - zs_pool_stats() starts at 0 and counts what zs_compact() frees;
  *   compaction keeps object contents.
  *
@@ -94,7 +96,7 @@ static void zsm_check_accounting(struct kunit *test, struct zs_pool *pool,
 static void total_pages_match_classes(struct kunit *test)
 {
 	unsigned long held0 = atomic_long_read(&zsm_pages_held);
-	unsigned long *count;
+	unsigned long *count, hblock_pages;
 	struct zsm_kt_fx *fx;
 	unsigned int size, i;
 
@@ -124,6 +126,15 @@ static void total_pages_match_classes(struct kunit *test)
 	}
 	KUNIT_EXPECT_GT(test, zs_get_total_pages(fx->pool), 0);
 	zsm_check_accounting(test, fx->pool, true);
+	/*
+	 * zsm_pages_held, counted where zsm takes and gives back pages, not
+	 * from the classes: the pool's zspage pages and handle block pages.
+	 */
+	spin_lock(&zsm_pool(fx->pool)->hblock_lock);
+	hblock_pages = zsm_pool(fx->pool)->nr_hblock_pages;
+	spin_unlock(&zsm_pool(fx->pool)->hblock_lock);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held) - held0,
+			zsm_kt_obj_pages(fx->pool) + hblock_pages);
 
 	/* Free every other object: partly used zspages in every class. */
 	for (i = 0; i < fx->nr; i += 2)
@@ -303,6 +314,42 @@ static void pools_are_independent(struct kunit *test)
 
 /* === Statistics and compaction =========================================== */
 
+#define ZSM_PEAK_OBJS	600
+
+/*
+ * total_pages_max (debugfs) is the largest zs_get_total_pages() so far:
+ * equal to it after every allocation of a fill, and left there when frees
+ * and compaction shrink the pool.
+ */
+static void total_pages_max_is_the_peak(struct kunit *test)
+{
+	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_kunit_peak",
+						ZSM_PEAK_OBJS);
+	atomic_long_t *max = &zsm_pool(fx->pool)->total_pages_max;
+	unsigned long peak = 0;
+	unsigned int i, bad = ZSM_PEAK_OBJS;
+	long seen = 0;
+
+	KUNIT_EXPECT_EQ(test, atomic_long_read(max), 0);
+	for (i = 0; i < ZSM_PEAK_OBJS; i++) {
+		KUNIT_ASSERT_GE(test, zsm_kt_alloc(fx, 1 + i * 37 % PAGE_SIZE,
+						   GFP_KERNEL), 0);
+		peak = max(peak, zs_get_total_pages(fx->pool));
+		if (bad == ZSM_PEAK_OBJS && atomic_long_read(max) != (long)peak) {
+			bad = i;
+			seen = atomic_long_read(max);
+		}
+	}
+	KUNIT_EXPECT_EQ_MSG(test, bad, ZSM_PEAK_OBJS,
+			    "total_pages_max %ld after allocation %u, peak %lu",
+			    seen, bad, peak);
+	for (i = 0; i < ZSM_PEAK_OBJS; i += 2)
+		zsm_kt_free(fx, i);
+	zs_compact(fx->pool);
+	KUNIT_EXPECT_LT(test, zs_get_total_pages(fx->pool), peak);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(max), (long)peak);
+}
+
 #define ZSM_COMPACT_ZSPAGES	8
 
 static void pool_stats_count_compaction(struct kunit *test)
@@ -359,6 +406,7 @@ static struct kunit_case zsm_pool_cases[] = {
 	KUNIT_CASE(malloc_error_codes),
 	KUNIT_CASE(malloc_takes_zone_flags),
 	KUNIT_CASE(pools_are_independent),
+	KUNIT_CASE(total_pages_max_is_the_peak),
 	KUNIT_CASE(pool_stats_count_compaction),
 	{}
 };
