@@ -198,6 +198,25 @@ static void malloc_page_failure_uses_freed_slot(struct kunit *test)
 	za_check_all(fx);
 }
 
+/*
+ * zs_compact() with zsm_page_alloc() replaced by the stub: compaction must
+ * not ask for a page at all (the stub would fail it, and counts the call).
+ */
+static unsigned long za_compact_no_page(struct kunit *test,
+					struct zsm_kt_fx *fx)
+{
+	unsigned long freed;
+
+	za_stub_calls = 0;
+	za_stub_free_idx = -1;
+	kunit_activate_static_stub(test, zsm_page_alloc, za_page_alloc_stub);
+	freed = zs_compact(fx->pool);
+	kunit_deactivate_static_stub(test, zsm_page_alloc);
+	KUNIT_EXPECT_EQ_MSG(test, za_stub_calls, 0U,
+			    "compaction asked for a page");
+	return freed;
+}
+
 static void compaction_never_adds_a_page(struct kunit *test)
 {
 	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_alloc", ZA_MAX_OBJS);
@@ -220,7 +239,7 @@ static void compaction_never_adds_a_page(struct kunit *test)
 	held = atomic_long_read(&zsm_pages_held);
 	a_pages = za_zspage(fx, objs - 1)->nr_pages;
 	KUNIT_ASSERT_GE(test, a_pages, 2U);
-	KUNIT_EXPECT_EQ(test, zs_compact(fx->pool), a_pages - 1UL);
+	KUNIT_EXPECT_EQ(test, za_compact_no_page(test, fx), a_pages - 1UL);
 	KUNIT_EXPECT_EQ(test, b->nr_pages, 1);
 	KUNIT_EXPECT_EQ(test, za_zspage(fx, objs - 1)->nr_pages, 1);
 	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool),
@@ -229,13 +248,13 @@ static void compaction_never_adds_a_page(struct kunit *test)
 			held - (a_pages - 1));
 	za_check_all(fx);
 	/* Nothing left to gain: nothing moves. */
-	KUNIT_EXPECT_EQ(test, zs_compact(fx->pool), 0UL);
+	KUNIT_EXPECT_EQ(test, za_compact_no_page(test, fx), 0UL);
 	za_check_all(fx);
 
 	/* B down to one object, which fits in A's present pages: moved. */
 	for (i = bi + 1; i < fx->nr; i++)
 		zsm_kt_free(fx, i);
-	KUNIT_EXPECT_EQ(test, zs_compact(fx->pool), 1UL);
+	KUNIT_EXPECT_EQ(test, za_compact_no_page(test, fx), 1UL);
 	KUNIT_EXPECT_EQ(test, class->nr_zspages, 1UL);
 	KUNIT_EXPECT_PTR_EQ(test, za_zspage(fx, bi), za_zspage(fx, objs - 1));
 	za_check_all(fx);

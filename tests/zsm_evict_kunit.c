@@ -10,7 +10,8 @@
  * - no handler: -EINVAL; an empty pool: 0 pages, no handler call;
  * - a failing handler leaves every object intact (checksums) and frees no
  *   page; its first failure ends the zspage's eviction; the same zspage is
- *   evicted once the handler succeeds;
+ *   evicted once the handler succeeds; so is one whose handler wrote some
+ *   objects back before it failed, those gone and the rest intact;
  * - objects freed by the owner while their zspage is evicted, before their
  *   turn, are not offered, and the zspage is still freed, every page back
  *   (zsm_pages_held);
@@ -43,6 +44,7 @@ struct ev_ctx {
 	struct zsm_kt_fx *fx;
 	bool evicted[EV_MAX];
 	int fail;		/* handler return value when non-zero */
+	unsigned int fail_after; /* when non-zero, -EEXIST after this many */
 	bool free_others;	/* first call frees every other object */
 	unsigned int calls;
 	unsigned int unknown;	/* calls for handles no longer owned */
@@ -83,6 +85,8 @@ static int ev_handler(struct zs_pool *pool, unsigned long handle, void *priv)
 	}
 	if (c->fail)
 		return c->fail;
+	if (c->fail_after && c->calls > c->fail_after)
+		return -EEXIST;
 	if (c->free_others) {
 		c->free_others = false;
 		for (i = 0; i < fx->nr; i++) {
@@ -156,6 +160,51 @@ static void evict_failing_handler_keeps_objects(struct kunit *test)
 
 	/* Filed back: the next try with a working handler empties it. */
 	c->fail = 0;
+	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), (long)pages);
+	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
+	for (i = 0; i < fx->nr; i++)
+		KUNIT_EXPECT_TRUE(test, c->evicted[i]);
+	zsm_kt_fx_release(fx);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), held);
+}
+
+/*
+ * The handler writes back two objects of the zspage, then refuses one (as
+ * zswap's -EEXIST does for a page in the swap cache): no page frame is
+ * freed, the two are gone, the rest intact and counted; once the handler
+ * takes them all, the zspage goes.
+ */
+static void evict_fails_after_some_writebacks(struct kunit *test)
+{
+	long held = atomic_long_read(&zsm_pages_held);
+	struct ev_ctx *c = ev_setup(test, true);
+	struct zsm_kt_fx *fx = c->fx;
+	unsigned long pages, zspages, inuse;
+	unsigned int i, written = 0;
+
+	KUNIT_ASSERT_GE(test, fx->nr, 3U);
+	pages = zsm_kt_obj_pages(fx->pool);
+	zs_set_evict_handler(fx->pool, ev_handler, c);
+
+	c->fail_after = 2;
+	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), 0);
+	KUNIT_EXPECT_EQ(test, c->calls, 3U);
+	KUNIT_EXPECT_EQ(test, zsm_kt_obj_pages(fx->pool), pages);
+	for (i = 0; i < fx->nr; i++) {
+		if (c->evicted[i]) {
+			written++;
+			KUNIT_EXPECT_EQ(test, fx->objs[i].handle, 0UL);
+		} else {
+			KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, i));
+		}
+	}
+	KUNIT_EXPECT_EQ(test, written, 2U);
+	zsm_kt_class_counts(zsm_pool(fx->pool)->class_of[zsm_size_to_slot(3000)],
+			    &zspages, &inuse);
+	KUNIT_EXPECT_EQ(test, zspages, 1UL);
+	KUNIT_EXPECT_EQ(test, inuse, (unsigned long)fx->nr - 2);
+
+	c->fail_after = 0;
 	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), (long)pages);
 	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
 	for (i = 0; i < fx->nr; i++)
@@ -385,6 +434,7 @@ static struct kunit_case zsm_evict_cases[] = {
 	KUNIT_CASE(evict_without_handler_is_einval),
 	KUNIT_CASE(evict_empty_pool_frees_nothing),
 	KUNIT_CASE(evict_failing_handler_keeps_objects),
+	KUNIT_CASE(evict_fails_after_some_writebacks),
 	KUNIT_CASE(evict_with_concurrent_free),
 	KUNIT_CASE(evict_zswap61_contract),
 	KUNIT_CASE(evict_takes_coldest_zspage),
