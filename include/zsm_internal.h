@@ -373,12 +373,14 @@ struct zsm_zspage {
 /*
  * Bytes of the descriptor of a zspage of @pages pages and @objs objects:
  * its slab object (zsm_zspage.c), and the metadata cost zsm_class.c weighs
- * when it picks a class's chain length.
+ * when it picks a class's chain length. Rounded up to a word, as slab
+ * rounds each object of the cache (without debug metadata), so that the
+ * count is what the slab holds: /proc/slabinfo's object size.
  */
 static inline unsigned int zsm_desc_bytes(unsigned int pages, unsigned int objs)
 {
-	return sizeof(struct zsm_zspage) + pages * sizeof(struct page *) +
-	       objs * sizeof(u32);
+	return ALIGN(sizeof(struct zsm_zspage) + pages * sizeof(struct page *) +
+		     objs * sizeof(u32), sizeof(void *));
 }
 
 /* The largest descriptor (zsm_zspage.c allocates it) fits one page. */

@@ -70,7 +70,8 @@ ZSM_DESC_FIXED = 80
 
 
 def zsm_chain_bytes(pages, objs):
-    return pages * PAGE + ZSM_DESC_FIXED + 8 * pages + 4 * objs
+    # The descriptor is a slab object, rounded up to 8 bytes.
+    return pages * PAGE + (ZSM_DESC_FIXED + 8 * pages + 4 * objs + 7) // 8 * 8
 
 
 def zsm_table(chain, max_objs=448):

@@ -180,12 +180,15 @@ static void global_table_matches_rebuild(struct kunit *test)
 /*
  * The bytes a zspage of @pages pages and @objs objects costs, counted here
  * from the descriptor's layout (pages, the struct, a page pointer per page,
- * a slot word per object) rather than by the allocator's helper.
+ * a slot word per object, the slab object rounded up to a word) rather
+ * than by the allocator's helper.
  */
 static u64 zsm_kt_chain_bytes(unsigned int pages, unsigned int objs)
 {
-	return (u64)pages * PAGE_SIZE + sizeof(struct zsm_zspage) +
-	       pages * sizeof(struct page *) + objs * sizeof(u32);
+	return (u64)pages * PAGE_SIZE +
+	       round_up(sizeof(struct zsm_zspage) +
+			pages * sizeof(struct page *) + objs * sizeof(u32),
+			sizeof(void *));
 }
 
 /*

@@ -41,6 +41,7 @@ zsmstat -f -p $POOL | tee $out
 awk -v sizes=$SIZES -v counts=$COUNTS -v every=$EVERY -v chain="$chain" \
     -v page="$page" -v descfix="$descfix" '
 function ceil(x) { return x == int(x) ? x : int(x) + 1 }
+function desc(n, o) { return int((descfix + 8 * n + 4 * o + 7) / 8) * 8 }
 function slot_size(i,  s) {
 	s = i <= 60 ? 32 + 8 * i : 512 + 16 * (i - 60)
 	return s > page ? page : s
@@ -51,7 +52,8 @@ BEGIN {
 	# take a page each at every chain length 1..chain starts the huge
 	# class (the last slot, one page, one object). Below it, the
 	# chain of a slot is the 1..chain pages with the fewest bytes per object,
-	# pages plus descriptor (descfix + 8 a page + 4 an object) (shorter
+	# pages plus descriptor (descfix + 8 a page + 4 an object, rounded
+	# up to 8 as a slab object) (shorter
 	# on a tie, at most maxobjs objects: 448 with 4 KiB pages, 1023 with
 	# larger ones); runs of slots with the same shape merge into their
 	# largest slot.
@@ -67,8 +69,8 @@ BEGIN {
 		for (n = 2; n <= chain; n++) {
 			o = int(n * page / s)
 			if (o > maxobjs) break
-			if (o * (bp * page + descfix + 8 * bp + 4 * bo) > \
-			    bo * (n * page + descfix + 8 * n + 4 * o)) {
+			if (o * (bp * page + desc(bp, bo)) > \
+			    bo * (n * page + desc(n, o))) {
 				bp = n; bo = o
 			}
 		}
