@@ -156,7 +156,7 @@ check-builtin: deps
 # Every arm64 boot (scripts/stock-kernel.sh; Documentation/testing.rst,
 # "The arm64 guests"), one after the other, Debian's stock arm64 6.1
 # last; make check runs only CHECK_ARM64.
-ARM64_BOOTS ?= arm64-suite arm64 arm64-16k-suite arm64-16k 6.1-arm64
+ARM64_BOOTS ?= arm64-suite arm64 arm64-16k-suite arm64-16k arm64-kasan 6.1-arm64
 check-arm64: deps
 	@res=$$(mktemp -d) && rc=0; \
 	for k in $(ARM64_BOOTS); do \

@@ -89,7 +89,7 @@ static unsigned int __zsm_zspage_trim(struct zsm_class *class,
 		class->ready_free -= class->slots_in[old] - class->slots_in[n];
 		zspage->nr_pages = n;
 		class->nr_pages -= old - n;
-		atomic_long_sub(old - n, &class->pool->pages_total);
+		zsm_pool_pages_add(class->pool, -(long)(old - n));
 		atomic_long_sub(old - n, &zsm_pages_held);
 	}
 	head = ZSM_SLOT_END;

@@ -42,6 +42,7 @@
  * shrinks back to the class's own ids with the class's last handle block.
  */
 
+#include <linux/kasan.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/list.h>
@@ -87,9 +88,14 @@ static struct zsm_handle_block *zsm_hblock_page_new(struct zsm_pool *pool,
 	if (!page)
 		return NULL;
 	atomic_long_inc(&zsm_pages_held);
-	atomic_long_add(PAGE_SIZE, &pool->meta_bytes);
-	zsm_pool_grew(pool);
-	base = page_address(page);
+	zsm_pool_meta_add(pool, PAGE_SIZE);
+	/*
+	 * Handles are untagged pointers: with KASAN's tags (MTE, or software
+	 * tags) page_address() carries the page's tag in the top byte, and
+	 * zsm_handle_mapcheck() compares handles as addresses. The untagged
+	 * (match-all) pointer reaches the same memory.
+	 */
+	base = kasan_reset_tag(page_address(page));
 	for (i = ZSM_HBLOCKS_PER_PAGE - 1; i > 0; i--) {
 		f = base + i * ZSM_HBLOCK_SIZE;
 		f->cookie = 0;
@@ -101,6 +107,11 @@ static struct zsm_handle_block *zsm_hblock_page_new(struct zsm_pool *pool,
 	spin_lock(&pool->hblock_lock);
 	pool->nr_hblock_pages++;
 	list_add(&page->lru, &pool->hblock_pages);
+	/* Before any handle of the page is returned (zsm_handle_mapcheck()). */
+	if ((unsigned long)base < pool->hblock_lo)
+		WRITE_ONCE(pool->hblock_lo, (unsigned long)base);
+	if ((unsigned long)base + PAGE_SIZE > pool->hblock_hi)
+		WRITE_ONCE(pool->hblock_hi, (unsigned long)base + PAGE_SIZE);
 	spin_unlock(&pool->hblock_lock);
 	return base;
 }
@@ -130,8 +141,14 @@ struct zsm_handle_block *zsm_handle_block_alloc(struct zsm_class *class,
 	if (!h)
 		return NULL;
 	words = (unsigned long *)(h + 1);
-	WRITE_ONCE(h->cookie, zsm_handle_block_cookie(class->pool));
-	h->class = class;
+	WRITE_ONCE(h->class, class);
+	/*
+	 * The class before the cookie: while the block was free, the class
+	 * field was a free-list link. Pairs with the smp_rmb() of
+	 * zsm_handle_class(), whose caller (a stale handle's zs_free()) must
+	 * not see this cookie with that link.
+	 */
+	smp_store_release(&h->cookie, zsm_handle_block_cookie(class->pool));
 	/*
 	 * Every word links to the one after it: the same value in each, so
 	 * stored eight at a time (this runs in zs_malloc()).
@@ -279,8 +296,7 @@ bool __zsm_hdir_grow(struct zsm_class *class, struct zsm_hdir_spare *sp)
 	WRITE_ONCE(class->hdir_len, next);
 	sp->leaf = old_leaf;
 	class->hdir_bytes += bytes;
-	atomic_long_add(bytes, &class->pool->meta_bytes);
-	zsm_pool_grew(class->pool);
+	zsm_pool_meta_add(class->pool, bytes);
 	return true;
 }
 EXPORT_SYMBOL_IF_KUNIT(__zsm_hdir_grow);
@@ -328,7 +344,7 @@ static void __zsm_hdir_free(struct zsm_class *class)
 	}
 	if (class->hdir != &class->hdir_top_first)
 		kfree(class->hdir);
-	atomic_long_sub(class->hdir_bytes, &class->pool->meta_bytes);
+	zsm_pool_meta_add(class->pool, -(long)class->hdir_bytes);
 	zsm_hdir_init(class);
 }
 
@@ -389,7 +405,7 @@ void zsm_handle_block_release(struct zsm_handle_block *h)
 		return;
 	set_page_private(page, 0);
 	__free_page(page);
-	atomic_long_sub(PAGE_SIZE, &pool->meta_bytes);
+	zsm_pool_meta_add(pool, -(long)PAGE_SIZE);
 	atomic_long_dec(&zsm_pages_held);
 }
 

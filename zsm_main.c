@@ -65,6 +65,7 @@ struct zs_pool *zs_create_pool(const char *name)
 	pool->handle_cookie = ZSM_HANDLE_BLOCK_MAGIC ^ (unsigned long)pool;
 	spin_lock_init(&pool->hblock_lock);
 	INIT_LIST_HEAD(&pool->hblock_pages);
+	pool->hblock_lo = ULONG_MAX;
 	spin_lock_init(&pool->deferred_lock);
 	INIT_LIST_HEAD(&pool->deferred_free);
 	INIT_WORK(&pool->free_work, zsm_deferred_free_work);
@@ -572,7 +573,8 @@ EXPORT_SYMBOL_GPL(zs_lookup_class_index);
  */
 unsigned long zs_get_total_pages(struct zs_pool *zpool)
 {
-	return zsm_pool_total_pages(zsm_pool(zpool));
+	return DIV_ROUND_UP(atomic_long_read(&zsm_pool(zpool)->total_bytes),
+			    PAGE_SIZE);
 }
 EXPORT_SYMBOL_GPL(zs_get_total_pages);
 

@@ -39,6 +39,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kasan.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/highmem.h>
@@ -141,8 +142,7 @@ void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 		class->ready_free += class->slots_in[i + 1] - class->slots_in[i];
 	zspage->nr_pages = i + 1;
 	class->nr_pages++;
-	atomic_long_inc(&class->pool->pages_total);
-	zsm_pool_grew(class->pool);
+	zsm_pool_pages_add(class->pool, 1);
 }
 
 /*
@@ -274,7 +274,7 @@ void zsm_zspage_unused(struct zsm_zspage *zspage)
 {
 	struct zsm_class *class = zspage->class;
 
-	atomic_long_sub(class->desc_size, &class->pool->meta_bytes);
+	zsm_pool_meta_add(class->pool, -(long)class->desc_size);
 	kmem_cache_free(class->desc_cache, zspage);
 }
 
@@ -291,11 +291,17 @@ struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp)
 	unsigned int i;
 	u32 *slots;
 
-	zspage = kmem_cache_alloc(class->desc_cache, zsm_meta_gfp(gfp));
+	/*
+	 * Untagged: handle words name a descriptor by its physical address,
+	 * so zsm_obj_zspage() returns a pointer without KASAN's tag (software
+	 * tags, MTE), and every pointer to it must be the same value (list
+	 * heads point at themselves, page_private() is compared with it).
+	 */
+	zspage = kasan_reset_tag(kmem_cache_alloc(class->desc_cache,
+						  zsm_meta_gfp(gfp)));
 	if (!zspage)
 		return NULL;
-	atomic_long_add(class->desc_size, &class->pool->meta_bytes);
-	zsm_pool_grew(class->pool);
+	zsm_pool_meta_add(class->pool, class->desc_size);
 
 	INIT_LIST_HEAD(&zspage->list);
 	zspage->class = class;
@@ -341,9 +347,9 @@ static void zsm_zspage_release(struct zsm_pool *pool, struct zsm_zspage *zspage)
 
 	for (i = 0; i < n; i++)
 		zsm_page_release(zspage->pages[i]);
-	atomic_long_sub(n, &pool->pages_total);
+	zsm_pool_pages_add(pool, -(long)n);
 	atomic_long_sub(n, &zsm_pages_held);
-	atomic_long_sub(zspage->class->desc_size, &pool->meta_bytes);
+	zsm_pool_meta_add(pool, -(long)zspage->class->desc_size);
 	call_rcu(&zspage->rcu, zsm_zspage_desc_free_rcu);
 }
 

@@ -17,6 +17,7 @@
 #include <linux/mm_types.h>
 #include <linux/workqueue.h>
 #include <linux/mutex.h>
+#include <linux/kasan.h>
 #include <linux/io.h>
 #include <linux/migrate.h>
 #include <linux/bottom_half.h>
@@ -253,7 +254,19 @@ extern atomic_long_t zsm_pages_held;
  *   (zsm_handle_mapcheck(),         alloc, before it  it got the handle from
  *   zsm_handle_class())             is listed         zs_malloc(); for a bad
  *                                   (class->lock)     handle the check is a
- *                                                     best-effort refusal
+ *                                                     best-effort refusal, and
+ *                                                     the class is stored
+ *                                                     before the cookie's
+ *                                                     release, read after its
+ *                                                     load and an smp_rmb()
+ *                                                     (zs_free(): never the
+ *                                                     free link the class
+ *                                                     field held before)
+ *  pool->hblock_lo, hblock_hi       hblock page new   the caller's own order,
+ *   (zsm_handle_mapcheck())         (hblock_lock)     as for the cookie; they
+ *                                                     only widen, so any value
+ *                                                     read is safe for a
+ *                                                     handle already published
  *  pool->evict (zs_evict_pages()'s  evict_lock        the early -EINVAL test
  *   early test)                                       only; used under
  *                                                     evict_lock
@@ -857,47 +870,30 @@ static __always_inline bool zsm_handle_word_ok(unsigned long handle)
 	return ror64(off, 3) < ZSM_HANDLES_PER_BLOCK;
 }
 
-/*
- * The map path's check of @handle, at the cost of one load from the block
- * the handle word is in (which the map reads next anyway): a word of the
- * direct map, past the header of a block whose header carries @pool's
- * cookie. A handle of another pool, a freed handle block, an error value,
- * NULL, or a pointer into other memory of the direct map (a slab object,
- * say) is refused; like zsmalloc, the map path does not guard against a
- * pointer into an unmapped hole of the direct map. zs_free() uses the full
- * check, zsm_handle_class().
- */
-static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
-						unsigned long handle)
-{
-	const struct zsm_handle_block *h = zsm_handle_block_of((void *)handle);
-
-	if (!zsm_handle_word_ok(handle) ||
-	    handle < PAGE_OFFSET || handle >= (unsigned long)high_memory)
-		return false;
-	/*
-	 * Not KASAN-checked: for a bad handle this memory is someone else's.
-	 * For a good one, the cookie was set before the block was listed
-	 * under class->lock, and the caller got the handle after that.
-	 */
-	return READ_ONCE_NOCHECK(h->cookie) == zsm_handle_block_cookie(pool);
-}
-
 /**
  * struct zsm_pool - a zsm pool (struct zs_pool to users of <linux/zsmalloc.h>).
  * @name: kstrdup'd name; constant.
  * @handle_cookie: ZSM_HANDLE_BLOCK_MAGIC ^ (unsigned long)pool, the owner mark
  *	of its handle blocks (zsm_handle_block_cookie()); constant.
+ * @hblock_lo: the lowest address a handle block page of the pool ever had;
+ *	only lowered, under @hblock_lock; read locklessly by
+ *	zsm_handle_mapcheck() (a handle is published after its page's bound).
+ * @hblock_hi: one past the highest; only raised, likewise.
  * @class_of: class slot -> canonical class (merged slots share one).
  * @classes: canonical classes, indexed by canonical index (NULL elsewhere).
  * @pages_total: pages in zspages of all classes; atomic.
  * @meta_bytes: bytes of the pool's metadata that grow with its contents:
  *	zspage descriptors (their slab object size) and handle blocks (whole
  *	pages); atomic. zs_get_total_pages() counts them.
+ * @total_bytes: @pages_total pages plus @meta_bytes, in bytes, in one
+ *	atomic so that zs_get_total_pages() reads a value the pool had;
+ *	changed with the other two by zsm_pool_pages_add(), zsm_pool_meta_add().
  * @total_pages_max: the largest zs_get_total_pages() so far; atomic, raised
- *	by zsm_pool_grew() (a peak, as zram's mem_used_max, for every user).
+ *	by zsm_pool_total_add() (a peak, as zram's mem_used_max, for every
+ *	user).
  * @stats: pages_compacted; atomic.
- * @hblock_lock: protects @hblock_pages, @nr_hblock_pages and the free
+ * @hblock_lock: protects @hblock_pages, @nr_hblock_pages, the writes of
+ *	@hblock_lo and @hblock_hi, and the free
  *	blocks of those pages (zsm_handle.c). Innermost; nests inside
  *	class->lock.
  * @hblock_pages: the pool's handle block pages that have a free block,
@@ -923,10 +919,13 @@ static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
 struct zsm_pool {
 	const char *name;
 	unsigned long handle_cookie;
+	unsigned long hblock_lo;	/* beside the cookie, which the map */
+	unsigned long hblock_hi;	/* path reads with them */
 	struct zsm_class *class_of[ZSM_NR_CLASSES];
 	struct zsm_class *classes[ZSM_NR_CLASSES];
 	atomic_long_t pages_total;
 	atomic_long_t meta_bytes;
+	atomic_long_t total_bytes;
 	atomic_long_t total_pages_max;
 	struct zs_pool_stats stats;
 	spinlock_t hblock_lock;		/* innermost; see above */
@@ -963,25 +962,69 @@ static inline struct zs_pool *zs_pool_of(struct zsm_pool *pool)
 	return (struct zs_pool *)pool;
 }
 
-/* zs_get_total_pages(): pages in zspages plus metadata, in whole pages. */
-static inline unsigned long zsm_pool_total_pages(struct zsm_pool *pool)
+/*
+ * The map path's check of @handle, at the cost of one load from the block
+ * the handle word is in (which the map reads next anyway): a word within
+ * the span of @pool's handle block pages (lowest to highest it ever had),
+ * past the header of a block whose header carries @pool's cookie. A handle
+ * of another pool, a freed handle block, an error value, NULL, or a
+ * pointer into other memory (a slab object, say) is refused; like
+ * zsmalloc, the map path does not guard against a pointer into an
+ * unmapped hole of the direct map within that span. The span, not the
+ * direct map's bounds: arm64 does not raise high_memory for hot-added
+ * memory, whose pages can hold handle blocks. zs_free() uses the full
+ * check, zsm_handle_class().
+ */
+static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
+						unsigned long handle)
 {
-	return atomic_long_read(&pool->pages_total) +
-	       DIV_ROUND_UP(atomic_long_read(&pool->meta_bytes), PAGE_SIZE);
+	/* Match-all tag: software tags check even READ_ONCE_NOCHECK(). */
+	const struct zsm_handle_block *h =
+		kasan_reset_tag(zsm_handle_block_of((void *)handle));
+
+	if (!zsm_handle_word_ok(handle) ||
+	    /* Only lowered: any value read is safe; a plain load, folded. */
+	    handle < data_race(pool->hblock_lo) ||
+	    /* Only raised: likewise. */
+	    handle >= data_race(pool->hblock_hi))
+		return false;
+	/*
+	 * Not KASAN-checked: for a bad handle this memory is someone else's.
+	 * For a good one, the cookie was set before the block was listed
+	 * under class->lock, and the caller got the handle after that.
+	 */
+	return READ_ONCE_NOCHECK(h->cookie) == zsm_handle_block_cookie(pool);
 }
 
 /*
- * After @pool's pages_total or meta_bytes grew: raise its
- * total_pages_max to what zs_get_total_pages() now returns.
+ * The pool's size counters change only through these two, which keep
+ * @total_bytes (what zs_get_total_pages() reads) in step with @pages_total
+ * and @meta_bytes and raise @total_pages_max from the very value each
+ * change produced, so the peak is exact under concurrent changes.
  */
-static inline void zsm_pool_grew(struct zsm_pool *pool)
+static inline void zsm_pool_total_add(struct zsm_pool *pool, long bytes)
 {
-	long now = zsm_pool_total_pages(pool);
+	long now = atomic_long_add_return(bytes, &pool->total_bytes);
+	long pages = DIV_ROUND_UP(now, PAGE_SIZE);
 	long max = atomic_long_read(&pool->total_pages_max);
 
-	while (now > max &&
-	       !atomic_long_try_cmpxchg(&pool->total_pages_max, &max, now))
+	while (pages > max &&
+	       !atomic_long_try_cmpxchg(&pool->total_pages_max, &max, pages))
 		;
+}
+
+/* @n (may be negative) pages added to or taken from zspages of @pool. */
+static inline void zsm_pool_pages_add(struct zsm_pool *pool, long n)
+{
+	atomic_long_add(n, &pool->pages_total);
+	zsm_pool_total_add(pool, n * (long)PAGE_SIZE);
+}
+
+/* @bytes (may be negative) of @pool's metadata allocated or freed. */
+static inline void zsm_pool_meta_add(struct zsm_pool *pool, long bytes)
+{
+	atomic_long_add(bytes, &pool->meta_bytes);
+	zsm_pool_total_add(pool, bytes);
 }
 
 static inline unsigned long zsm_handle_block_cookie(struct zsm_pool *pool)

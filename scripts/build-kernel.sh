@@ -4,7 +4,7 @@
 # Build (or reuse) a zsm guest kernel from Debian's linux-source-6.12, or
 # (flavours ending in 7) from Debian's linux-source-7.x.
 #
-#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7|builtin7|builtin-perf7|zsmalloc-perf7|debug-arm64|debug-arm64-16k|perf-arm64-16k
+#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7|builtin7|builtin-perf7|zsmalloc-perf7|debug-arm64|debug-arm64-16k|kasan-arm64|perf-arm64-16k
 #
 # Flavours and the config fragments they merge, in order, onto tinyconfig:
 #   debug   base debug        make check: lockdep, DEBUG_VM, kmemleak, faults
@@ -15,6 +15,8 @@
 #   perf7   base perf v7 perf7  perf on 7.x (lazy preemption)
 #   debug-arm64      base debug arm64            debug on arm64, 4 KiB pages
 #   debug-arm64-16k  base debug arm64 arm64-16k  debug on arm64, 16 KiB pages
+#   kasan-arm64      base debug arm64 kasan-tags debug on arm64 with KASAN's
+#                                                software tags (tagged pointers)
 #   perf-arm64-16k   base perf arm64 arm64-16k   make bench-arm64: perf on arm64,
 #                                                16 KiB pages
 #
@@ -77,12 +79,13 @@ frags_of() {
 	builtin-perf7|zsmalloc-perf7) echo "base perf v7 perf7 builtin7" ;;
 	debug-arm64) echo "base debug arm64" ;;
 	debug-arm64-16k) echo "base debug arm64 arm64-16k" ;;
+	kasan-arm64) echo "base debug arm64 kasan-tags" ;;
 	perf-arm64-16k) echo "base perf arm64 arm64-16k" ;;
 	esac
 }
 frags=$(frags_of "$flavor")
 if [ -z "$frags" ]; then
-	echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7|builtin7|builtin-perf7|zsmalloc-perf7|debug-arm64|debug-arm64-16k|perf-arm64-16k" >&2
+	echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7|builtin7|builtin-perf7|zsmalloc-perf7|debug-arm64|debug-arm64-16k|kasan-arm64|perf-arm64-16k" >&2
 	exit 2
 fi
 # seeds: the cached builds this one may start from, the first found;

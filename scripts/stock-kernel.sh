@@ -7,6 +7,7 @@
 #   scripts/stock-kernel.sh [--prepare] [--results FILE] \
 #       6.1|6.12|guest|7.x|7.x-suite|7.x-builtin|7.x-builtin-suite|
 #       arm64|arm64-suite|arm64-16k|arm64-16k-suite|arm64-16k-check|
+#       arm64-kasan|
 #       6.1-arm64 [zsm-run.py options]
 #   scripts/stock-kernel.sh --abis
 #
@@ -63,6 +64,10 @@
 # arm64-16k-check
 #        make check's arm64 boot: debug-arm64-16k with kunit, core,
 #        zram_ext4, zswap in one boot (label arm64_16k).
+# arm64-kasan
+#        kasan-arm64 (4 KiB pages, KASAN with software tags: pointers
+#        carry tags, as with MTE): kunit, core, badinput, zram_ext4,
+#        zswap (label arm64_kasan); make check-arm64 runs it.
 #
 # For a stock kernel the script
 #   1. fetches linux-headers-<ABI> into the cache
@@ -280,7 +285,7 @@ main() {
 			;;
 		6.1|6.12|guest|7.x|7.x-suite|7.x-builtin|7.x-builtin-suite|\
 		arm64|arm64-suite|arm64-16k|arm64-16k-suite|arm64-16k-check|\
-		6.1-arm64)
+		arm64-kasan|6.1-arm64)
 			kernel=$1; shift; break ;;
 		*) usage ;;
 		esac
@@ -330,6 +335,9 @@ main() {
 	arm64-16k-check)
 		tests=kunit,core,zram_ext4,zswap
 		;;
+	arm64-kasan)
+		tests=kunit,core,badinput,zram_ext4,zswap
+		;;
 	esac
 
 	if [ "$kernel" = guest ]; then
@@ -349,6 +357,9 @@ main() {
 		if [ "${kernel#arm64-16k}" != "$kernel" ]; then
 			flavor=debug-arm64-16k
 			tag=arm64_16k
+		elif [ "$kernel" = arm64-kasan ]; then
+			flavor=kasan-arm64
+			tag=arm64_kasan
 		fi
 		kout=$("$here/build-kernel.sh" "$flavor" | tail -n 1)
 		hdr=$kout/build
