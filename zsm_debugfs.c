@@ -117,7 +117,7 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 	seq_printf(s, "handle_block_bytes %lu\n", hblock_pages * PAGE_SIZE);
 	seq_printf(s, "descriptor_bytes %lu\n", desc_bytes);
 	seq_printf(s, "handle_dir_bytes %lu\n", hdir_bytes);
-	seq_printf(s, "meta_bytes %ld\n", atomic_long_read(&pool->meta_bytes));
+	seq_printf(s, "meta_bytes %ld\n", zsm_pool_meta_bytes(pool));
 	seq_printf(s, "fixed_bytes %lu\n", fixed_bytes);
 	seq_printf(s, "total_pages %lu\n", zs_get_total_pages(zs_pool_of(pool)));
 	seq_printf(s, "total_pages_max %ld\n",

@@ -266,9 +266,7 @@ static __always_inline void __zsm_handle_put(struct zsm_class *class,
 static __always_inline struct zsm_class *
 zsm_handle_class(struct zsm_pool *pool, unsigned long handle)
 {
-	/* Match-all tag: software tags check even READ_ONCE_NOCHECK(). */
-	const struct zsm_handle_block *h =
-		kasan_reset_tag(zsm_handle_block_of((void *)handle));
+	const struct zsm_handle_block *h = zsm_handle_block_of((void *)handle);
 
 	if (!zsm_handle_word_ok(handle) || !virt_addr_valid((void *)handle))
 		return NULL;

@@ -312,8 +312,8 @@ struct zsm_zspage_lock {
  *
  * The descriptor lives in slab memory (never in the pool's pages), so
  * allocation and free never touch the object pages; it comes from its
- * class's cache, sized exactly (class->desc_cache), and counts in
- * pool->meta_bytes. Its address, shifted
+ * class's cache, sized exactly (class->desc_cache), and counts in the
+ * pool's metadata (zsm_pool_meta_add()). Its address, shifted
  * by 3 and combined with a slot index, is the object location stored in a
  * handle (zsm_obj_encode()); page migration only swaps @pages[i] and needs
  * no handle update.
@@ -612,7 +612,7 @@ static inline bool zsm_zspage_busy(struct zsm_zspage *zspage)
  * @hdir_len: ids the leaves hold; ids in use are below it.
  * @hdir_hint: no id below it is free.
  * @hdir_bytes: bytes of @hdir allocated (not the two below); they count in
- *	the pool's meta_bytes.
+ *	the pool's metadata (zsm_pool_meta_add()).
  * @hdir_first: the first ZSM_HDIR_MIN ids' leaf, until the directory grows.
  * @hdir_top_first: @hdir's one entry, until it grows.
  * @desc_cache: slab cache of this class's zspage descriptors, sized exactly
@@ -799,12 +799,18 @@ static inline unsigned long zsm_handle_block_cookie(struct zsm_pool *pool);
 	((ZSM_HBLOCK_SIZE - sizeof(struct zsm_handle_block)) / \
 	 sizeof(unsigned long))
 
-/* The header of the handle block that handle word @hp is in. */
+/*
+ * The header of the handle block that handle word @hp is in, through the
+ * match-all tag: handles are untagged (zsm_hblock_page_new()), and the
+ * checks of a possibly foreign handle read the header of memory that is
+ * not zsm's, which KASAN's software tags would check even in
+ * READ_ONCE_NOCHECK(). A no-op without tags.
+ */
 static __always_inline struct zsm_handle_block *
 zsm_handle_block_of(const void *hp)
 {
-	return (struct zsm_handle_block *)((unsigned long)hp &
-					   ~(ZSM_HBLOCK_SIZE - 1UL));
+	return kasan_reset_tag((void *)((unsigned long)hp &
+					~(ZSM_HBLOCK_SIZE - 1UL)));
 }
 
 /* The value of free handle word @hp whose next free word is @next (or NULL). */
@@ -882,12 +888,12 @@ static __always_inline bool zsm_handle_word_ok(unsigned long handle)
  * @class_of: class slot -> canonical class (merged slots share one).
  * @classes: canonical classes, indexed by canonical index (NULL elsewhere).
  * @pages_total: pages in zspages of all classes; atomic.
- * @meta_bytes: bytes of the pool's metadata that grow with its contents:
- *	zspage descriptors (their slab object size) and handle blocks (whole
- *	pages); atomic. zs_get_total_pages() counts them.
- * @total_bytes: @pages_total pages plus @meta_bytes, in bytes, in one
- *	atomic so that zs_get_total_pages() reads a value the pool had;
- *	changed with the other two by zsm_pool_pages_add(), zsm_pool_meta_add().
+ * @total_bytes: bytes the pool holds for its contents: @pages_total pages
+ *	plus the metadata that grows with them (zspage descriptors at their
+ *	slab object size, handle blocks in whole pages, handle directories);
+ *	atomic, one value so that zs_get_total_pages() reads a total the pool
+ *	had. Changed by zsm_pool_pages_add() and zsm_pool_meta_add(); the
+ *	metadata alone is zsm_pool_meta_bytes().
  * @total_pages_max: the largest zs_get_total_pages() so far; atomic, raised
  *	by zsm_pool_total_add() (a peak, as zram's mem_used_max, for every
  *	user).
@@ -924,7 +930,6 @@ struct zsm_pool {
 	struct zsm_class *class_of[ZSM_NR_CLASSES];
 	struct zsm_class *classes[ZSM_NR_CLASSES];
 	atomic_long_t pages_total;
-	atomic_long_t meta_bytes;
 	atomic_long_t total_bytes;
 	atomic_long_t total_pages_max;
 	struct zs_pool_stats stats;
@@ -978,9 +983,7 @@ static inline struct zs_pool *zs_pool_of(struct zsm_pool *pool)
 static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
 						unsigned long handle)
 {
-	/* Match-all tag: software tags check even READ_ONCE_NOCHECK(). */
-	const struct zsm_handle_block *h =
-		kasan_reset_tag(zsm_handle_block_of((void *)handle));
+	const struct zsm_handle_block *h = zsm_handle_block_of((void *)handle);
 
 	if (!zsm_handle_word_ok(handle) ||
 	    /* Only lowered: any value read is safe; a plain load, folded. */
@@ -997,10 +1000,11 @@ static __always_inline bool zsm_handle_mapcheck(struct zsm_pool *pool,
 }
 
 /*
- * The pool's size counters change only through these two, which keep
- * @total_bytes (what zs_get_total_pages() reads) in step with @pages_total
- * and @meta_bytes and raise @total_pages_max from the very value each
- * change produced, so the peak is exact under concurrent changes.
+ * The pool's size counters change only through zsm_pool_pages_add() and
+ * zsm_pool_meta_add(), which keep @total_bytes (what zs_get_total_pages()
+ * reads) in step with @pages_total and raise @total_pages_max from the
+ * very value each change produced, so the peak is exact under concurrent
+ * changes.
  */
 static inline void zsm_pool_total_add(struct zsm_pool *pool, long bytes)
 {
@@ -1023,8 +1027,17 @@ static inline void zsm_pool_pages_add(struct zsm_pool *pool, long n)
 /* @bytes (may be negative) of @pool's metadata allocated or freed. */
 static inline void zsm_pool_meta_add(struct zsm_pool *pool, long bytes)
 {
-	atomic_long_add(bytes, &pool->meta_bytes);
 	zsm_pool_total_add(pool, bytes);
+}
+
+/*
+ * @pool's metadata bytes: @total_bytes less the zspage pages. Two reads, so
+ * exact only while the pool is quiet: a statistic (debugfs, tests).
+ */
+static inline long zsm_pool_meta_bytes(struct zsm_pool *pool)
+{
+	return atomic_long_read(&pool->total_bytes) -
+	       atomic_long_read(&pool->pages_total) * (long)PAGE_SIZE;
 }
 
 static inline unsigned long zsm_handle_block_cookie(struct zsm_pool *pool)

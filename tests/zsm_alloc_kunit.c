@@ -391,7 +391,7 @@ static void handle_directory_follows_handle_blocks(struct kunit *test)
 	unsigned int n = 79 * ZSM_HANDLES_PER_BLOCK + 1, i;
 	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_alloc", n);
 	struct zsm_class *class = za_smallest_class(fx);
-	atomic_long_t *meta = &zsm_pool(fx->pool)->meta_bytes;
+	struct zsm_pool *pool = zsm_pool(fx->pool);
 
 	for (i = 0; i < n; i++) {
 		za_alloc(fx, class, GFP_KERNEL);
@@ -403,19 +403,19 @@ static void handle_directory_follows_handle_blocks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, class->nr_handle_blocks, 80UL);
 	KUNIT_EXPECT_EQ(test, class->hdir_len, 128U);
 	KUNIT_EXPECT_EQ(test, class->hdir_leaves, 1U);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(meta),
+	KUNIT_EXPECT_EQ(test, zsm_pool_meta_bytes(pool),
 			(long)zsm_kt_meta_bytes(fx->pool));
 	/* Only this class has objects: all of the pool's metadata is theirs. */
-	KUNIT_EXPECT_LT_MSG(test, atomic_long_read(meta), 16L * n,
+	KUNIT_EXPECT_LT_MSG(test, zsm_pool_meta_bytes(pool), 16L * n,
 			    "%ld bytes of metadata for %u objects",
-			    atomic_long_read(meta), n);
+			    zsm_pool_meta_bytes(pool), n);
 
 	/* Half of them freed; compaction moves the rest by their slot words. */
 	for (i = 0; i < n; i += 2)
 		zsm_kt_free(fx, i);
 	KUNIT_EXPECT_GT(test, zs_compact(fx->pool), 0UL);
 	za_check_all(fx);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(meta),
+	KUNIT_EXPECT_EQ(test, zsm_pool_meta_bytes(pool),
 			(long)zsm_kt_meta_bytes(fx->pool));
 
 	for (i = 1; i < n; i += 2)
@@ -425,7 +425,7 @@ static void handle_directory_follows_handle_blocks(struct kunit *test)
 	/* Back to the class's own ids, nothing allocated. */
 	KUNIT_EXPECT_EQ(test, class->hdir_len, ZSM_HDIR_MIN);
 	KUNIT_EXPECT_EQ(test, class->hdir_bytes, 0U);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(meta), 0L);
+	KUNIT_EXPECT_EQ(test, zsm_pool_meta_bytes(pool), 0L);
 }
 
 /* A recognisable stand-in for handle block @id (never dereferenced). */
@@ -438,7 +438,7 @@ static void handle_directory_grows_by_leaves(struct kunit *test)
 {
 	struct zsm_kt_fx *fx = zsm_kt_fx_create(test, "zsm_alloc", 1);
 	struct zsm_class *class = za_smallest_class(fx);
-	atomic_long_t *meta = &zsm_pool(fx->pool)->meta_bytes;
+	struct zsm_pool *pool = zsm_pool(fx->pool);
 	struct zsm_hdir_spare sp = { }, late = { };
 	unsigned int len = class->hdir_len, want = 2 * len, i;
 	bool grew;
@@ -468,7 +468,7 @@ static void handle_directory_grows_by_leaves(struct kunit *test)
 		KUNIT_ASSERT_TRUE(test, grew);
 		KUNIT_ASSERT_EQ_MSG(test, i, len, "entry %u lost at %u ids", i, len);
 		KUNIT_EXPECT_EQ(test, len, want);
-		KUNIT_EXPECT_EQ(test, atomic_long_read(meta),
+		KUNIT_EXPECT_EQ(test, zsm_pool_meta_bytes(pool),
 				(long)class->hdir_bytes);
 		want = want < ZSM_HDIR_LEAF ? 2 * want : want + ZSM_HDIR_LEAF;
 	}

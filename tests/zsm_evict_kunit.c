@@ -123,6 +123,25 @@ static struct ev_ctx *ev_setup(struct kunit *test, bool fill)
 	return c;
 }
 
+/*
+ * With the handler now taking every object: the zspage that held all of
+ * them (@pages pages) goes in one call, every object was written back, and
+ * zsm holds what it held (@held) before the case.
+ */
+static void ev_evict_rest(struct kunit *test, struct ev_ctx *c,
+			  unsigned long pages, long held)
+{
+	struct zsm_kt_fx *fx = c->fx;
+	unsigned int i;
+
+	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), (long)pages);
+	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
+	for (i = 0; i < fx->nr; i++)
+		KUNIT_EXPECT_TRUE(test, c->evicted[i]);
+	zsm_kt_fx_release(fx);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), held);
+}
+
 static void evict_without_handler_is_einval(struct kunit *test)
 {
 	struct ev_ctx *c = ev_setup(test, false);
@@ -160,12 +179,7 @@ static void evict_failing_handler_keeps_objects(struct kunit *test)
 
 	/* Filed back: the next try with a working handler empties it. */
 	c->fail = 0;
-	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), (long)pages);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
-	for (i = 0; i < fx->nr; i++)
-		KUNIT_EXPECT_TRUE(test, c->evicted[i]);
-	zsm_kt_fx_release(fx);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), held);
+	ev_evict_rest(test, c, pages, held);
 }
 
 /*
@@ -205,12 +219,7 @@ static void evict_fails_after_some_writebacks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, inuse, (unsigned long)fx->nr - 2);
 
 	c->fail_after = 0;
-	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), (long)pages);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
-	for (i = 0; i < fx->nr; i++)
-		KUNIT_EXPECT_TRUE(test, c->evicted[i]);
-	zsm_kt_fx_release(fx);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), held);
+	ev_evict_rest(test, c, pages, held);
 }
 
 static void evict_with_concurrent_free(struct kunit *test)

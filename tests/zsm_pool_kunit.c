@@ -87,7 +87,7 @@ static void zsm_check_accounting(struct kunit *test, struct zs_pool *pool,
 	KUNIT_EXPECT_EQ(test, total, sum);
 	/* zs_get_total_pages(): the zspages and every byte of metadata. */
 	meta = zsm_kt_meta_bytes(pool);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pool(pool)->meta_bytes),
+	KUNIT_EXPECT_EQ(test, zsm_pool_meta_bytes(zsm_pool(pool)),
 			(long)meta);
 	KUNIT_EXPECT_EQ(test, zs_get_total_pages(pool),
 			sum + DIV_ROUND_UP(meta, PAGE_SIZE));

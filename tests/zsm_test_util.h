@@ -480,7 +480,7 @@ static inline unsigned long zsm_kt_obj_pages(struct zs_pool *zpool)
 /*
  * @zpool's metadata in bytes, counted from its classes (descriptors times
  * their size, handle block directories) and its handle block pages,
- * independently of pool->meta_bytes.
+ * independently of the pool's own count (zsm_pool_meta_bytes()).
  */
 static inline unsigned long zsm_kt_meta_bytes(struct zs_pool *zpool)
 {
