@@ -53,6 +53,7 @@ RAW_RE = re.compile(r"zsm-bench-raw (\S+) r(\d+) (\S+)=(\d+)\s*$")
 HIST_RE = re.compile(r"zsm-bench-hist (\S+) r(\d+) (.*)$")
 DBG_RE = re.compile(r"zsm-bench-dbg (\S+) r(\d+) (.*)$")
 DATA_RE = re.compile(r"zsm-bench-data (\S+) (.*)$")
+SIZES_RE = re.compile(r"zsm-bench-sizes (\S+)((?: \d+)+)\s*$")
 MAP_KINDS = ("cross_ro", "cross_wo", "inpage_ro", "inpage_wo")
 LAT_OPS = ("malloc", "free", "map")
 LAT_QUANTILES = ("p50", "p99")
@@ -120,6 +121,7 @@ def parse_log(path):
     hist = {}                   # upper bound of bucket -> [count, bytes]
     dbg = {}                    # (provider, round) -> [line]
     data = {}                   # set -> {field: int}
+    sizes = {}                  # set -> [object length, in set order]
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             text = TS_RE.sub("", line.rstrip("\r\n"))
@@ -144,7 +146,12 @@ def parse_log(path):
                 data[m.group(1)] = {k: int(v) for k, v in
                                     (kv.split("=") for kv in
                                      m.group(2).split())}
-    return raw, hist, dbg, data
+                continue
+            m = SIZES_RE.search(text)
+            if m:
+                sizes.setdefault(m.group(1), []).extend(
+                    int(x) for x in m.group(2).split())
+    return raw, hist, dbg, data, sizes
 
 
 _hist_owner = {}
@@ -295,6 +302,102 @@ def zram_fill_counted(raw, rounds):
                 vals.append(used / (drop * 1024.0))
         if vals:
             out[p] = summarize(vals)
+    return out
+
+
+# === Density ceiling =======================================================
+#
+# What the best allocator of zsmalloc's kind could make of a density fill:
+# objects of a size class share pages only with their class, and each
+# object has a handle word of 8 bytes (objects move, so handles name a word
+# that says where; zsmalloc's zs_handle, zsm's handle word). Everything
+# else is taken to cost nothing: every class is packed into whole pages
+# with no waste at a zspage's end (objects may span pages, chains are as
+# long as needed), no descriptor, no reverse map, no partly used metadata.
+# Two ceilings:
+#   any:  the size classes chosen for this very data (the partition of its
+#         distinct lengths with the fewest pages, a class being as large as
+#         its largest object): no allocator of that kind does better.
+#   grid: zsm's class slots (8-byte steps up to 512, 16 above, unmerged)
+#         and zsm's 12 bytes an object (handle word and slot word).
+# Each is reported as zsmalloc's measured total after the fill over the
+# ceiling: the highest total_density ratio such an allocator could show.
+
+
+def fill_counts(lengths, n):
+    """Objects per length when n are stored by cycling through lengths,
+    as zsm_bench_pool's density fill does (object k is lengths[k % nr])."""
+    nr = len(lengths)
+    counts = {}
+    for i, ln in enumerate(lengths):
+        counts[ln] = counts.get(ln, 0) + n // nr + (1 if i < n % nr else 0)
+    return counts
+
+
+def zsm_slot_size(size):
+    """zsm_slot_size() of the slot an object of size bytes goes to."""
+    if size <= 32:
+        return 32
+    if size <= 512:
+        return 32 + 8 * -(-(size - 32) // 8)
+    return 512 + 16 * -(-(size - 512) // 16)
+
+
+def pages_for(nbytes):
+    return -(-nbytes // PAGE)
+
+
+def ceiling_pages_any(counts):
+    """Fewest pages of any partition of the lengths into classes: dp[j] is
+    the best for the j smallest lengths, the last class being lengths i..j
+    at size d[j-1]."""
+    d = sorted(counts)
+    dp = [0] + [None] * len(d)
+    for j in range(1, len(d) + 1):
+        c = 0
+        for i in range(j, 0, -1):
+            c += counts[d[i - 1]]
+            v = dp[i - 1] + pages_for(c * d[j - 1])
+            if dp[j] is None or v < dp[j]:
+                dp[j] = v
+    return dp[len(d)]
+
+
+def ceiling_pages_grid(counts):
+    per = {}
+    for ln, c in counts.items():
+        z = zsm_slot_size(ln)
+        per[z] = per.get(z, 0) + c
+    return sum(pages_for(c * z) for z, c in per.items())
+
+
+def density_ceilings(raw, sizes, rounds):
+    """Per data set: {"any", "grid"}: zsmalloc's total memory after the
+    fill over each ceiling's (first round with the set; the fill is the
+    same in every round), and "zsm": zsm's measured ratio."""
+    huge = next((v for (p, r, k), v in raw.items() if k == "huge_limit"),
+                None)
+    out = {}
+    for s, lengths in sorted(sizes.items()):
+        small = [ln for ln in lengths if huge is None or ln < huge]
+        for r in rounds:
+            key = "density.%s." % s
+            n = get(raw, "upstream", r, key + "objects")
+            up_p = get(raw, "upstream", r, key + "fill.pages")
+            up_m = get(raw, "upstream", r, key + "fill.meta_bytes")
+            zs_p = get(raw, "zsm", r, key + "fill.pool_pages")
+            zs_m = get(raw, "zsm", r, key + "fill.meta_bytes")
+            if None in (n, up_p, up_m) or not small:
+                continue
+            counts = fill_counts(small, n)
+            up = up_p * PAGE + up_m
+            best = ceiling_pages_any(counts) * PAGE + 8 * n
+            grid = ceiling_pages_grid(counts) * PAGE + 12 * n
+            out[s] = {"objects": n, "distinct": len(counts),
+                      "any": up / best, "grid": up / grid,
+                      "zsm": up / (zs_p * PAGE + zs_m)
+                      if None not in (zs_p, zs_m) else None}
+            break
     return out
 
 
@@ -519,7 +622,7 @@ def report(logpath, outdir, meta, builtin_log=None):
     """The figures of one make bench log; with builtin_log, of the pair of
     logs of --builtin (upstream's, zsm's)."""
     global PAGE
-    raw, hist, dbg, data = parse_log(logpath)
+    raw, hist, dbg, data, sizes = parse_log(logpath)
     headline, jname = HEADLINE, "results.json"
     if builtin_log:
         raw.update(parse_log(builtin_log)[0])
@@ -576,6 +679,13 @@ def report(logpath, outdir, meta, builtin_log=None):
         if f and "ratio" in f:
             print("zsm-bench %s ratio=%.3f spread=%.1f%%"
                   % (n, f["ratio"]["median"], f["ratio"]["spread_pct"]))
+    ceilings = density_ceilings(raw, sizes, rounds)
+    for n, c in ceilings.items():
+        print("density ceiling %s (%d objects, %d lengths): total_density "
+              "after the fill at best %.3f with any size classes, %.3f "
+              "with zsm's; zsm %s"
+              % (n, c["objects"], c["distinct"], c["any"], c["grid"],
+                 "%.3f" % c["zsm"] if c["zsm"] else "-"))
     counted = zram_fill_counted(raw, rounds)
     for p, c in sorted(counted.items()):
         print("zram_fill %s: mem_used_total is %.1f%% of the free-memory "
@@ -597,6 +707,7 @@ def report(logpath, outdir, meta, builtin_log=None):
         "raw": [{"provider": p, "round": r, "key": k, "value": v}
                 for (p, r, k), v in sorted(raw.items())],
         "zram_fill_counted": counted,
+        "density_ceiling": ceilings,
         "per_class": classes, "per_class_check": checks, "spanning": span,
         "size_histogram": {str(u): cb for u, cb in sorted(hist.items())},
     })

@@ -25,6 +25,10 @@ _spec = importlib.util.spec_from_file_location(
     "zsm_summary", os.path.join(HERE, "zsm-summary.py"))
 zs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(zs)
+_spec = importlib.util.spec_from_file_location(
+    "bench_run", os.path.join(HERE, "bench-run.py"))
+br = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(br)
 
 
 def ts(lines, t0=1.0):
@@ -709,6 +713,54 @@ class GuestSetupTest(unittest.TestCase):
     def test_summary_boot_without_tests_fails(self):
         a = self.boot_json("6_12_stock", [("guest.completed", "PASS")])
         self.assertEqual(zs.summarize([zs.load(a)], io.StringIO()), 1)
+
+
+class DensityCeilingTest(unittest.TestCase):
+    """bench-run.py's density ceilings: the best allocator of zsmalloc's
+    kind on a fill of known lengths."""
+
+    def test_slot_sizes(self):
+        self.assertEqual([br.zsm_slot_size(x) for x in
+                          (1, 32, 33, 512, 513, 528, 529, 4096)],
+                         [32, 32, 40, 512, 528, 528, 544, 4096])
+
+    def test_fill_counts_cycle(self):
+        # 7 objects over 3 lengths: the first length gets the extra ones.
+        self.assertEqual(br.fill_counts([100, 200, 100], 7),
+                         {100: 5, 200: 2})
+
+    def test_any_classes_partition(self):
+        # 2000 and 2040 alone take a page each; in one class of 2040
+        # bytes both fit one page: the partition must find that.
+        self.assertEqual(br.ceiling_pages_any({2000: 1, 2040: 1}), 1)
+        # 1000 x 4 and 3000 x 2: apart 1 + 2 pages, together 5.
+        self.assertEqual(br.ceiling_pages_any({1000: 4, 3000: 2}), 3)
+        # zsm's slots: 1008 x 4 (1 page), 3008 x 2 (2 pages).
+        self.assertEqual(br.ceiling_pages_grid({1000: 4, 3000: 2}), 3)
+
+    def test_ratios_from_log(self):
+        lines = ts("""
+            zsm-bench-raw probe r0 huge_limit=3600
+            zsm-bench-sizes s.lz4 2000 2040 4096
+            zsm-bench-raw upstream r1 density.s.lz4.objects=4
+            zsm-bench-raw upstream r1 density.s.lz4.fill.pages=4
+            zsm-bench-raw upstream r1 density.s.lz4.fill.meta_bytes=96
+            zsm-bench-raw zsm r1 density.s.lz4.fill.pool_pages=3
+            zsm-bench-raw zsm r1 density.s.lz4.fill.meta_bytes=100
+            """)
+        with tempfile.NamedTemporaryFile("w", suffix=".log") as f:
+            f.writelines(lines)
+            f.flush()
+            raw, _, _, _, sizes = br.parse_log(f.name)
+        self.assertEqual(sizes, {"s.lz4": [2000, 2040, 4096]})
+        c = br.density_ceilings(raw, sizes, [1])["s.lz4"]
+        up = 4 * 4096 + 96
+        # 4096 is huge: left out. 2000 x 2 and 2040 x 2 in one class of
+        # 2040: 2 pages, plus 8 bytes a handle.
+        self.assertAlmostEqual(c["any"], up / (2 * 4096 + 32))
+        # zsm's slots 2000 and 2048: a page each, plus 12 bytes an object.
+        self.assertAlmostEqual(c["grid"], up / (2 * 4096 + 48))
+        self.assertAlmostEqual(c["zsm"], up / (3 * 4096 + 100))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,10 @@
  * For each set one line is printed:
  *   zsm-bench-data <file>.<alg> pages=<read> same=<same-filled> objs=<n>
  *                  huge=<did not compress> bytes=<sum of lengths>
+ * and, with sizes=1, its objects' lengths in order, a few dozen a line:
+ *   zsm-bench-sizes <file>.<alg> <len> <len> ...
+ * from which scripts/bench-run.py computes what the best allocator of
+ * zsmalloc's kind could do with the set (Documentation/benchmarks.rst).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -47,6 +51,10 @@ MODULE_PARM_DESC(algs, "Compression algorithms (crypto API names)");
 static char *density_only = "small";
 module_param(density_only, charp, 0444);
 MODULE_PARM_DESC(density_only, "Inputs only the density workload uses: name[,name...]");
+
+static bool sizes;
+module_param(sizes, bool, 0444);
+MODULE_PARM_DESC(sizes, "Print every object's length (zsm-bench-sizes lines)");
 
 static unsigned int max_mb = 16;
 module_param(max_mb, uint, 0444);
@@ -98,6 +106,22 @@ static bool bd_density_only(const char *name)
 			p++;
 	}
 	return false;
+}
+
+/* The zsm-bench-sizes lines of @s: its lengths, in order. */
+static void bd_print_sizes(const struct zsm_bench_set *s)
+{
+	char line[160];
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < s->nr; i++) {
+		n += scnprintf(line + n, sizeof(line) - n, " %u", s->len[i]);
+		if (n > (int)sizeof(line) - 16 || i + 1 == s->nr) {
+			pr_info("zsm-bench-sizes %s%s\n", s->name, line);
+			n = 0;
+		}
+	}
 }
 
 /* Compress @page into the set of @c; check that it decompresses back. */
@@ -227,6 +251,8 @@ static int bd_load_file(const char *name, const char *path,
 			goto out;
 		pr_info("zsm-bench-data %s pages=%lu same=%lu objs=%u huge=%u bytes=%llu\n",
 			s->name, read, same, s->nr, comp[a].huge, s->bytes);
+		if (sizes)
+			bd_print_sizes(s);
 	}
 	bd_nr_sets += nr_algs;
 out:

@@ -95,7 +95,7 @@ zsm_sparse 4096 1 >$D/small.bin
 ls -l $D
 zsm_insmod tests/zsm_bench_data.ko \
 	files=modules=$D/modules.bin,text=$D/text.bin,binary=$D/binary.bin,small=$D/small.bin \
-	algs=lz4,zstd
+	algs=lz4,zstd sizes=1
 all_kb=$(($(wc -c <$D/all.bin) / 1024))
 
 # huge_limit: upstream's zs_huge_class_size, the same for both providers.
