@@ -139,8 +139,10 @@ struct zsm_map_slot {
 
 /**
  * struct zsm_map_area - per-CPU mapping state.
- * @depth: slots in use; changed only by this CPU, by single this_cpu
- *	operations, so interrupt-context maps nest cleanly (zsm_slot_push()).
+ * @depth: slots in use; changed only by this CPU, with preemption off.
+ *	An interrupt that maps here (a softirq: hard IRQ and NMI maps are
+ *	refused) unmaps before it returns, so it leaves @depth as it found
+ *	it, even in the middle of a push or pop (zsm_slot_push()).
  * @slot: the mapping stack.
  * @buf: copy mode: one PAGE_SIZE buffer per slot.
  * @va: pte mode: one two-page virtual area per slot.
@@ -161,6 +163,32 @@ struct zsm_map_area {
 };
 
 static DEFINE_PER_CPU(struct zsm_map_area, zsm_map_areas);
+
+/*
+ * The fast paths' accesses to this CPU's map area, preemption off, through
+ * @area = zsm_area_here(). x86 reaches per-CPU data in one instruction
+ * through its segment register: there @area is NULL, unused, and the
+ * accesses are this_cpu ones (zsm_area_ptr() gives the cold paths the
+ * area's address). Elsewhere each this_cpu access computes the per-CPU
+ * address anew (on arm64 a system register read and an add, and an
+ * exclusive load/store loop for this_cpu_inc_return()), so @area is the
+ * address, taken once (Documentation/zsm.rst, "Mapping", has the cost).
+ */
+#ifdef CONFIG_X86
+#define zsm_area_here()		NULL
+#define zsm_area_ptr(area)	({ (void)(area); this_cpu_ptr(&zsm_map_areas); })
+#define zsm_area_rd(area, f)	({ (void)(area); __this_cpu_read(zsm_map_areas.f); })
+#define zsm_area_wr(area, f, v)	({ (void)(area); __this_cpu_write(zsm_map_areas.f, v); })
+#define zsm_area_inc_return(area, f) \
+	({ (void)(area); __this_cpu_inc_return(zsm_map_areas.f); })
+#else
+#define zsm_area_here()			this_cpu_ptr(&zsm_map_areas)
+#define zsm_area_ptr(area)		(area)
+#define zsm_area_rd(area, f)		((*(area)).f)
+#define zsm_area_wr(area, f, v)		((*(area)).f = (v))
+#define zsm_area_inc_return(area, f)	(++(*(area)).f)
+#endif
+
 static enum cpuhp_state zsm_cpuhp_state;
 
 /* === Internals =========================================================== */
@@ -403,19 +431,21 @@ void zsm_obj_copy(struct zsm_zspage *dst, unsigned int didx,
 }
 
 /*
- * Push a mapping slot for this CPU: its depth, or ZSM_MAP_DEPTH if the
- * stack is full. One this_cpu add, which an interrupt cannot split: an
- * interrupt-context map arriving after it pushes above us and pops back
- * before we continue.
+ * Push a mapping slot on @area, this CPU's, preemption off: its depth, or
+ * ZSM_MAP_DEPTH if the stack is full. A plain read-modify-write of the
+ * depth is enough: a softirq that runs between its read and its write
+ * pops every slot it pushed before we continue (struct zsm_map_area).
  */
-static __always_inline unsigned int zsm_slot_push(void)
+static __always_inline unsigned int zsm_slot_push(struct zsm_map_area *area)
 {
-	unsigned int d = this_cpu_inc_return(zsm_map_areas.depth) - 1;
+	unsigned int d = zsm_area_inc_return(area, depth) - 1;
 
 	if (unlikely(d >= ZSM_MAP_DEPTH)) {
-		this_cpu_dec(zsm_map_areas.depth);
+		zsm_area_wr(area, depth, d);
 		return ZSM_MAP_DEPTH;
 	}
+	/* The slot is filled only once the depth says it is ours. */
+	barrier();
 	return d;
 }
 
@@ -506,14 +536,15 @@ static void zsm_pte_area_exit(struct zsm_map_area *area, unsigned int d)
  * zspage's read lock and the preemption count of zs_map_object() and of
  * zs_unmap_object().
  */
-static __always_inline void zsm_slot_pop(unsigned int depth)
+static __always_inline void zsm_slot_pop(struct zsm_map_area *area,
+					 unsigned int depth)
 {
-	struct zsm_zspage *zspage;
+	struct zsm_zspage *zspage = zsm_area_rd(area, slot[depth - 1].zspage);
 
-	zspage = __this_cpu_read(zsm_map_areas.slot[depth - 1].zspage);
-	__this_cpu_write(zsm_map_areas.slot[depth - 1].handle, 0);
-	/* An interrupt nesting here pushes and pops above us: no race. */
-	__this_cpu_write(zsm_map_areas.depth, depth - 1);
+	zsm_area_wr(area, slot[depth - 1].handle, 0);
+	/* The slot is read and cleared before the depth gives it up. */
+	barrier();
+	zsm_area_wr(area, depth, depth - 1);
 	/* The lock zs_map_object() left to the mapping in @slot. */
 	zsm_zspage_lock_from_caller(zspage);
 	zsm_zspage_read_unlock(zspage);
@@ -551,9 +582,9 @@ static noinline void *zsm_map_cross(struct zsm_zspage *zspage,
 }
 
 /* zs_unmap_object() of the cross-page mapping on top of this CPU's stack. */
-static noinline void zsm_unmap_cross(unsigned int depth)
+static noinline void zsm_unmap_cross(struct zsm_map_area *area,
+				     unsigned int depth)
 {
-	struct zsm_map_area *area = this_cpu_ptr(&zsm_map_areas);
 	unsigned int d = depth - 1;
 	struct zsm_map_slot *slot = &area->slot[d];
 
@@ -566,7 +597,7 @@ static noinline void zsm_unmap_cross(unsigned int depth)
 		zsm_zspage_write(zspage, (unsigned long)slot->idx * size,
 				 area->buf[d], size);
 	}
-	zsm_slot_pop(depth);
+	zsm_slot_pop(area, depth);
 }
 
 /* A third nested map: refused; undo what zs_map_object() did. */
@@ -592,27 +623,27 @@ static __always_inline void *zsm_map_locked(struct zsm_zspage *zspage,
 	__releases(&zspage->lock)
 {
 	unsigned long size, off, poff;
+	struct zsm_map_area *area;
 	unsigned int d;
 	void *kaddr;
 
 	/* Off until zs_unmap_object(): the slot is this CPU's. */
 	preempt_disable();
-	d = zsm_slot_push();
+	area = zsm_area_here();
+	d = zsm_slot_push(area);
 	if (unlikely(d == ZSM_MAP_DEPTH))
 		return zsm_map_too_deep(zspage);
 	/* The mapping owns the read lock until zs_unmap_object(). */
 	zsm_zspage_lock_to_caller(zspage);
-	/* Per-CPU accesses, each one instruction (preemption is off). */
-	__this_cpu_write(zsm_map_areas.slot[d].handle, handle);
-	__this_cpu_write(zsm_map_areas.slot[d].zspage, zspage);
+	zsm_area_wr(area, slot[d].handle, handle);
+	zsm_area_wr(area, slot[d].zspage, zspage);
 	size = zspage->class->geom.size;
 	off = idx * size;
 	poff = offset_in_page(off);
 	if (unlikely(poff + size > PAGE_SIZE))
-		return zsm_map_cross(zspage, idx, mm,
-				     this_cpu_ptr(&zsm_map_areas), d);
+		return zsm_map_cross(zspage, idx, mm, zsm_area_ptr(area), d);
 	kaddr = kmap_local_page(zsm_span_page(zspage, off));
-	__this_cpu_write(zsm_map_areas.slot[d].kaddr, kaddr);
+	zsm_area_wr(area, slot[d].kaddr, kaddr);
 	return kaddr + poff;
 }
 
@@ -738,27 +769,27 @@ static noinline void zsm_unmap_refuse(unsigned long handle)
  */
 void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 {
+	struct zsm_map_area *area;
 	unsigned int depth;
 	void *kaddr;
 
 	/* Balanced in zsm_slot_pop(): a stray unmap from process context is safe. */
 	preempt_disable();
-	/* Per-CPU accesses, each one instruction (preemption is off). */
-	depth = __this_cpu_read(zsm_map_areas.depth);
+	area = zsm_area_here();
+	depth = zsm_area_rd(area, depth);
 	if (unlikely(!depth) ||
-	    unlikely(__this_cpu_read(zsm_map_areas.slot[depth - 1].handle) !=
-		     handle))
+	    unlikely(zsm_area_rd(area, slot[depth - 1].handle) != handle))
 		return zsm_unmap_refuse(handle);
-	kaddr = __this_cpu_read(zsm_map_areas.slot[depth - 1].kaddr);
+	kaddr = zsm_area_rd(area, slot[depth - 1].kaddr);
 	if (unlikely(!kaddr)) {
 		/* A copy-mode ZS_MM_RO mapping has nothing to undo but the pop. */
-		if (__this_cpu_read(zsm_map_areas.slot[depth - 1].cross) ==
+		if (zsm_area_rd(area, slot[depth - 1].cross) ==
 		    ZSM_CROSS_COPY_RO)
-			return zsm_slot_pop(depth);
-		return zsm_unmap_cross(depth);
+			return zsm_slot_pop(area, depth);
+		return zsm_unmap_cross(zsm_area_ptr(area), depth);
 	}
 	kunmap_local(kaddr);
-	zsm_slot_pop(depth);
+	zsm_slot_pop(area, depth);
 }
 EXPORT_SYMBOL_GPL(zs_unmap_object);
 
