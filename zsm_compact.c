@@ -80,10 +80,10 @@ static unsigned int __zsm_zspage_trim(struct zsm_class *class,
 			break;
 	}
 	while (n > zsm_slot_pages(class, top) &&
-	       trylock_page(zspage->pages[n - 1])) {
+	       trylock_page(zsm_zspage_page(zspage, n - 1))) {
 		n--;
-		zsm_page_release(zspage->pages[n]);
-		WRITE_ONCE(zspage->pages[n], NULL);
+		zsm_page_release(zsm_zspage_page(zspage, n));
+		zsm_zspage_set_page(zspage, n, NULL);
 	}
 	if (n < old) {
 		class->ready_free -= class->slots_in[old] - class->slots_in[n];

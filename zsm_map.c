@@ -2,9 +2,11 @@
 /*
  * zsm: mapping objects for the CPU.
  *
- * An object inside one page is mapped with kmap_local_page(). An object
- * that crosses from page i to page i + 1 of its zspage is mapped in one of
- * two ways (module parameter map_mode):
+ * An object inside one page is used where it is: the descriptor keeps
+ * each page's address in the direct map (zsm is 64-bit only, without
+ * highmem), so no kmap is needed. An object that crosses from page i to
+ * page i + 1 of its zspage is mapped in one of two ways (module parameter
+ * map_mode):
  *
  * pte:  each CPU owns virtual areas of two pages, reserved when the CPU
  *       comes up (vmap of a dummy page, whose two PTEs we then own). A map
@@ -119,7 +121,7 @@ static struct page *zsm_dummy_page;
  * struct zsm_map_slot - one live mapping.
  * @handle: the mapped handle.
  * @zspage: its zspage, read-locked until unmap.
- * @kaddr: kmap_local address of the page of an in-page object; NULL for a
+ * @kaddr: address of the page of an in-page object; NULL for a
  *	cross-page one, whose mapping the fields below describe.
  * @idx: slot index of the object in @zspage (cross-page).
  * @cross: how the cross-page object is mapped: ZSM_CROSS_PTE through the
@@ -250,7 +252,7 @@ zsm_obj_lock_fast(struct zsm_pool *pool, unsigned long handle,
 	/*
 	 * Pairs with the write_unlock() after compaction moved it, and with
 	 * the smp_store_release() of a move back into this very slot: the
-	 * reads of the bytes and pages[] below must not pass this one.
+	 * reads of the bytes and page_addr[] below must not pass this one.
 	 */
 	if (unlikely(smp_load_acquire(hp) != obj)) {
 		zsm_zspage_read_unlock(zspage);
@@ -345,11 +347,11 @@ zsm_obj_lock_read(struct zsm_pool *pool, unsigned long handle,
 	return zspage;
 }
 
-/* Page index and in-page offset of byte @off of a zspage. */
-static inline struct page *zsm_span_page(struct zsm_zspage *zspage,
-					 unsigned long off)
+/* The address of the page of @zspage that holds its byte @off. */
+static inline void *zsm_span_addr(struct zsm_zspage *zspage,
+				  unsigned long off)
 {
-	return zspage->pages[off >> PAGE_SHIFT];
+	return zspage->page_addr[off >> PAGE_SHIFT];
 }
 
 /*
@@ -364,18 +366,14 @@ static inline void zsm_zspage_read(struct zsm_zspage *zspage,
 				   unsigned long off, void *buf,
 				   unsigned int len)
 {
-	struct page **pages = &zspage->pages[off >> PAGE_SHIFT];
+	void **addr = &zspage->page_addr[off >> PAGE_SHIFT];
 	unsigned int poff = offset_in_page(off);
 	unsigned int n = min_t(unsigned int, len, PAGE_SIZE - poff);
-	void *src = kmap_local_page(pages[0]);
 
-	memcpy(buf, src + poff, n);
-	kunmap_local(src);
+	memcpy(buf, addr[0] + poff, n);
 	if (n == len)
 		return;
-	src = kmap_local_page(pages[1]);
-	memcpy(buf + n, src, min_t(unsigned int, len - n, PAGE_SIZE));
-	kunmap_local(src);
+	memcpy(buf + n, addr[1], min_t(unsigned int, len - n, PAGE_SIZE));
 }
 
 /* Copy @len bytes from @buf to zspage offset @off; as zsm_zspage_read(). */
@@ -383,18 +381,14 @@ static inline void zsm_zspage_write(struct zsm_zspage *zspage,
 				    unsigned long off, const void *buf,
 				    unsigned int len)
 {
-	struct page **pages = &zspage->pages[off >> PAGE_SHIFT];
+	void **addr = &zspage->page_addr[off >> PAGE_SHIFT];
 	unsigned int poff = offset_in_page(off);
 	unsigned int n = min_t(unsigned int, len, PAGE_SIZE - poff);
-	void *dst = kmap_local_page(pages[0]);
 
-	memcpy(dst + poff, buf, n);
-	kunmap_local(dst);
+	memcpy(addr[0] + poff, buf, n);
 	if (n == len)
 		return;
-	dst = kmap_local_page(pages[1]);
-	memcpy(dst, buf + n, min_t(unsigned int, len - n, PAGE_SIZE));
-	kunmap_local(dst);
+	memcpy(addr[1], buf + n, min_t(unsigned int, len - n, PAGE_SIZE));
 }
 
 /**
@@ -418,12 +412,8 @@ void zsm_obj_copy(struct zsm_zspage *dst, unsigned int didx,
 		unsigned int so = offset_in_page(soff), dof = offset_in_page(doff);
 		unsigned int n = min3(size, (unsigned int)PAGE_SIZE - so,
 				      (unsigned int)PAGE_SIZE - dof);
-		void *s = kmap_local_page(zsm_span_page(src, soff));
-		void *d = kmap_local_page(zsm_span_page(dst, doff));
-
-		memcpy(d + dof, s + so, n);
-		kunmap_local(d);
-		kunmap_local(s);
+		memcpy(zsm_span_addr(dst, doff) + dof,
+		       zsm_span_addr(src, soff) + so, n);
 		soff += n;
 		doff += n;
 		size -= n;
@@ -572,8 +562,9 @@ static noinline void *zsm_map_cross(struct zsm_zspage *zspage,
 		unsigned long pg = off >> PAGE_SHIFT;
 
 		slot->cross = ZSM_CROSS_PTE;
-		return zsm_pte_map(area, d, zspage->pages[pg],
-				   zspage->pages[pg + 1]) + offset_in_page(off);
+		return zsm_pte_map(area, d, zsm_zspage_page(zspage, pg),
+				   zsm_zspage_page(zspage, pg + 1)) +
+		       offset_in_page(off);
 	}
 	slot->cross = mm == ZS_MM_RO ? ZSM_CROSS_COPY_RO : ZSM_CROSS_COPY;
 	if (mm != ZS_MM_WO)
@@ -642,7 +633,7 @@ static __always_inline void *zsm_map_locked(struct zsm_zspage *zspage,
 	poff = offset_in_page(off);
 	if (unlikely(poff + size > PAGE_SIZE))
 		return zsm_map_cross(zspage, idx, mm, zsm_area_ptr(area), d);
-	kaddr = kmap_local_page(zsm_span_page(zspage, off));
+	kaddr = zsm_span_addr(zspage, off);
 	zsm_area_wr(area, slot[d].kaddr, kaddr);
 	return kaddr + poff;
 }
@@ -788,7 +779,6 @@ void zs_unmap_object(struct zs_pool *zpool, unsigned long handle)
 			return zsm_slot_pop(area, depth);
 		return zsm_unmap_cross(zsm_area_ptr(area), depth);
 	}
-	kunmap_local(kaddr);
 	zsm_slot_pop(area, depth);
 }
 EXPORT_SYMBOL_GPL(zs_unmap_object);
@@ -827,13 +817,10 @@ static __always_inline bool zsm_obj_in_page(struct zsm_zspage *zspage,
 }
 
 /* The zspage of a handle whose zspage the caller holds read-locked. */
-static __always_inline struct zsm_zspage *zsm_obj_held(unsigned long handle, unsigned int *idx)
+static __always_inline struct zsm_zspage *zsm_obj_held(unsigned long handle)
 {
 	/* Stable: the read lock holds off compaction, whose unlock it acquired. */
-	unsigned long obj = READ_ONCE(*(unsigned long *)handle);
-
-	*idx = zsm_obj_idx(obj);
-	return zsm_obj_zspage(obj);
+	return zsm_obj_zspage(READ_ONCE(*(unsigned long *)handle));
 }
 
 /**
@@ -861,17 +848,14 @@ void *zs_obj_read_begin(struct zs_pool *zpool, unsigned long handle,
 	struct zsm_zspage *zspage;
 	unsigned int idx, poff;
 	unsigned long off;
-	void *addr;
 
 	zspage = zsm_obj_lock_read(pool, handle, &idx);
 	if (!zspage)
 		return NULL;
 	/* Held until zs_obj_read_end(). */
 	zsm_zspage_lock_to_caller(zspage);
-	if (zsm_obj_in_page(zspage, idx, &mem_len, &off, &poff)) {
-		addr = kmap_local_page(zsm_span_page(zspage, off));
-		return addr + poff;
-	}
+	if (zsm_obj_in_page(zspage, idx, &mem_len, &off, &poff))
+		return zsm_span_addr(zspage, off) + poff;
 	zsm_zspage_read(zspage, off, local_copy, mem_len);
 	return local_copy;
 }
@@ -891,16 +875,12 @@ EXPORT_SYMBOL_GPL(zs_obj_read_begin);
 void zs_obj_read_end(struct zs_pool *zpool, unsigned long handle,
 		     size_t mem_len, void *handle_mem)
 {
-	unsigned int idx, poff;
 	struct zsm_zspage *zspage;
-	unsigned long off;
 
 	/* zs_obj_read_begin() refused (and warned): it holds nothing. */
 	if (unlikely(!handle_mem))
 		return;
-	zspage = zsm_obj_held(handle, &idx);
-	if (zsm_obj_in_page(zspage, idx, &mem_len, &off, &poff))
-		kunmap_local(handle_mem - poff);
+	zspage = zsm_obj_held(handle);
 	/* The lock zs_obj_read_begin() left to its caller. */
 	zsm_zspage_lock_from_caller(zspage);
 	zsm_zspage_read_unlock(zspage);
@@ -942,12 +922,14 @@ void zs_obj_read_sg_begin(struct zs_pool *zpool, unsigned long handle,
 	zsm_zspage_lock_to_caller(zspage);
 	if (zsm_obj_in_page(zspage, idx, &mem_len, &off, &poff)) {
 		sg_init_table(sg, 1);
-		sg_set_page(sg, zsm_span_page(zspage, off), mem_len, poff);
+		sg_set_page(sg, zsm_zspage_page(zspage, off >> PAGE_SHIFT),
+			    mem_len, poff);
 		return;
 	}
 	sg_init_table(sg, 2);
-	sg_set_page(sg, zsm_span_page(zspage, off), PAGE_SIZE - poff, poff);
-	sg_set_page(sg_next(sg), zsm_span_page(zspage, off + PAGE_SIZE - poff),
+	sg_set_page(sg, zsm_zspage_page(zspage, off >> PAGE_SHIFT),
+		    PAGE_SIZE - poff, poff);
+	sg_set_page(sg_next(sg), zsm_zspage_page(zspage, (off >> PAGE_SHIFT) + 1),
 		    mem_len - (PAGE_SIZE - poff), 0);
 }
 EXPORT_SYMBOL_GPL(zs_obj_read_sg_begin);
@@ -968,12 +950,11 @@ EXPORT_SYMBOL_GPL(zs_obj_read_sg_begin);
 void zs_obj_read_sg_end(struct zs_pool *zpool, unsigned long handle)
 {
 	struct zsm_zspage *zspage;
-	unsigned int idx;
 
 	if (unlikely(zsm_obj_map_refused(zsm_pool(zpool), handle) ||
 		     (READ_ONCE(*(unsigned long *)handle) & ZSM_HANDLE_FREE)))
 		return;
-	zspage = zsm_obj_held(handle, &idx);
+	zspage = zsm_obj_held(handle);
 	/* The lock zs_obj_read_sg_begin() left to its caller. */
 	zsm_zspage_lock_from_caller(zspage);
 	zsm_zspage_read_unlock(zspage);
@@ -1050,9 +1031,8 @@ void zs_obj_write(struct zs_pool *zpool, unsigned long handle,
 	if (unlikely(mem_len > size || poff + mem_len > PAGE_SIZE))
 		return zsm_obj_write_locked(zspage, zsm_obj_idx(obj),
 					    handle_mem, mem_len);
-	dst = kmap_local_page(zsm_span_page(zspage, off));
+	dst = zsm_span_addr(zspage, off);
 	memcpy(dst + poff, handle_mem, mem_len);
-	kunmap_local(dst);
 	zsm_zspage_read_unlock(zspage);
 }
 EXPORT_SYMBOL_GPL(zs_obj_write);

@@ -5,8 +5,8 @@
  *   handle --> [handle word] --(zspage descriptor address, slot)--+
  *                  ^                                              |
  *                  |         zspage descriptor (slab)  <----------+
- *                  |         | pages[] | slots[]: handle or free link |
- *                  +-------------------------'
+ *                  |         | page_addr[] | slots[]: handle or free link |
+ *                  +-----------------------------'
  *
  * The descriptor, not the pages, holds the free list and the reverse map
  * (slot -> handle): zs_malloc() and zs_free() never touch object memory.
@@ -18,14 +18,14 @@
  * Page migration (core mm compaction, memory offlining, CMA) moves single
  * pages. Every page of every zspage is registered with zsm_mops. Handles
  * name a zspage descriptor and a slot, not a page, so moving a page only
- * copies it and swaps the descriptor's pages[i]:
+ * copies it and swaps the descriptor's page_addr[i]:
  *
  *   isolate_page(P)    page lock held: P's zspage is alive; nothing to do
  *                      but say yes (a dying zspage says no).
  *   migrate_page(N, P) page locks of N and P held; class->lock excludes
  *                      compaction and allocation bookkeeping, the zspage
  *                      write lock waits out mappers; copy P to N, swap
- *                      pages[i], register N, release our reference to P.
+ *                      page_addr[i], register N, release our reference to P.
  *   putback_page(P)    nothing was changed at isolation: nothing to undo.
  *
  * Freeing races: a zspage is released only with every page lock held
@@ -124,9 +124,9 @@ void zsm_page_unused(struct page *page)
  * @zspage: a zspage with fewer than class->geom.pages pages present.
  * @page: a page from zsm_page_alloc().
  *
- * The page is registered movable before it is published in @zspage->pages;
- * mappers only look at pages of live objects, and no object lives in it
- * until the caller places one, under @class->lock.
+ * The page is registered movable before it is published in
+ * @zspage->page_addr[]; mappers only look at pages of live objects, and no
+ * object lives in it until the caller places one, under @class->lock.
  */
 void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 			   struct page *page)
@@ -137,7 +137,7 @@ void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 	set_page_private(page, (unsigned long)zspage);
 	zsm_page_set_index(page, i);
 	zsm_page_make_movable(page);
-	WRITE_ONCE(zspage->pages[i], page);
+	zsm_zspage_set_page(zspage, i, page);
 	if (!zspage->evicting && !list_empty(&zspage->list))
 		class->ready_free += class->slots_in[i + 1] - class->slots_in[i];
 	zspage->nr_pages = i + 1;
@@ -315,7 +315,7 @@ struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp)
 	zspage->nr_pages = 0;
 	INIT_LIST_HEAD(&zspage->lru);
 	zspage->last_alloc = jiffies;
-	memset(zspage->pages, 0, g->pages * sizeof(zspage->pages[0]));
+	memset(zspage->page_addr, 0, g->pages * sizeof(zspage->page_addr[0]));
 
 	slots = zsm_zspage_slots(zspage);
 	for (i = 0; i < g->objs - 1; i++)
@@ -327,7 +327,7 @@ struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp)
 /**
  * zsm_page_release() - give a zspage page back to the page allocator.
  * @page: a page of a zspage, locked by the caller, which holds no object
- *	and is no longer (or about to be no longer) in the zspage's pages[].
+ *	and is no longer (or about to be no longer) in the zspage's page_addr[].
  *
  * The caller takes it out of the page counters (pool->pages_total,
  * zsm_pages_held, class->nr_pages).
@@ -346,7 +346,7 @@ static void zsm_zspage_release(struct zsm_pool *pool, struct zsm_zspage *zspage)
 	unsigned int i, n = zspage->nr_pages;
 
 	for (i = 0; i < n; i++)
-		zsm_page_release(zspage->pages[i]);
+		zsm_page_release(zsm_zspage_page(zspage, i));
 	zsm_pool_pages_add(pool, -(long)n);
 	atomic_long_sub(n, &zsm_pages_held);
 	zsm_pool_meta_add(pool, -(long)zspage->class->desc_size);
@@ -359,9 +359,9 @@ static bool zsm_zspage_trylock_pages(struct zsm_zspage *zspage)
 	unsigned int i;
 
 	for (i = 0; i < zspage->nr_pages; i++) {
-		if (!trylock_page(zspage->pages[i])) {
+		if (!trylock_page(zsm_zspage_page(zspage, i))) {
 			while (i--)
-				unlock_page(zspage->pages[i]);
+				unlock_page(zsm_zspage_page(zspage, i));
 			return false;
 		}
 	}
@@ -387,7 +387,7 @@ void zsm_deferred_free_work(struct work_struct *work)
 		/*
 		 * The zspage is dead: no object, no list, and migration no
 		 * longer swaps its pages (zsm_migrate_page() refuses a dead
-		 * zspage), so pages[i] stays ours while we sleep on its lock;
+		 * zspage), so page_addr[i] stays ours while we sleep on its lock;
 		 * a migration that was in flight when it died finished its
 		 * swap under class->lock before the zspage was marked dead.
 		 * The re-check after the lock is a second guard.
@@ -396,9 +396,9 @@ void zsm_deferred_free_work(struct work_struct *work)
 			struct page *page;
 
 			for (;;) {
-				page = READ_ONCE(zspage->pages[i]);
+				page = zsm_zspage_page(zspage, i);
 				lock_page(page);
-				if (page == READ_ONCE(zspage->pages[i]))
+				if (page == zsm_zspage_page(zspage, i))
 					break;
 				unlock_page(page);
 			}
@@ -478,8 +478,8 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 	class = zspage->class;
 	spin_lock(&class->lock);
 	/*
-	 * A dead zspage's pages[] must not change: its deferred free reads
-	 * pages[i] and sleeps on that page's lock, which would be a freed
+	 * A dead zspage's page_addr[] must not change: its deferred free reads
+	 * page_addr[i] and sleeps on that page's lock, which would be a freed
 	 * page if we swapped it. Refuse; it is freed soon, and core mm
 	 * drops a page that stopped being movable.
 	 */
@@ -497,7 +497,7 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 	} else if (!zsm_zspage_write_lock_bounded(class, zspage)) {
 		goto busy;
 	}
-	if (WARN_ON_ONCE(zspage->pages[i] != src)) {
+	if (WARN_ON_ONCE(zsm_zspage_page(zspage, i) != src)) {
 		zsm_zspage_write_unlock(zspage);
 		spin_unlock(&class->lock);
 		return -EINVAL;
@@ -506,7 +506,7 @@ static int zsm_migrate_page(struct page *dst, struct page *src,
 	set_page_private(dst, (unsigned long)zspage);
 	zsm_page_set_index(dst, i);
 	zsm_page_set_movable(dst, &zsm_mops);
-	WRITE_ONCE(zspage->pages[i], dst);
+	zsm_zspage_set_page(zspage, i, dst);
 	zsm_zspage_write_unlock(zspage);
 	spin_unlock(&class->lock);
 

@@ -202,7 +202,7 @@ extern atomic_long_t zsm_pages_held;
  *   zsm_obj_lookup_read())          (class->lock)     smp_store_release(): the
  *                                                     object's bytes (copied by
  *                                                     compaction) and the
- *                                                     zspage's pages[] before
+ *                                                     zspage's page_addr[] before
  *                                                     its location
  *  handle word, re-read after the   compaction, under the writer's release of
  *   read lock (same functions)      the zspage write  the zspage lock against
@@ -218,7 +218,7 @@ extern atomic_long_t zsm_pages_held;
  *                                                     into a destination it does
  *                                                     not lock) gives the same
  *                                                     word, and the reads of its
- *                                                     bytes and pages[] after
+ *                                                     bytes and page_addr[] after
  *                                                     the re-read must not pass
  *                                                     it
  *  zspage lock count, with its      readers, writers  acquire on every taking
@@ -229,8 +229,8 @@ extern atomic_long_t zsm_pages_held;
  *                                                     bit's setting and
  *                                                     clearing are relaxed
  *                                                     (they order nothing)
- *  object bytes, pages[] under the  migration,        the zspage lock (above)
- *   read lock                       compaction (write
+ *  object bytes, page_addr[] under  migration,        the zspage lock (above)
+ *   the read lock                   compaction (write
  *                                   lock)
  *  the descriptor itself, from the  __zsm_zspage_free RCU: freed by call_rcu(),
  *   handle word (map paths)                           read in rcu_read_lock()
@@ -240,7 +240,7 @@ extern atomic_long_t zsm_pages_held;
  *                                                     a stale 0 is re-checked
  *                                                     under class->lock in
  *                                                     migrate_page
- *  zspage->pages[i] of a dead       migration before  class->lock, then
+ *  zspage->page_addr[i] of a dead   migration before  class->lock, then
  *   zspage (deferred free)          the zspage died   deferred_lock, then the
  *                                                     page lock re-check
  *  pool->evict_pin (zs_free() of    evictor, under    equal only for a handle
@@ -315,13 +315,13 @@ struct zsm_zspage_lock {
  * class's cache, sized exactly (class->desc_cache), and counts in the
  * pool's metadata (zsm_pool_meta_add()). Its address, shifted
  * by 3 and combined with a slot index, is the object location stored in a
- * handle (zsm_obj_encode()); page migration only swaps @pages[i] and needs
- * no handle update.
+ * handle (zsm_obj_encode()); page migration only swaps @page_addr[i] and
+ * needs no handle update.
  *
  * @list: node in the class's fullness list @fullness; under class->lock.
  * @class: owning class; constant.
  * @lock: "page lock" of the zspage contents. Readers: mappers, from map to
- *	unmap (the bytes and @pages[] stay put). Writers: compaction moving
+ *	unmap (the bytes and @page_addr[] stay put). Writers: compaction moving
  *	objects out (under class->lock), migration swapping a page. Only
  *	through zsm_zspage_read_lock() / zsm_zspage_write_trylock(): see
  *	there.
@@ -351,13 +351,15 @@ struct zsm_zspage_lock {
  * @rcu: descriptor freed after an RCU grace period (lockless map lookup).
  * @deferred: node in pool->deferred_free when page locks were busy; under
  *	pool->deferred_lock.
- * @pages: the chain, class->geom.pages entries of which the first
- *	@nr_pages are present (the rest NULL). An entry is replaced under
- *	@lock (write side) and the page lock of the page being replaced;
- *	a NULL entry is filled, and an entry past the last live object's
- *	page cleared, under class->lock.
+ * @page_addr: the chain, class->geom.pages entries of which the first
+ *	@nr_pages are present (the rest NULL): each page's address in the
+ *	direct map (zsm is 64-bit only: no highmem), which the map paths
+ *	use as it is; zsm_zspage_page() gives the struct page. An entry is
+ *	replaced under @lock (write side) and the page lock of the page
+ *	being replaced; a NULL entry is filled, and an entry past the last
+ *	live object's page cleared, under class->lock.
  *
- * After @pages[class->geom.pages] come the slots (zsm_zspage_slots()): one
+ * After @page_addr[class->geom.pages] come the slots (zsm_zspage_slots()): one
  * 32-bit word per object slot. Allocated slot: its handle word as a
  * reference into the class's handle block directory (zsm_slot_ref(), bit 0
  * clear). Free slot: next free index << 1 | 1. Under class->lock.
@@ -379,9 +381,25 @@ struct zsm_zspage {
 		struct rcu_head rcu;
 		struct list_head deferred;
 	};
-	struct page *pages[];
-	/* u32 slots[objs] follows pages[class->geom.pages] */
+	void *page_addr[];
+	/* u32 slots[objs] follows page_addr[class->geom.pages] */
 };
+
+/* Page @k of @zspage, or NULL where none is present. */
+static inline struct page *zsm_zspage_page(const struct zsm_zspage *zspage,
+					   unsigned int k)
+{
+	void *addr = READ_ONCE(zspage->page_addr[k]);
+
+	return addr ? virt_to_page(addr) : NULL;
+}
+
+/* Make @page (NULL: none) page @k of @zspage. */
+static inline void zsm_zspage_set_page(struct zsm_zspage *zspage,
+				       unsigned int k, struct page *page)
+{
+	WRITE_ONCE(zspage->page_addr[k], page ? page_address(page) : NULL);
+}
 
 /*
  * Bytes of the descriptor of a zspage of @pages pages and @objs objects:
@@ -392,12 +410,12 @@ struct zsm_zspage {
  */
 static inline unsigned int zsm_desc_bytes(unsigned int pages, unsigned int objs)
 {
-	return ALIGN(sizeof(struct zsm_zspage) + pages * sizeof(struct page *) +
+	return ALIGN(sizeof(struct zsm_zspage) + pages * sizeof(void *) +
 		     objs * sizeof(u32), sizeof(void *));
 }
 
 /* The largest descriptor (zsm_zspage.c allocates it) fits one page. */
-static_assert(sizeof(struct zsm_zspage) + ZSM_CHAIN_MAX * sizeof(struct page *) +
+static_assert(sizeof(struct zsm_zspage) + ZSM_CHAIN_MAX * sizeof(void *) +
 	      ZSM_MAX_OBJS_PER_ZSPAGE * sizeof(u32) <= PAGE_SIZE);
 
 /*
@@ -421,7 +439,7 @@ static_assert(sizeof(struct zsm_zspage) + ZSM_CHAIN_MAX * sizeof(struct page *) 
  * lockdep sees it as a recursive-read/trylock-write lock. zs_map_object(),
  * whose per-CPU slots need the CPU, disables preemption itself.
  *
- * What the lock covers: the bytes of the zspage's objects and @pages[]
+ * What the lock covers: the bytes of the zspage's objects and @page_addr[]
  * (readers see both stable; writers change them). It does not cover the
  * slot words, fullness or lists (class->lock). Writers take it only with
  * class->lock held, so class->lock -> zspage->lock is the only order.
@@ -694,7 +712,7 @@ static inline bool zsm_zspage_write_lock_bounded(struct zsm_class *class,
 
 static inline u32 *zsm_zspage_slots(struct zsm_zspage *zspage)
 {
-	return (u32 *)&zspage->pages[zspage->class->geom.pages];
+	return (u32 *)&zspage->page_addr[zspage->class->geom.pages];
 }
 
 /*

@@ -4,7 +4,7 @@
 # Build (or reuse) a zsm guest kernel from Debian's linux-source-6.12, or
 # (flavours ending in 7) from Debian's linux-source-7.x.
 #
-#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7|builtin7|builtin-perf7|zsmalloc-perf7|debug-arm64|debug-arm64-16k|kasan-arm64|perf-arm64-16k
+#   scripts/build-kernel.sh debug|kasan|kcsan|perf|debug7|perf7|builtin7|builtin-perf7|zsmalloc-perf7|debug-arm64|debug-arm64-16k|kasan-arm64|perf-arm64-16k|perf7-arm64-16k
 #
 # Flavours and the config fragments they merge, in order, onto tinyconfig:
 #   debug   base debug        make check: lockdep, DEBUG_VM, kmemleak, faults
@@ -19,6 +19,9 @@
 #                                                software tags (tagged pointers)
 #   perf-arm64-16k   base perf arm64 arm64-16k   make bench-arm64: perf on arm64,
 #                                                16 KiB pages
+#   perf7-arm64-16k  base perf v7 perf7 arm64 arm64-16k
+#                             the same on 7.x: the object API benchmark on
+#                             arm64 (Documentation/benchmarks.rst)
 #
 # The arm64 flavours are cross-built (ARCH=arm64, CROSS_COMPILE, default
 # aarch64-linux-gnu-) and leave an uncompressed Image where the x86_64
@@ -81,11 +84,12 @@ frags_of() {
 	debug-arm64-16k) echo "base debug arm64 arm64-16k" ;;
 	kasan-arm64) echo "base debug arm64 kasan-tags" ;;
 	perf-arm64-16k) echo "base perf arm64 arm64-16k" ;;
+	perf7-arm64-16k) echo "base perf v7 perf7 arm64 arm64-16k" ;;
 	esac
 }
 frags=$(frags_of "$flavor")
 if [ -z "$frags" ]; then
-	echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7|builtin7|builtin-perf7|zsmalloc-perf7|debug-arm64|debug-arm64-16k|kasan-arm64|perf-arm64-16k" >&2
+	echo "usage: $0 debug|kasan|kcsan|perf|debug7|perf7|builtin7|builtin-perf7|zsmalloc-perf7|debug-arm64|debug-arm64-16k|kasan-arm64|perf-arm64-16k|perf7-arm64-16k" >&2
 	exit 2
 fi
 # seeds: the cached builds this one may start from, the first found;
@@ -93,7 +97,7 @@ fi
 seeds=
 withzsm=
 case $flavor in
-*7) series=${ZSM_LINUX7:-7.3} ;;
+*7|*7-arm64*) series=${ZSM_LINUX7:-7.3} ;;
 esac
 case $flavor in
 *-arm64*) arch=arm64 ;;

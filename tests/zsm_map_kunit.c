@@ -146,7 +146,7 @@ static void zmt_access(struct zsm_zspage *zspage, unsigned int idx,
 	while (size) {
 		unsigned int poff = offset_in_page(off);
 		unsigned int n = min_t(unsigned int, size, PAGE_SIZE - poff);
-		u8 *page = kmap_local_page(zspage->pages[off >> PAGE_SHIFT]);
+		u8 *page = kmap_local_page(zsm_zspage_page(zspage, off >> PAGE_SHIFT));
 
 		if (write)
 			memcpy(page + poff, buf, n);
@@ -356,7 +356,8 @@ static bool zmt_addr_ok(const struct zsm_tu_obj *o, const void *p, bool pte)
 	if (!zsm_kt_crosses(o)) {
 		if (IS_ENABLED(CONFIG_HIGHMEM))
 			return !is_vmalloc_addr(p);
-		return p == page_address(zsm_kt_zspage(o)->pages[off >> PAGE_SHIFT]) +
+		return p == page_address(zsm_zspage_page(zsm_kt_zspage(o),
+							 off >> PAGE_SHIFT)) +
 			    zsm_kt_poff(o);
 	}
 	if (pte)

@@ -30,7 +30,7 @@
  *   all objects read back, also while the pages are isolated;
  * - migrating the head page, the second page or the last page (all
  *   objects cross page boundaries, so objects run into and out of the page
- *   moved): ->migrate_page() succeeds, zspage->pages[k] is the new page,
+ *   moved): ->migrate_page() succeeds, page k of the zspage is the new page,
  *   which is movable with zsm_mops and knows its zspage and index; the old
  *   page is no longer movable and only core's reference is left on it; the
  *   old page is then overwritten with garbage before it is freed, and every
@@ -381,13 +381,13 @@ static bool zsm_mig_lock_pair(struct kunit *test, struct page *src,
 static struct page *zsm_mig_isolate_k(struct zsm_mig_fx *fx, unsigned int k,
 				      struct list_head *list)
 {
-	struct page *page = READ_ONCE(fx->zspage->pages[k]);
+	struct page *page = zsm_zspage_page(fx->zspage, k);
 	enum zsm_mig_isolate ret = zsm_mig_isolate(fx->test, page, list);
 
 	KUNIT_ASSERT_EQ_MSG(fx->test, ret, ZSM_MIG_ISOLATED,
 			    "isolating page %u of a live zspage", k);
 	/* Core compaction cannot have moved it: we held a reference. */
-	KUNIT_ASSERT_PTR_EQ(fx->test, READ_ONCE(fx->zspage->pages[k]), page);
+	KUNIT_ASSERT_PTR_EQ(fx->test, zsm_zspage_page(fx->zspage, k), page);
 	return page;
 }
 
@@ -457,7 +457,7 @@ static void zsm_mig_migrate_k(struct zsm_mig_fx *fx, unsigned int k,
 	zsm_mig_clear_isolated(src);
 
 	/* zsm's side, checked under both page locks. */
-	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(fx->zspage->pages[k]), dst);
+	KUNIT_EXPECT_PTR_EQ(test, zsm_zspage_page(fx->zspage, k), dst);
 	KUNIT_EXPECT_TRUE(test, zsm_mig_page_movable(dst));
 	if (zsm_mig_movable_type(dst))
 		KUNIT_EXPECT_PTR_EQ(test, zsm_mig_ops(dst), &zsm_mops);
@@ -507,7 +507,7 @@ static void isolate_putback_keeps_data(struct kunit *test)
 	for (k = 0; k < n; k++) {
 		zsm_mig_putback(pages[k]);
 		KUNIT_EXPECT_FALSE(test, zsm_mig_isolated(pages[k]));
-		KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(fx->zspage->pages[k]),
+		KUNIT_EXPECT_PTR_EQ(test, zsm_zspage_page(fx->zspage, k),
 				    pages[k]);
 		KUNIT_EXPECT_TRUE(test, zsm_mig_page_movable(pages[k]));
 	}
@@ -678,13 +678,13 @@ static void free_while_locked_is_deferred(struct kunit *test)
 {
 	struct zsm_mig_fx *fx = zsm_mig_fx_create(test);
 	unsigned int k = fx->geom->pages - 1;
-	struct page *page = READ_ONCE(fx->zspage->pages[k]);
+	struct page *page = zsm_zspage_page(fx->zspage, k);
 	bool isolated;
 
 	get_page(page);
 	lock_page(page);
 	/* Core may have moved it before we locked it: use the current one. */
-	if (READ_ONCE(fx->zspage->pages[k]) != page) {
+	if (zsm_zspage_page(fx->zspage, k) != page) {
 		unlock_page(page);
 		put_page(page);
 		kunit_skip(test, "page %u moved by core mm meanwhile", k);
@@ -741,7 +741,7 @@ static void migrate_of_dying_zspage_is_refused(struct kunit *test)
 						     MIGRATE_SYNC);
 	KUNIT_EXPECT_EQ_MSG(test, rc, -EAGAIN,
 			    "migrate_page() of a dead zspage's page");
-	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(zspage->pages[k]), page);
+	KUNIT_EXPECT_PTR_EQ(test, zsm_zspage_page(zspage, k), page);
 	KUNIT_EXPECT_EQ(test, page_private(dst), 0UL);
 	unlock_page(dst);
 	put_page(dst);
@@ -868,7 +868,7 @@ static void migrate_wait_is_bounded(struct kunit *test)
 	/* Bounded: a second is far more than the wait plus the emulation. */
 	KUNIT_EXPECT_LT_MSG(test, ns, (u64)ZSM_MIGRATE_WAIT_NS + NSEC_PER_SEC,
 			    "gave up after %llu ns", ns);
-	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(fx->zspage->pages[0]), page);
+	KUNIT_EXPECT_PTR_EQ(test, zsm_zspage_page(fx->zspage, 0), page);
 	KUNIT_EXPECT_FALSE(test, zsm_zspage_writer_waits(fx->zspage));
 	unlock_page(dst);
 	put_page(dst);

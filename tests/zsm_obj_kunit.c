@@ -307,7 +307,7 @@ static void zok_read_one(struct zok_read *rd, void *arg)
 {
 	struct zok_fx *fx = rd->fx;
 	struct kunit *test = fx->test;
-	u8 *at = page_address(rd->zspage->pages[rd->pg]);
+	u8 *at = page_address(zsm_zspage_page(rd->zspage, rd->pg));
 	unsigned long *reads = arg;
 	u8 *p;
 
@@ -358,13 +358,13 @@ static void zok_sg_read_one(struct zok_read *rd, void *arg)
 {
 	struct zok_fx *fx = rd->fx;
 	struct kunit *test = fx->test;
-	struct page **pages = rd->zspage->pages;
 	unsigned long *entries = arg;
 	struct scatterlist sg[2];
 
 	zs_obj_read_sg_begin(fx->pool, fx->handles[rd->i], sg, rd->len);
 	KUNIT_EXPECT_TRUE(test, zsm_zspage_busy(rd->zspage));
-	KUNIT_EXPECT_PTR_EQ(test, sg_page(&sg[0]), pages[rd->pg]);
+	KUNIT_EXPECT_PTR_EQ(test, sg_page(&sg[0]),
+			    zsm_zspage_page(rd->zspage, rd->pg));
 	KUNIT_EXPECT_EQ(test, sg[0].offset, rd->poff);
 	if (rd->cross) {
 		entries[1]++;
@@ -372,7 +372,8 @@ static void zok_sg_read_one(struct zok_read *rd, void *arg)
 				(unsigned int)PAGE_SIZE - rd->poff);
 		KUNIT_EXPECT_FALSE(test, sg_is_last(&sg[0]));
 		KUNIT_EXPECT_TRUE(test, sg_is_last(&sg[1]));
-		KUNIT_EXPECT_PTR_EQ(test, sg_page(&sg[1]), pages[rd->pg + 1]);
+		KUNIT_EXPECT_PTR_EQ(test, sg_page(&sg[1]),
+				    zsm_zspage_page(rd->zspage, rd->pg + 1));
 		KUNIT_EXPECT_EQ(test, sg[1].offset, 0U);
 	} else {
 		entries[0]++;
@@ -423,7 +424,7 @@ struct zok_mover {
 static int zok_mover_fn(void *arg)
 {
 	struct zok_mover *m = arg;
-	struct page *src = READ_ONCE(m->zspage->pages[0]);
+	struct page *src = zsm_zspage_page(m->zspage, 0);
 	struct page *dst;
 
 	m->compacted = zs_compact(m->fx->pool);
@@ -538,7 +539,7 @@ static void zok_check_nodes(struct kunit *test, struct zok_fx *fx,
 	struct zsm_zspage *zspage = zok_where(fx, i, &idx);
 
 	for (k = 0; k < zspage->nr_pages; k++)
-		KUNIT_EXPECT_EQ_MSG(test, page_to_nid(zspage->pages[k]), nid,
+		KUNIT_EXPECT_EQ_MSG(test, page_to_nid(zsm_zspage_page(zspage, k)), nid,
 				    "page %u of a zspage allocated on node %d",
 				    k, nid);
 }

@@ -536,7 +536,8 @@ static u64 bi_slot_sum(struct bi_ctx *c, struct zsm_zspage *zspage,
 	for (done = 0; done < len; done += n) {
 		n = min_t(unsigned int, len - done,
 			  PAGE_SIZE - offset_in_page(off + done));
-		src = kmap_local_page(zspage->pages[(off + done) >> PAGE_SHIFT]);
+		src = kmap_local_page(zsm_zspage_page(zspage,
+						      (off + done) >> PAGE_SHIFT));
 		memcpy(c->scratch + done, src + offset_in_page(off + done), n);
 		kunmap_local(src);
 	}

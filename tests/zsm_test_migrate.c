@@ -508,7 +508,7 @@ static void tmig_walk(void (*fn)(struct page *page, void *arg), void *arg)
 		spin_lock(&class->lock);
 		zspage = zsm_obj_zspage(READ_ONCE(*(unsigned long *)o->handle));
 		for (k = 0; k < zspage->nr_pages; k++)
-			fn(zspage->pages[k], arg);
+			fn(zsm_zspage_page(zspage, k), arg);
 		spin_unlock(&class->lock);
 		if (!(i & 255))
 			cond_resched();
