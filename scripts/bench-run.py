@@ -318,8 +318,9 @@ def zram_fill_counted(raw, rounds):
 #   any:  the size classes chosen for this very data (the partition of its
 #         distinct lengths with the fewest pages, a class being as large as
 #         its largest object): no allocator of that kind does better.
-#   grid: zsm's class slots (8-byte steps up to 512, 16 above, unmerged)
-#         and zsm's 12 bytes an object (handle word and slot word).
+#   grid: classes of zsm's slot sizes (8-byte steps up to 512, 16 above),
+#         adjacent ones merged where that saves pages, as zsm merges
+#         slots, and zsm's 12 bytes an object (handle and slot word).
 # Each is reported as zsmalloc's measured total after the fill over the
 # ceiling: the highest total_density ratio such an allocator could show.
 
@@ -347,28 +348,31 @@ def pages_for(nbytes):
     return -(-nbytes // PAGE)
 
 
-def ceiling_pages_any(counts):
-    """Fewest pages of any partition of the lengths into classes: dp[j] is
-    the best for the j smallest lengths, the last class being lengths i..j
-    at size d[j-1]."""
+def ceiling_pages(counts, size_of=lambda ln: ln):
+    """Fewest pages of any partition of the lengths into classes, a class
+    being as large as size_of() its largest length: dp[j] is the best for
+    the j smallest lengths, the last class being lengths i..j."""
     d = sorted(counts)
     dp = [0] + [None] * len(d)
     for j in range(1, len(d) + 1):
         c = 0
+        size = size_of(d[j - 1])
         for i in range(j, 0, -1):
             c += counts[d[i - 1]]
-            v = dp[i - 1] + pages_for(c * d[j - 1])
+            v = dp[i - 1] + pages_for(c * size)
             if dp[j] is None or v < dp[j]:
                 dp[j] = v
     return dp[len(d)]
 
 
+def ceiling_pages_any(counts):
+    return ceiling_pages(counts)
+
+
 def ceiling_pages_grid(counts):
-    per = {}
-    for ln, c in counts.items():
-        z = zsm_slot_size(ln)
-        per[z] = per.get(z, 0) + c
-    return sum(pages_for(c * z) for z, c in per.items())
+    """The same with class sizes from zsm's slots (merged as zsm merges
+    adjacent slots, or further)."""
+    return ceiling_pages(counts, zsm_slot_size)
 
 
 def density_ceilings(raw, sizes, rounds):

@@ -737,6 +737,8 @@ class DensityCeilingTest(unittest.TestCase):
         self.assertEqual(br.ceiling_pages_any({1000: 4, 3000: 2}), 3)
         # zsm's slots: 1008 x 4 (1 page), 3008 x 2 (2 pages).
         self.assertEqual(br.ceiling_pages_grid({1000: 4, 3000: 2}), 3)
+        # Slots 2000 and 2048 a page each, or merged into 2048: one page.
+        self.assertEqual(br.ceiling_pages_grid({2000: 1, 2040: 1}), 1)
 
     def test_ratios_from_log(self):
         lines = ts("""
@@ -758,7 +760,8 @@ class DensityCeilingTest(unittest.TestCase):
         # 4096 is huge: left out. 2000 x 2 and 2040 x 2 in one class of
         # 2040: 2 pages, plus 8 bytes a handle.
         self.assertAlmostEqual(c["any"], up / (2 * 4096 + 32))
-        # zsm's slots 2000 and 2048: a page each, plus 12 bytes an object.
+        # zsm's slots 2000 and 2048: a page each (or both in 2048: two),
+        # plus 12 bytes an object.
         self.assertAlmostEqual(c["grid"], up / (2 * 4096 + 48))
         self.assertAlmostEqual(c["zsm"], up / (3 * 4096 + 100))
 
