@@ -281,8 +281,8 @@ extern atomic_long_t zsm_pages_held;
  *
  * Per-CPU map areas are touched only by their CPU with preemption off, and
  * by the CPU hotplug callbacks while that CPU is not running. Object pages
- * are reached only through the kernel's linear map or kmap_local (never
- * mapped to user space), so no cache maintenance (flush_dcache_page()) is
+ * are reached only through the kernel's linear map (struct zsm_zspage's
+ * @page_addr; never mapped to user space), so no cache maintenance (flush_dcache_page()) is
  * needed on any architecture; pte mode, which remaps them, is x86-64 only
  * (zsm_compat.h).
  */
