@@ -15,8 +15,8 @@
  *
  * Blocks are carved from pages of their pool, ZSM_HBLOCKS_PER_PAGE to a
  * page, shared by the pool's classes: a page counts PAGE_SIZE bytes in the
- * pool's metadata (zsm_pool_meta_add()) from its first block taken to its last block given
- * back, so what the blocks cost is exact and the pool's own, free blocks
+ * pool's metadata (zsm_pool_meta_add()) from its first block taken to its
+ * last block given back, so what the blocks cost is exact and the pool's own, free blocks
  * included, whatever the slab allocator or its debugging options would
  * add. A page's free blocks are on a list through the blocks themselves
  * (page->private its head, the page's blocks in use in page->index, the

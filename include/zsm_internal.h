@@ -282,9 +282,9 @@ extern atomic_long_t zsm_pages_held;
  * Per-CPU map areas are touched only by their CPU with preemption off, and
  * by the CPU hotplug callbacks while that CPU is not running. Object pages
  * are reached only through the kernel's linear map (struct zsm_zspage's
- * @page_addr; never mapped to user space), so no cache maintenance (flush_dcache_page()) is
- * needed on any architecture; pte mode, which remaps them, is x86-64 only
- * (zsm_compat.h).
+ * @page_addr; never mapped to user space), so no cache maintenance
+ * (flush_dcache_page()) is needed on any architecture; pte mode, which
+ * remaps them, is x86-64 only (zsm_compat.h).
  */
 
 /* Fullness groups: 0 = empty, 1..ZSM_FULLNESS_FULL-1 = by tenths, ZSM_FULLNESS_FULL. */
@@ -385,13 +385,11 @@ struct zsm_zspage {
 	/* u32 slots[objs] follows page_addr[class->geom.pages] */
 };
 
-/* Page @k of @zspage, or NULL where none is present. */
+/* Page @k of @zspage, one of its @nr_pages present ones. */
 static inline struct page *zsm_zspage_page(const struct zsm_zspage *zspage,
 					   unsigned int k)
 {
-	void *addr = READ_ONCE(zspage->page_addr[k]);
-
-	return addr ? virt_to_page(addr) : NULL;
+	return virt_to_page(READ_ONCE(zspage->page_addr[k]));
 }
 
 /* Make @page (NULL: none) page @k of @zspage. */

@@ -365,10 +365,6 @@ def ceiling_pages(counts, size_of=lambda ln: ln):
     return dp[len(d)]
 
 
-def ceiling_pages_any(counts):
-    return ceiling_pages(counts)
-
-
 def ceiling_pages_grid(counts):
     """The same with class sizes from zsm's slots (merged as zsm merges
     adjacent slots, or further)."""
@@ -395,7 +391,7 @@ def density_ceilings(raw, sizes, rounds):
                 continue
             counts = fill_counts(small, n)
             up = up_p * PAGE + up_m
-            best = ceiling_pages_any(counts) * PAGE + 8 * n
+            best = ceiling_pages(counts) * PAGE + 8 * n
             grid = ceiling_pages_grid(counts) * PAGE + 12 * n
             out[s] = {"objects": n, "distinct": len(counts),
                       "any": up / best, "grid": up / grid,

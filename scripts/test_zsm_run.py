@@ -732,9 +732,9 @@ class DensityCeilingTest(unittest.TestCase):
     def test_any_classes_partition(self):
         # 2000 and 2040 alone take a page each; in one class of 2040
         # bytes both fit one page: the partition must find that.
-        self.assertEqual(br.ceiling_pages_any({2000: 1, 2040: 1}), 1)
+        self.assertEqual(br.ceiling_pages({2000: 1, 2040: 1}), 1)
         # 1000 x 4 and 3000 x 2: apart 1 + 2 pages, together 5.
-        self.assertEqual(br.ceiling_pages_any({1000: 4, 3000: 2}), 3)
+        self.assertEqual(br.ceiling_pages({1000: 4, 3000: 2}), 3)
         # zsm's slots: 1008 x 4 (1 page), 3008 x 2 (2 pages).
         self.assertEqual(br.ceiling_pages_grid({1000: 4, 3000: 2}), 3)
         # Slots 2000 and 2048 a page each, or merged into 2048: one page.
