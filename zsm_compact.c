@@ -272,6 +272,8 @@ static unsigned long zsm_class_compact(struct zsm_pool *pool,
  *
  * One compaction runs per pool at a time; a call made while another runs
  * returns 0 at once. Gives up the CPU and the class lock when contended.
+ * First gives back the zspages zs_free() emptied that still wait for the
+ * pool's worker (those whose page locks are free; not counted as freed).
  *
  * Context: Process context; may sleep.
  * Return: pages freed by this call; also added to pages_compacted.
@@ -282,6 +284,7 @@ unsigned long zs_compact(struct zs_pool *zpool)
 	unsigned long freed = 0;
 	unsigned int i;
 
+	zsm_release_pending(pool, false);
 	if (!mutex_trylock(&pool->compact_lock))
 		return 0;
 	for (i = ZSM_NR_CLASSES; i-- > 0;) {

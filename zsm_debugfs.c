@@ -135,6 +135,9 @@ static int zsm_summary_show(struct seq_file *s, void *v)
 	/* What the chain length pick weighs (zsm_class.c). */
 	seq_printf(s, "descriptor_fixed_bytes %u\n", zsm_desc_bytes(0, 0));
 	seq_printf(s, "pages_evicted %lu\n", READ_ONCE(pool->pages_evicted));
+	seq_printf(s, "pages_pending_release %lu\n",
+		   /* A statistic: read without pool->deferred_lock. */
+		   data_race(pool->pending_pages));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(zsm_summary);

@@ -68,7 +68,7 @@ struct zs_pool *zs_create_pool(const char *name)
 	pool->hblock_lo = ULONG_MAX;
 	spin_lock_init(&pool->deferred_lock);
 	INIT_LIST_HEAD(&pool->deferred_free);
-	INIT_WORK(&pool->free_work, zsm_deferred_free_work);
+	INIT_DELAYED_WORK(&pool->free_work, zsm_deferred_free_work);
 	mutex_init(&pool->compact_lock);
 	mutex_init(&pool->evict_lock);
 
@@ -219,7 +219,9 @@ void zs_destroy_pool(struct zs_pool *zpool)
 	 * period point at nothing their callback uses (it only kfree()s them);
 	 * module unload waits for the callbacks (zsm_desc_caches_exit()).
 	 */
-	flush_work(&pool->free_work);
+	flush_delayed_work(&pool->free_work);
+	/* The queue is empty after this, whatever became of the worker. */
+	zsm_release_pending(pool, true);
 	for (i = 0; i < ZSM_NR_CLASSES; i++)
 		kfree(pool->classes[i]);
 	kfree(pool->name);
@@ -461,7 +463,10 @@ EXPORT_SYMBOL_GPL(zs_malloc);
  * @handle: handle from zs_malloc(); 0 and error values are ignored.
  *
  * A handle that is not a live handle of @pool (double free, another pool's
- * handle) is refused with one warning; nothing else is touched. The object
+ * handle) is refused with one warning; nothing else is touched. A zspage
+ * the free empties leaves its class, but its pages go back to the page
+ * allocator from the pool's worker, about a jiffy later (counted in
+ * zs_get_total_pages() until then). The object
  * an eviction handler is running for stays mapped-readable until the
  * handler returns, and is freed then (see zs_evict_fn).
  *
@@ -516,7 +521,7 @@ void zs_free(struct zs_pool *zpool, unsigned long handle)
 
 	__zsm_handle_put(class, hp);
 	if (__zsm_slot_release(class, zspage, idx))
-		__zsm_zspage_free(pool, zspage);
+		__zsm_zspage_free_later(pool, zspage);
 out:
 	spin_unlock(&class->lock);
 }

@@ -219,7 +219,11 @@ static __always_inline bool zsm_obj_map_refused(struct zsm_pool *pool,
  * The handle word can change under us (compaction moves objects with the
  * source zspage write-locked); the descriptor read from it is kept alive by
  * RCU until we hold its lock and have seen the handle word unchanged, after
- * which compaction and migration of that zspage wait for us.
+ * which compaction and migration of that zspage wait for us. The RCU read
+ * side is preemption off: since the RCU flavours were consolidated (4.20)
+ * call_rcu() waits for preempt-disabled regions too, and on a preemptible
+ * RCU kernel preempt_disable()/preempt_enable() is cheaper than
+ * rcu_read_lock()/rcu_read_unlock(), whose unlock is a call.
  *
  * Return: true with *@zspagep read-locked (and *@objp set), or false with
  * nothing held and nothing warned: the caller then takes the slow path,
@@ -235,7 +239,8 @@ zsm_obj_lock_fast(struct zsm_pool *pool, unsigned long handle,
 
 	if (unlikely(zsm_obj_map_refused(pool, handle)))
 		return false;
-	rcu_read_lock();
+	/* The RCU reader: preemption off (see above). */
+	preempt_disable();
 	/*
 	 * Pairs with the smp_store_release() that publishes a moved object's
 	 * location (__zsm_slot_take()): seeing the new location, we also see
@@ -245,7 +250,7 @@ zsm_obj_lock_fast(struct zsm_pool *pool, unsigned long handle,
 	zspage = zsm_obj_zspage(obj);
 	if (unlikely(obj & ZSM_HANDLE_FREE) ||
 	    unlikely(!zsm_zspage_read_tryacquire(zspage))) {
-		rcu_read_unlock();
+		preempt_enable();
 		return false;
 	}
 	zsm_zspage_lock_taken(zspage);
@@ -256,10 +261,10 @@ zsm_obj_lock_fast(struct zsm_pool *pool, unsigned long handle,
 	 */
 	if (unlikely(smp_load_acquire(hp) != obj)) {
 		zsm_zspage_read_unlock(zspage);
-		rcu_read_unlock();
+		preempt_enable();
 		return false;
 	}
-	rcu_read_unlock();
+	preempt_enable();
 	*zspagep = zspage;
 	*objp = obj;
 	/* Held on return: zsm_obj_lock_read(), zs_map_object() */

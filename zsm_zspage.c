@@ -12,8 +12,9 @@
  * (slot -> handle): zs_malloc() and zs_free() never touch object memory.
  * This file keeps a zspage's life: its descriptor, its fullness group, its
  * pages (added lazily, registered with migration as they join, released
- * with their page locks held or by a deferred worker), its slots, and the
- * migration callbacks that move one of its pages.
+ * with their page locks held: by the pool's worker for the zspages
+ * zs_free() empties, at once for compaction, eviction and destruction), its
+ * slots, and the migration callbacks that move one of its pages.
  *
  * Page migration (core mm compaction, memory offlining, CMA) moves single
  * pages. Every page of every zspage is registered with zsm_mops. Handles
@@ -29,8 +30,8 @@
  *   putback_page(P)    nothing was changed at isolation: nothing to undo.
  *
  * Freeing races: a zspage is released only with every page lock held
- * (trylock under class->lock, else deferred to a worker that sleeps on the
- * locks), so a page is never freed while migrate_page() runs on it. A page
+ * (trylock, else left to the worker, which sleeps on the locks), so a page
+ * is never freed while migrate_page() runs on it. A page
  * isolated but not locked can be released: up to 6.16 clearing its movable
  * mark tells core mm, which then drops its own reference and never calls
  * us for it again; from 6.17 the mark is sticky and migrate_page() is
@@ -368,14 +369,74 @@ static bool zsm_zspage_trylock_pages(struct zsm_zspage *zspage)
 	return true;
 }
 
-void zsm_deferred_free_work(struct work_struct *work)
+/*
+ * Lock every page of a dead zspage, sleeping on a busy one. The zspage is
+ * dead: no object, no list, and migration no longer swaps its pages
+ * (zsm_migrate_page() refuses a dead zspage), so page_addr[i] stays ours
+ * while we sleep on its lock; a migration that was in flight when it died
+ * finished its swap under class->lock before the zspage was marked dead.
+ * The re-check after the lock is a second guard.
+ */
+static void zsm_zspage_lock_pages(struct zsm_zspage *zspage)
 {
-	struct zsm_pool *pool = container_of(work, struct zsm_pool, free_work);
+	unsigned int i;
+
+	for (i = 0; i < zspage->nr_pages; i++) {
+		struct page *page;
+
+		for (;;) {
+			page = zsm_zspage_page(zspage, i);
+			lock_page(page);
+			if (page == zsm_zspage_page(zspage, i))
+				break;
+			unlock_page(page);
+		}
+	}
+}
+
+/*
+ * Queue @zspage, dead, for zsm_release_pending(), and make the worker run
+ * after @delay at the latest. @count: it is new to the queue (not put back).
+ */
+static void zsm_zspage_defer(struct zsm_pool *pool, struct zsm_zspage *zspage,
+			     unsigned long delay, bool count)
+{
+	bool first;
+
+	spin_lock(&pool->deferred_lock);
+	first = list_empty(&pool->deferred_free);
+	list_add_tail(&zspage->deferred, &pool->deferred_free);
+	if (count)
+		pool->pending_pages += zspage->nr_pages;
+	spin_unlock(&pool->deferred_lock);
+	/*
+	 * Queued by whoever made the list non-empty; the worker empties it
+	 * whole. A zspage whose locks were busy wants the worker now: a
+	 * timer still running is brought forward (the worker may then run
+	 * twice, the second time on an empty list).
+	 */
+	if (!delay) {
+		cancel_delayed_work(&pool->free_work);
+		schedule_delayed_work(&pool->free_work, 0);
+	} else if (first) {
+		schedule_delayed_work(&pool->free_work, delay);
+	}
+}
+
+/**
+ * zsm_release_pending() - give back the pool's zspages waiting for release.
+ * @pool: the pool.
+ * @wait: sleep on busy page locks. Without it a zspage whose page lock is
+ *	busy stays queued for the worker, which is kicked.
+ *
+ * Context: Process context, no zsm lock held; sleeps only with @wait.
+ */
+void zsm_release_pending(struct zsm_pool *pool, bool wait)
+{
 	struct zsm_zspage *zspage;
+	unsigned int pages;
 
 	for (;;) {
-		unsigned int i;
-
 		spin_lock(&pool->deferred_lock);
 		zspage = list_first_entry_or_null(&pool->deferred_free,
 						  struct zsm_zspage, deferred);
@@ -384,41 +445,28 @@ void zsm_deferred_free_work(struct work_struct *work)
 		spin_unlock(&pool->deferred_lock);
 		if (!zspage)
 			break;
-		/*
-		 * The zspage is dead: no object, no list, and migration no
-		 * longer swaps its pages (zsm_migrate_page() refuses a dead
-		 * zspage), so page_addr[i] stays ours while we sleep on its lock;
-		 * a migration that was in flight when it died finished its
-		 * swap under class->lock before the zspage was marked dead.
-		 * The re-check after the lock is a second guard.
-		 */
-		for (i = 0; i < zspage->nr_pages; i++) {
-			struct page *page;
-
-			for (;;) {
-				page = zsm_zspage_page(zspage, i);
-				lock_page(page);
-				if (page == zsm_zspage_page(zspage, i))
-					break;
-				unlock_page(page);
-			}
+		if (wait) {
+			zsm_zspage_lock_pages(zspage);
+		} else if (!zsm_zspage_trylock_pages(zspage)) {
+			zsm_zspage_defer(pool, zspage, 0, false);
+			break;
 		}
+		pages = zspage->nr_pages;
 		zsm_zspage_release(pool, zspage);
+		spin_lock(&pool->deferred_lock);
+		pool->pending_pages -= pages;
+		spin_unlock(&pool->deferred_lock);
 	}
 }
 
-/**
- * __zsm_zspage_free() - return an empty, unlisted zspage to the system.
- * @pool: owning pool.
- * @zspage: zspage with no object, already off its class's lists.
- *
- * Pages are released with their page lock held so that migration of any of
- * them is either finished or not yet started. If a page lock is busy (page
- * being migrated), the free is deferred to process context.
- *
- * Context: class->lock held; does not sleep.
- */
-void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage)
+void zsm_deferred_free_work(struct work_struct *work)
+{
+	zsm_release_pending(container_of(to_delayed_work(work),
+					 struct zsm_pool, free_work), true);
+}
+
+/* Take an empty zspage out of its class; the caller releases it. */
+static void __zsm_zspage_kill(struct zsm_zspage *zspage)
 {
 	struct zsm_class *class = zspage->class;
 
@@ -427,14 +475,46 @@ void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage)
 	list_del_init(&zspage->lru);
 	class->nr_zspages--;
 	class->nr_pages -= zspage->nr_pages;
-	if (zsm_zspage_trylock_pages(zspage)) {
+}
+
+/**
+ * __zsm_zspage_free() - return an empty, unlisted zspage to the system now.
+ * @pool: owning pool.
+ * @zspage: zspage with no object, already off its class's lists.
+ *
+ * Pages are released with their page lock held so that migration of any of
+ * them is either finished or not yet started. If a page lock is busy (page
+ * being migrated), the release is left to the worker, which runs at once.
+ * For compaction, eviction and pool destruction, which count what they free.
+ *
+ * Context: class->lock held; does not sleep.
+ */
+void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage)
+{
+	__zsm_zspage_kill(zspage);
+	if (zsm_zspage_trylock_pages(zspage))
 		zsm_zspage_release(pool, zspage);
-		return;
-	}
-	spin_lock(&pool->deferred_lock);
-	list_add_tail(&zspage->deferred, &pool->deferred_free);
-	spin_unlock(&pool->deferred_lock);
-	schedule_work(&pool->free_work);
+	else
+		zsm_zspage_defer(pool, zspage, 0, true);
+}
+
+/**
+ * __zsm_zspage_free_later() - queue an empty, unlisted zspage for release.
+ * @pool: owning pool.
+ * @zspage: zspage with no object, already off its class's lists.
+ *
+ * zs_free()'s way: its pages go back to the page allocator from the pool's
+ * worker ZSM_RELEASE_DELAY later (or from the next zs_compact()), not from
+ * the caller, which only links the descriptor into a list (and arms the
+ * worker's timer if the list was empty). They stay in pages_total until
+ * then. Documentation/zsm.rst, "Fullness and allocation".
+ *
+ * Context: class->lock held; does not sleep.
+ */
+void __zsm_zspage_free_later(struct zsm_pool *pool, struct zsm_zspage *zspage)
+{
+	__zsm_zspage_kill(zspage);
+	zsm_zspage_defer(pool, zspage, ZSM_RELEASE_DELAY, true);
 }
 
 /* === Page migration ====================================================== */

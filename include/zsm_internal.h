@@ -176,8 +176,9 @@ extern atomic_long_t zsm_pages_held;
  *   above, because no writer waits for readers without a bound.
  *
  * zs_malloc() takes zsm_pool.hblock_lock on its own, without the class
- * lock, to take a handle block for the class. The deferred free worker
- * takes the page locks of a dead zspage (sleeping) with no zsm lock held.
+ * lock, to take a handle block for the class. The release worker takes
+ * the page locks of a dead zspage (sleeping) with no zsm lock held;
+ * zs_compact() takes them by trylock, with no zsm lock held either.
  *
  * Mappers take only zsm_zspage.lock (read), and find the zspage under RCU
  * (descriptors are freed after an RCU grace period). No lock is pool-wide
@@ -234,6 +235,8 @@ extern atomic_long_t zsm_pages_held;
  *                                   lock)
  *  the descriptor itself, from the  __zsm_zspage_free RCU: freed by call_rcu(),
  *   handle word (map paths)                           read in rcu_read_lock()
+ *                                                     or, on the fast path,
+ *                                                     with preemption off
  *  zspage->dead (isolate_page)      class->lock       the page lock (isolate
  *                                                     holds it, the free drops
  *                                                     its pages with it held);
@@ -349,7 +352,8 @@ struct zsm_zspage_lock {
  *	reaches any more (zsm_compact.c); read without it only once the
  *	zspage is dead.
  * @rcu: descriptor freed after an RCU grace period (lockless map lookup).
- * @deferred: node in pool->deferred_free when page locks were busy; under
+ * @deferred: node in pool->deferred_free once dead and waiting for
+ *	release (freed by zs_free(), or its page locks were busy); under
  *	pool->deferred_lock.
  * @page_addr: the chain, class->geom.pages entries of which the first
  *	@nr_pages are present (the rest NULL): each page's address in the
@@ -667,6 +671,14 @@ struct zsm_class {
 #define ZSM_MIGRATE_WAIT_NS	(2 * NSEC_PER_MSEC)
 
 /*
+ * How long, in jiffies, a zspage zs_free() emptied waits for the worker
+ * that gives its pages back. The first such zspage arms the timer, so one
+ * run of the worker takes every zspage emptied in the period, and no
+ * zs_free() wakes a thread.
+ */
+#define ZSM_RELEASE_DELAY	1
+
+/*
  * The one writer that waits: page migration in a synchronous mode (memory
  * offline, CMA, alloc_contig_range()), which must not fail just because an
  * object of the zspage is being read. It adds ZSM_ZSPAGE_WAITING to the
@@ -921,9 +933,14 @@ static __always_inline bool zsm_handle_word_ok(unsigned long handle)
  * @hblock_pages: the pool's handle block pages that have a free block,
  *	linked by page->lru.
  * @nr_hblock_pages: the pool's handle block pages.
- * @deferred_lock: protects @deferred_free. Nests inside class->lock.
- * @deferred_free: zspages whose pages were locked at free time.
- * @free_work: frees @deferred_free in process context.
+ * @deferred_lock: protects @deferred_free and @pending_pages. Nests
+ *	inside class->lock.
+ * @deferred_free: dead zspages waiting for release: emptied by zs_free(),
+ *	or their page locks were busy when they were freed.
+ * @pending_pages: the pages of the zspages queued on @deferred_free, until
+ *	they are given back (in @pages_total until then).
+ * @free_work: releases @deferred_free in process context, sleeping on
+ *	page locks; armed ZSM_RELEASE_DELAY ahead by zs_free().
  * @compact_lock: held for the whole of one zs_compact() (one at a time).
  * @shrinker: pool shrinker (compaction under memory pressure).
  * @debugfs: per-pool debugfs directory.
@@ -954,7 +971,8 @@ struct zsm_pool {
 	unsigned long nr_hblock_pages;
 	spinlock_t deferred_lock;	/* innermost; guards deferred_free */
 	struct list_head deferred_free;
-	struct work_struct free_work;
+	unsigned long pending_pages;
+	struct delayed_work free_work;
 	struct mutex compact_lock;	/* outermost; one zs_compact() */
 	struct shrinker *shrinker;
 	struct dentry *debugfs;
@@ -1143,6 +1161,8 @@ struct kmem_cache *zsm_desc_cache(unsigned int index, unsigned int *size);
 struct zsm_zspage *zsm_zspage_alloc(struct zsm_class *class, gfp_t gfp);
 void zsm_zspage_unused(struct zsm_zspage *zspage);
 void __zsm_zspage_free(struct zsm_pool *pool, struct zsm_zspage *zspage);
+void __zsm_zspage_free_later(struct zsm_pool *pool, struct zsm_zspage *zspage);
+void zsm_release_pending(struct zsm_pool *pool, bool wait);
 void zsm_deferred_free_work(struct work_struct *work);
 void __zsm_zspage_add_page(struct zsm_class *class, struct zsm_zspage *zspage,
 			   struct page *page);

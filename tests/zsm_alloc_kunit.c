@@ -420,7 +420,7 @@ static void handle_directory_follows_handle_blocks(struct kunit *test)
 
 	for (i = 1; i < n; i += 2)
 		zsm_kt_free(fx, i);
-	flush_work(&zsm_pool(fx->pool)->free_work);
+	zsm_tu_released(fx->pool);
 	KUNIT_EXPECT_EQ(test, class->nr_handle_blocks, 0UL);
 	/* Back to the class's own ids, nothing allocated. */
 	KUNIT_EXPECT_EQ(test, class->hdir_len, ZSM_HDIR_MIN);

@@ -135,7 +135,7 @@ static void ev_evict_rest(struct kunit *test, struct ev_ctx *c,
 	unsigned int i;
 
 	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), (long)pages);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0UL);
 	for (i = 0; i < fx->nr; i++)
 		KUNIT_EXPECT_TRUE(test, c->evicted[i]);
 	zsm_kt_fx_release(fx);
@@ -241,7 +241,7 @@ static void evict_with_concurrent_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, 1), (long)pages);
 	KUNIT_EXPECT_EQ(test, c->calls, 1U);
 	KUNIT_EXPECT_EQ(test, c->unknown, 0U);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0UL);
 	zsm_kt_fx_release(fx);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), held);
 }
@@ -415,7 +415,7 @@ static void evict_goes_past_refused_zspages(struct kunit *test)
 	/* Once the handler takes them, all go. */
 	c->stuck = 0;
 	KUNIT_EXPECT_EQ(test, zs_evict_pages(fx->pool, stuck_pages), stuck_pages);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0UL);
 	zsm_kt_fx_release(fx);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held), held);
 }

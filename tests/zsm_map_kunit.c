@@ -442,7 +442,7 @@ static void every_class_round_trips(struct kunit *test)
 	KUNIT_EXPECT_GT(test, crossing, 0);
 	KUNIT_EXPECT_EQ_MSG(test, bad_addr, 0,
 			    "maps at an address of the wrong kind");
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0);
 }
 
 /* === Split points ======================================================== */
@@ -1426,7 +1426,7 @@ static void every_size_round_trips(struct kunit *test)
 	KUNIT_EXPECT_GT(test, crossing, 0);
 	for (i = 0; i < fx->nr; i++)
 		zsm_kt_free(fx, i);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0);
 }
 
 #define ZMT_SPLIT_ZSPAGES	3
@@ -1504,7 +1504,7 @@ static void split_points_of_full_zspages(struct kunit *test)
 	KUNIT_EXPECT_EQ_MSG(test, wrong_mode, 0,
 			    "cross-page maps not in %s mode",
 			    pte ? "pte" : "copy");
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0);
 }
 
 /* === One zspage: RW, RO, nesting ======================================== */
@@ -1785,7 +1785,7 @@ static void atomic_context_alloc_and_map(struct kunit *test)
 	for (i = 0; i < fx->nr; i++)
 		zsm_kt_free(fx, i);
 	spin_unlock(&zmt_atomic_lock);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0);
 }
 
 /* === Suite =============================================================== */

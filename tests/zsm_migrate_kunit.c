@@ -602,13 +602,14 @@ static void free_while_isolated(struct kunit *test)
 
 	page = zsm_mig_isolate_k(fx, k, &isolated);
 	zsm_mig_free_all(fx);
+	zsm_tu_released(fx->pool);
 
 	/* zsm let go of the page; only core's reference is left. */
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
 	KUNIT_EXPECT_EQ(test, page_private(page), 0UL);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held),
 			fx->held_before);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0UL);
 
 	/* putback_movable_pages() */
 	list_del(&page->lru);
@@ -647,6 +648,7 @@ static void migrate_after_free_while_isolated(struct kunit *test)
 	set_page_private(dst, 0);
 	page = zsm_mig_isolate_k(fx, k, &isolated);
 	zsm_mig_free_all(fx);
+	zsm_tu_released(fx->pool);
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
 	if (!zsm_mig_lock_pair(test, page, dst))
 		return;
@@ -670,8 +672,10 @@ static void migrate_after_free_while_isolated(struct kunit *test)
 
 /*
  *   core: get_page, lock page k      (as migrate_folio_unmap() holds it)
- *   zsm:  zs_free() x objs           -> trylock of page k fails: deferred
+ *   zsm:  zs_free() x objs           -> zspage dead, queued for the worker
  *   core: ->isolate_page(page k)     -> false, the zspage is dying
+ *   zsm:  zs_compact()               -> trylock of page k fails: it stays
+ *                                       queued, counted
  *   core: unlock, put                -> the worker frees the zspage
  */
 static void free_while_locked_is_deferred(struct kunit *test)
@@ -697,22 +701,25 @@ static void free_while_locked_is_deferred(struct kunit *test)
 			       "isolate_page() accepted a page of a dead zspage");
 	if (isolated)
 		zsm_mig_ops(page)->putback_page(page);
+	zs_compact(fx->pool);
+	KUNIT_EXPECT_EQ(test, zsm_kt_pending_pages(zsm_pool(fx->pool)),
+			(unsigned long)fx->zspage->nr_pages);
 	unlock_page(page);
 
-	flush_work(&zsm_pool(fx->pool)->free_work);
+	zsm_tu_released(fx->pool);
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
 	KUNIT_EXPECT_FALSE(test, zsm_mig_page_movable(page));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held),
 			fx->held_before);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0UL);
 	put_page(page);
 }
 
 /*
  *   core: get_page, lock, isolate, unlock   (page k isolated)
  *   core: lock page k                       (migrate_folio_unmap())
- *   zsm:  zs_free() x objs                  -> trylock of page k fails:
- *                                              zspage dead, deferred
+ *   zsm:  zs_free() x objs                  -> zspage dead, queued for
+ *                                              the worker
  *   core: ->migrate_page(dst, page k)       -> -EAGAIN: a dead zspage's
  *                                              pages[] must not change, the
  *                                              worker sleeps on pages[k]
@@ -748,10 +755,10 @@ static void migrate_of_dying_zspage_is_refused(struct kunit *test)
 	unlock_page(page);
 	zsm_mig_putback(page);
 
-	flush_work(&zsm_pool(fx->pool)->free_work);
+	zsm_tu_released(fx->pool);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&zsm_pages_held),
 			fx->held_before);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0UL);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0UL);
 }
 
 /*

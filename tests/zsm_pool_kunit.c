@@ -24,6 +24,8 @@
  * - two pools are independent (pages, objects, destruction);
  * - zsm_pages_held grows by the pool's zspage and handle block pages;
  * - total_pages_max is the peak of zs_get_total_pages();
+ * - zs_free() leaves the zspage it empties to the pool's worker, counted
+ *   until given back; zs_compact() gives such zspages back at once;
  * - zs_pool_stats() starts at 0 and counts what zs_compact() frees;
  *   compaction keeps object contents.
  *
@@ -83,6 +85,12 @@ static void zsm_check_accounting(struct kunit *test, struct zs_pool *pool,
 					    "class %u size %u", i,
 					    class->geom.size);
 	}
+	/*
+	 * With the zspages zs_free() emptied, held until the pool's worker
+	 * gives them back; it is stopped for the count.
+	 */
+	cancel_delayed_work_sync(&zsm_pool(pool)->free_work);
+	zsm_kt_pending(pool, &sum, NULL);
 	total = zsm_kt_obj_pages(pool);
 	KUNIT_EXPECT_EQ(test, total, sum);
 	/* zs_get_total_pages(): the zspages and every byte of metadata. */
@@ -91,6 +99,8 @@ static void zsm_check_accounting(struct kunit *test, struct zs_pool *pool,
 			(long)meta);
 	KUNIT_EXPECT_EQ(test, zs_get_total_pages(pool),
 			sum + DIV_ROUND_UP(meta, PAGE_SIZE));
+	/* Restarted for what is still queued. */
+	schedule_delayed_work(&zsm_pool(pool)->free_work, 0);
 }
 
 static void total_pages_match_classes(struct kunit *test)
@@ -145,9 +155,9 @@ static void total_pages_match_classes(struct kunit *test)
 
 	for (i = 1; i < fx->nr; i += 2)
 		zsm_kt_free(fx, i);
-	/* A zspage whose page was locked (migration) is freed by a worker. */
-	flush_work(&zsm_pool(fx->pool)->free_work);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+	/* zs_free() leaves the zspages it empties to the pool's worker. */
+	zsm_tu_released(fx->pool);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0);
 	zsm_check_accounting(test, fx->pool, true);
 	for (i = 0; i < ZSM_NR_CLASSES; i++) {
 		unsigned long zspages, inuse;
@@ -196,11 +206,52 @@ static void zspages_populate_lazily(struct kunit *test)
 	/* Emptying the first zspage frees its chain, whole. */
 	for (k = 0; k < g->objs; k++)
 		zsm_kt_free(fx, k);
-	flush_work(&zsm_pool(fx->pool)->free_work);
+	zsm_tu_released(fx->pool);
 	KUNIT_EXPECT_EQ(test, zsm_kt_obj_pages(fx->pool),
 			(unsigned long)g->pages);
 	for (k = g->objs; k < 2 * g->objs; k++)
 		KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, k));
+	zsm_check_accounting(test, fx->pool, true);
+}
+
+/*
+ * zs_free() gives no page back itself: the zspage it empties is queued,
+ * still counted (pages_total, pages_pending_release), and the pool's
+ * worker is armed to give it back; zs_compact() gives it back at once,
+ * without counting it as compacted. Seen to fail with zs_free() giving the
+ * pages back itself (nothing armed, nothing pending).
+ */
+static void free_leaves_release_to_worker(struct kunit *test)
+{
+	const struct zsm_geom *g = zsm_kt_geom(1024);
+	unsigned long pending, pages;
+	struct zsm_kt_fx *fx;
+	struct zsm_pool *pool;
+	unsigned int k;
+	bool armed;
+
+	fx = zsm_kt_fx_create(test, "zsm_kunit_later", g->objs);
+	pool = zsm_pool(fx->pool);
+	for (k = 0; k < g->objs; k++)
+		KUNIT_ASSERT_GE(test, zsm_kt_alloc(fx, g->size, GFP_KERNEL), 0);
+	KUNIT_ASSERT_EQ(test, zsm_kt_obj_pages(fx->pool),
+			(unsigned long)g->pages);
+	for (k = 0; k + 1 < g->objs; k++)
+		zsm_kt_free(fx, k);
+	/* The last free empties the zspage; no timer fires before the look. */
+	local_irq_disable();
+	zsm_kt_free(fx, k);
+	pending = zsm_kt_pending_pages(pool);
+	pages = zsm_kt_obj_pages(fx->pool);
+	armed = cancel_delayed_work(&pool->free_work);
+	local_irq_enable();
+	KUNIT_EXPECT_TRUE_MSG(test, armed, "zs_free() armed no release worker");
+	KUNIT_EXPECT_EQ(test, pending, (unsigned long)g->pages);
+	KUNIT_EXPECT_EQ(test, pages, (unsigned long)g->pages);
+
+	KUNIT_EXPECT_EQ(test, zs_compact(fx->pool), 0UL);
+	KUNIT_EXPECT_EQ(test, zsm_kt_obj_pages(fx->pool), 0UL);
+	KUNIT_EXPECT_EQ(test, zsm_kt_pending_pages(pool), 0UL);
 	zsm_check_accounting(test, fx->pool, true);
 }
 
@@ -222,7 +273,7 @@ static void malloc_error_codes(struct kunit *test)
 	h = zsm_zs_malloc(fx->pool, SIZE_MAX, GFP_KERNEL);
 	KUNIT_EXPECT_EQ(test, h, (unsigned long)ERR_PTR(-ENOSPC));
 
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0);
 
 	/* No-ops, as in zsmalloc: zs_free() ignores IS_ERR_OR_NULL handles. */
 	zs_free(fx->pool, 0);
@@ -232,7 +283,7 @@ static void malloc_error_codes(struct kunit *test)
 	KUNIT_ASSERT_GE(test, zsm_kt_alloc(fx, PAGE_SIZE, GFP_KERNEL), 0);
 	KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, 0));
 	zsm_kt_free(fx, 0);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0);
 }
 
 /*
@@ -266,7 +317,7 @@ static void malloc_takes_zone_flags(struct kunit *test)
 		for (n = 0; n < fx->nr; n++)
 			KUNIT_EXPECT_TRUE(test, zsm_kt_check(fx, n));
 		zsm_kt_free_all(fx);
-		KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+		KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0);
 	}
 }
 
@@ -285,7 +336,7 @@ static void pools_are_independent(struct kunit *test)
 	}
 	pages_a = zs_get_total_pages(a->pool);
 	KUNIT_EXPECT_GT(test, pages_a, 0);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(b->pool), 0);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(b->pool), 0);
 
 	/* The same sequence in B gives the same pages, without touching A. */
 	for (i = 0; i < a->nr; i++)
@@ -301,7 +352,7 @@ static void pools_are_independent(struct kunit *test)
 		zsm_kt_check(b, i);
 	for (i = 0; i < b->nr; i++)
 		zsm_kt_free(b, i);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(b->pool), 0);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(b->pool), 0);
 	zsm_kt_fx_release(b);
 
 	KUNIT_EXPECT_EQ(test, zs_get_total_pages(a->pool), pages_a);
@@ -309,7 +360,7 @@ static void pools_are_independent(struct kunit *test)
 		zsm_kt_check(a, i);
 	for (i = 0; i < a->nr; i++)
 		zsm_kt_free(a, i);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(a->pool), 0);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(a->pool), 0);
 }
 
 /* === Statistics and compaction =========================================== */
@@ -395,7 +446,7 @@ static void pool_stats_count_compaction(struct kunit *test)
 		zsm_kt_check(fx, i);
 	for (i = 0; i < n; i += 4)
 		zsm_kt_free(fx, i);
-	KUNIT_EXPECT_EQ(test, zs_get_total_pages(fx->pool), 0);
+	KUNIT_EXPECT_EQ(test, zsm_kt_total_pages(fx->pool), 0);
 }
 
 /* === Suite =============================================================== */
@@ -407,6 +458,7 @@ static struct kunit_case zsm_pool_cases[] = {
 	KUNIT_CASE(malloc_takes_zone_flags),
 	KUNIT_CASE(pools_are_independent),
 	KUNIT_CASE(total_pages_max_is_the_peak),
+	KUNIT_CASE(free_leaves_release_to_worker),
 	KUNIT_CASE(pool_stats_count_compaction),
 	{}
 };

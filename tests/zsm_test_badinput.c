@@ -364,7 +364,7 @@ static void bi_ctx_exit(struct bi_ctx *c)
 			  c->nr_nb);
 		for (i = 0; i < c->nr_nb; i++)
 			zs_free(c->pool, c->nb[i].handle);
-		flush_work(&zsm_pool(c->pool)->free_work);
+		zsm_tu_released(c->pool);
 		BI_EXPECT(c, zs_get_total_pages(c->pool) == 0,
 			  "%lu pages left after freeing every object",
 			  zs_get_total_pages(c->pool));
@@ -513,7 +513,7 @@ static void bi_foreign_free(struct bi_ctx *c)
 		  zs_get_total_pages(other));
 	bi_check(c, other, &y);
 	zs_free(other, y.handle);
-	flush_work(&zsm_pool(other)->free_work);
+	zsm_tu_released(other);
 	BI_EXPECT(c, zs_get_total_pages(other) == 0,
 		  "other pool holds %lu pages after its free",
 		  zs_get_total_pages(other));

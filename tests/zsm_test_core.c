@@ -317,7 +317,10 @@ static int __init zsm_test_core_init(void)
 		vfree(w->live);
 	}
 
-	/* A zspage whose page was being migrated is freed by a worker. */
+	/*
+	 * zsm gives the zspages zs_free() empties back from a worker, about
+	 * a jiffy later (and any zspage whose page was being migrated).
+	 */
 	for (i = 0; i < 100 && zs_get_total_pages(pool); i++)
 		msleep(20);
 	pages_after = zs_get_total_pages(pool);

@@ -539,7 +539,10 @@ err_objs:
 		kfree(w->buf);
 		kfree(w->exp);
 	}
-	/* A zspage whose page was being migrated is freed by a worker. */
+	/*
+	 * zsm gives the zspages zs_free() empties back from a worker, about
+	 * a jiffy later (and any zspage whose page was being migrated).
+	 */
 	for (i = 0; i < 100 && zs_get_total_pages(pool); i++)
 		msleep(20);
 	if (!ret && zs_get_total_pages(pool)) {

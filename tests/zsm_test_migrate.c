@@ -608,6 +608,12 @@ static int tmig_compact(const char *prefix)
 	struct zs_pool_stats s0, s1;
 	int err = 0;
 
+	/*
+	 * zs_compact() gives back the zspages zs_free() emptied that still
+	 * wait for the worker, without counting them: let the worker have
+	 * them first, so that the pool shrinks by what compaction frees.
+	 */
+	zsm_tu_released(tmig_pool);
 	zs_pool_stats(tmig_pool, &s0);
 	before = tmig_obj_pages();
 	freed = zs_compact(tmig_pool);
@@ -671,6 +677,8 @@ static int tmig_destroy(void)
 		if (!(tmig_nr_live & 255))
 			cond_resched();
 	}
+	/* zs_free() leaves the zspages it empties to the pool's worker. */
+	zsm_tu_released(tmig_pool);
 	pages = zs_get_total_pages(tmig_pool);
 	zs_destroy_pool(tmig_pool);
 	tmig_pool = NULL;

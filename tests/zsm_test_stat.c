@@ -27,6 +27,7 @@
 
 #include "zsm_compat.h"
 #include "zsm.h"
+#include "zsm_internal.h"
 #include "zsm_test_util.h"
 
 #define STAT_MAX_SIZES	8
@@ -172,6 +173,11 @@ static int __init zsm_test_stat_init(void)
 			zs_lookup_class_index(stat_pool, sizes[j]));
 		pr_info("zsm-metric stat.size_%u.live=%lu\n", sizes[j], live[j]);
 	}
+	/*
+	 * The zspages the thinning emptied wait for the pool's worker; let
+	 * it give them back, so that the total is the one debugfs shows.
+	 */
+	zsm_tu_released(stat_pool);
 	pr_info("zsm-metric stat.total_pages=%lu\n",
 		zs_get_total_pages(stat_pool));
 	pr_info("zsm-metric stat.corrupt=%lu\n", bad);

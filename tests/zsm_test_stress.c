@@ -673,7 +673,7 @@ static void st_sweep_malloc(struct st_worker *w)
 					st_error(w, "zs_malloc(%u) with fault %u: %ld",
 						 o->size, n, (long)h);
 				/* The failed call gave back what it took. */
-				flush_work(&zsm_pool(pool)->free_work);
+				zsm_tu_released(pool);
 				kept = atomic_long_read(&zsm_pages_held) - held;
 				if (kept)
 					st_error(w, "zs_malloc(%u), fault %u: kept %ld pages",
@@ -875,7 +875,10 @@ static int __init zsm_test_stress_init(void)
 	ms = ktime_ms_delta(ktime_get(), start);
 	zsm_map_set_mode(pte0);
 
-	/* A zspage whose page was being migrated is freed by a worker. */
+	/*
+	 * zsm gives the zspages zs_free() empties back from a worker, about
+	 * a jiffy later (and any zspage whose page was being migrated).
+	 */
 	for (i = 0; i < 100 && zs_get_total_pages(pool); i++)
 		msleep(20);
 	pages_after = zs_get_total_pages(pool);

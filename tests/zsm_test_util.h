@@ -41,6 +41,23 @@
 #include <linux/string.h>
 #include <linux/types.h>
 
+#ifdef ZSM_TU_KUNIT
+#include "zsm_internal.h"
+#endif
+
+#ifdef _ZSM_INTERNAL_H
+#include <linux/workqueue.h>
+
+/*
+ * Wait until @zpool's worker has given back the zspages zs_free() emptied
+ * (zs_free() leaves that to it). Not with a page lock of the pool held.
+ */
+static inline void zsm_tu_released(struct zs_pool *zpool)
+{
+	flush_delayed_work(&zsm_pool(zpool)->free_work);
+}
+#endif
+
 /* === Checksum ============================================================ */
 
 /*
@@ -471,10 +488,50 @@ static inline void zsm_kt_free_all(struct zsm_kt_fx *fx)
 
 /* === KUnit: a pool's memory ============================================== */
 
+/* zs_get_total_pages() of @zpool once zsm_tu_released(). */
+static inline unsigned long zsm_kt_total_pages(struct zs_pool *zpool)
+{
+	zsm_tu_released(zpool);
+	return zs_get_total_pages(zpool);
+}
+
 /* Pages of @zpool's zspages: zs_get_total_pages() without the metadata. */
 static inline unsigned long zsm_kt_obj_pages(struct zs_pool *zpool)
 {
 	return atomic_long_read(&zsm_pool(zpool)->pages_total);
+}
+
+/* @pool's pending_pages, read under its lock. */
+static inline unsigned long zsm_kt_pending_pages(struct zsm_pool *pool)
+{
+	unsigned long pages;
+
+	spin_lock(&pool->deferred_lock);
+	pages = pool->pending_pages;
+	spin_unlock(&pool->deferred_lock);
+	return pages;
+}
+
+/*
+ * Add the pages and descriptor bytes of @zpool's dead zspages that wait for
+ * release (zs_free() leaves them to the pool's worker) to @pages and @bytes
+ * (either may be NULL), counted from the queue, not from pending_pages. A
+ * zspage the worker took off the queue and is giving back is in neither.
+ */
+static inline void zsm_kt_pending(struct zs_pool *zpool, unsigned long *pages,
+				  unsigned long *bytes)
+{
+	struct zsm_pool *pool = zsm_pool(zpool);
+	struct zsm_zspage *zspage;
+
+	spin_lock(&pool->deferred_lock);
+	list_for_each_entry(zspage, &pool->deferred_free, deferred) {
+		if (pages)
+			*pages += zspage->nr_pages;
+		if (bytes)
+			*bytes += zspage->class->desc_size;
+	}
+	spin_unlock(&pool->deferred_lock);
 }
 
 /*
@@ -501,6 +558,7 @@ static inline unsigned long zsm_kt_meta_bytes(struct zs_pool *zpool)
 	spin_lock(&pool->hblock_lock);
 	bytes += pool->nr_hblock_pages * PAGE_SIZE;
 	spin_unlock(&pool->hblock_lock);
+	zsm_kt_pending(zpool, NULL, &bytes);
 	return bytes;
 }
 
