@@ -35,6 +35,9 @@
  *   ZSM_HAVE_NS_STRING symbol namespaces are strings (6.13+).
  *   ZSM_HAVE_HRTIMER_SETUP
  *                      hrtimer_setup() (6.13+; hrtimer_init() went in 6.15).
+ *   ZSM_HAVE_ADD_NEGATIVE_ACQUIRE
+ *                      atomic_add_negative_acquire() (6.4+); earlier only
+ *                      the fully ordered atomic_add_negative().
  *   ZSM_HAVE_FLUSH_TLB_ALL
  *                      __flush_tlb_all() is exported to modules (x86, up
  *                      to 6.x; 7.x exports it to KVM only). The pte
@@ -122,6 +125,13 @@ static inline void zsm_hrtimer_setup(struct hrtimer *timer,
 }
 
 /* Test modules import zsm's EXPORT_SYMBOL_IF_KUNIT() symbols with this. */
+/* The zspage read lock's increment (zsm_zspage_read_tryacquire()). */
+#ifdef ZSM_HAVE_ADD_NEGATIVE_ACQUIRE
+#define zsm_atomic_add_negative_acquire(i, v) atomic_add_negative_acquire(i, v)
+#else
+#define zsm_atomic_add_negative_acquire(i, v) atomic_add_negative(i, v)
+#endif
+
 #ifdef ZSM_HAVE_NS_STRING
 #define ZSM_KUNIT_NS	"EXPORTED_FOR_KUNIT_TESTING"
 #else

@@ -463,19 +463,23 @@ static_assert(sizeof(struct zsm_zspage) + ZSM_CHAIN_MAX * sizeof(void *) +
 
 /*
  * Added to the count while a migration waits for the readers to leave
- * (zsm_zspage_write_lock_bounded()): new readers hold off, so that one
- * test of the count they increment tells them both whether a writer holds
- * the lock and whether one waits. Readers number far fewer than 2^29.
+ * (zsm_zspage_write_lock_bounded()): a negative bias too, half the
+ * writer's, so that the count is negative exactly when a writer holds the
+ * lock or waits for it, and the sign of the count a reader's increment
+ * produces tells it both (zsm_zspage_read_tryacquire()). The two biases
+ * never add up: the waiting writer's exchange replaces this one with
+ * ZSM_ZSPAGE_WRLOCKED. Readers number far fewer than 2^28, so a biased
+ * count stays negative and each bias keeps its own range: a count in
+ * [ZSM_ZSPAGE_WAITING, 0) is a waiting writer, one below it a writer.
  */
-#define ZSM_ZSPAGE_WAITING	0x20000000	/* 2^29 */
-
-/* The bits of the count that keep a reader out. */
-#define ZSM_ZSPAGE_NO_READERS	(INT_MIN | ZSM_ZSPAGE_WAITING)
+#define ZSM_ZSPAGE_WAITING	(-(1 << 29))
 
 /* Does a migration wait for @zspage's readers (tests)? */
 static inline bool zsm_zspage_writer_waits(struct zsm_zspage *zspage)
 {
-	return atomic_read(&zspage->lock.cnt) & ZSM_ZSPAGE_WAITING;
+	int cnt = atomic_read(&zspage->lock.cnt);
+
+	return cnt < 0 && cnt >= ZSM_ZSPAGE_WAITING;
 }
 
 #define zsm_zspage_dep_map(zspage)	(&(zspage)->lock.dep_map)
@@ -492,19 +496,38 @@ static inline void zsm_zspage_lock_init(struct zsm_zspage *zspage)
 /*
  * One attempt at the read lock: one atomic increment, kept if no writer
  * holds the lock and none waits for it (a waiting migration goes first:
- * zsm_zspage_write_lock_bounded()), else taken back. No sparse context:
- * a caller that got the lock says so with zsm_zspage_lock_taken().
+ * zsm_zspage_write_lock_bounded()), that is if the count it produced is
+ * not negative (on x86 a locked add and a branch on its sign flag), else
+ * taken back. No sparse context: a caller that got the lock says so with
+ * zsm_zspage_lock_taken().
  */
 static __always_inline bool zsm_zspage_read_tryacquire(struct zsm_zspage *zspage)
 {
 	lock_acquire_shared_recursive(zsm_zspage_dep_map(zspage), 0, 0, NULL,
 				      _RET_IP_);
-	if (likely(!(atomic_fetch_inc_acquire(&zspage->lock.cnt) &
-		     ZSM_ZSPAGE_NO_READERS)))
+	if (likely(!zsm_atomic_add_negative_acquire(1, &zspage->lock.cnt)))
 		return true;
 	atomic_dec(&zspage->lock.cnt);
 	lock_release(zsm_zspage_dep_map(zspage), _RET_IP_);
 	return false;
+}
+
+/*
+ * A reader's release of the count. On x86 every locked instruction is a
+ * full barrier and smp_mb__before_atomic() only a compiler barrier, so a
+ * plain atomic_dec() (one instruction, its result unused) is the release;
+ * elsewhere (arm64: LDADDL) the release form of the decrement is cheaper
+ * than a barrier before a plain one.
+ */
+static __always_inline void zsm_atomic_dec_release(atomic_t *cnt)
+{
+#ifdef CONFIG_X86
+	/* Orders the reader's accesses before the decrement (above). */
+	smp_mb__before_atomic();
+	atomic_dec(cnt);
+#else
+	atomic_dec_return_release(cnt);
+#endif
 }
 
 static inline void zsm_zspage_read_lock(struct zsm_zspage *zspage)
@@ -512,7 +535,7 @@ static inline void zsm_zspage_read_lock(struct zsm_zspage *zspage)
 {
 	while (!zsm_zspage_read_tryacquire(zspage)) {
 		/* Until the writer has left and no other one waits. */
-		while (atomic_read(&zspage->lock.cnt) & ZSM_ZSPAGE_NO_READERS)
+		while (atomic_read(&zspage->lock.cnt) < 0)
 			cpu_relax();
 	}
 	__acquire(&zspage->lock);
@@ -522,7 +545,7 @@ static inline void zsm_zspage_read_unlock(struct zsm_zspage *zspage)
 	__releases(&zspage->lock)
 {
 	lock_release(zsm_zspage_dep_map(zspage), _RET_IP_);
-	atomic_dec_return_release(&zspage->lock.cnt);
+	zsm_atomic_dec_release(&zspage->lock.cnt);
 	__release(&zspage->lock);
 }
 
@@ -687,11 +710,11 @@ struct zsm_class {
  * ZSM_MIGRATE_WAIT_NS; then it gives up (-EAGAIN to core mm, which
  * retries). The bound is what keeps the nested-map case safe: a mapper
  * that holds one map of the zspage and asks for another waits for the
- * bit, the migration waits for that mapper, and the bound ends it. BH is
- * off for the wait, so no softirq mapper can spin on the bit on this CPU
- * underneath it; hard-IRQ mappers are refused (zs_map_object()).
+ * bias to go, the migration waits for that mapper, and the bound ends it.
+ * BH is off for the wait, so no softirq mapper can spin on the bias on this
+ * CPU underneath it; hard-IRQ mappers are refused (zs_map_object()).
  *
- * Context: class->lock held (it serialises writers, so one bit suffices).
+ * Context: class->lock held (it serialises writers, so one bias suffices).
  * Return: true with the write lock held and BH disabled, as after
  * zsm_zspage_write_trylock(); false with neither.
  */

@@ -897,6 +897,79 @@ static void migrate_wait_is_bounded(struct kunit *test)
 			0U);
 }
 
+/*
+ * The zspage lock's states one by one, with the class lock held so that no
+ * writer but this test's comes near the zspage: a reader gets in while the
+ * lock is free or read-held and is kept out, its increment taken back,
+ * while a writer holds it or waits for it; a writer waits for the readers
+ * to leave. The waiting state is made as zsm_zspage_write_lock_bounded()
+ * makes it, whose wait cannot be watched from its own thread.
+ */
+static void zspage_lock_states(struct kunit *test)
+{
+	struct zsm_mig_fx *fx = zsm_mig_fx_create(test);
+	struct zsm_zspage *zspage = fx->zspage;
+	struct zsm_class *class = zspage->class;
+	atomic_t *cnt = &zspage->lock.cnt;
+
+	spin_lock(&class->lock);
+	KUNIT_EXPECT_EQ(test, atomic_read(cnt), 0);
+	/* Free: readers get in, a writer does not get past them. */
+	if (!zsm_zspage_read_tryacquire(zspage)) {
+		KUNIT_FAIL(test, "first reader refused at count %d",
+			   atomic_read(cnt));
+		goto out;
+	}
+	zsm_zspage_lock_taken(zspage);
+	if (!zsm_zspage_read_tryacquire(zspage)) {
+		KUNIT_FAIL(test, "second reader refused at count %d",
+			   atomic_read(cnt));
+		zsm_zspage_read_unlock(zspage);
+		goto out;
+	}
+	zsm_zspage_lock_taken(zspage);
+	KUNIT_EXPECT_EQ(test, atomic_read(cnt), 2);
+	KUNIT_EXPECT_FALSE(test, zsm_zspage_write_acquire(zspage, 0));
+	zsm_zspage_read_unlock(zspage);
+	/* A migration waits for the remaining reader: new ones are held off. */
+	local_bh_disable();
+	atomic_add(ZSM_ZSPAGE_WAITING, cnt);
+	KUNIT_EXPECT_TRUE(test, zsm_zspage_writer_waits(zspage));
+	KUNIT_EXPECT_FALSE(test, zsm_zspage_read_tryacquire(zspage));
+	KUNIT_EXPECT_EQ(test, atomic_read(cnt), ZSM_ZSPAGE_WAITING + 1);
+	KUNIT_EXPECT_FALSE(test, zsm_zspage_write_acquire(zspage,
+							  ZSM_ZSPAGE_WAITING));
+	/* The reader leaves; the waiting writer gets the lock. */
+	zsm_zspage_read_unlock(zspage);
+	KUNIT_EXPECT_EQ(test, atomic_read(cnt), ZSM_ZSPAGE_WAITING);
+	if (zsm_cond_lock(&zspage->lock,
+			  zsm_zspage_write_acquire(zspage, ZSM_ZSPAGE_WAITING))) {
+		/*
+		 * Negative, so a reader's increment is taken back (not tried
+		 * here: lockdep would see this thread read inside its write).
+		 */
+		KUNIT_EXPECT_FALSE(test, zsm_zspage_writer_waits(zspage));
+		KUNIT_EXPECT_EQ(test, atomic_read(cnt), ZSM_ZSPAGE_WRLOCKED);
+		zsm_zspage_write_unlock(zspage);
+	} else {
+		KUNIT_FAIL(test, "write lock refused at count %d",
+			   atomic_read(cnt));
+		atomic_sub(ZSM_ZSPAGE_WAITING, cnt);
+		local_bh_enable();
+	}
+	/* Free again: a reader gets in. */
+	KUNIT_EXPECT_EQ(test, atomic_read(cnt), 0);
+	if (zsm_zspage_read_tryacquire(zspage)) {
+		zsm_zspage_lock_taken(zspage);
+		zsm_zspage_read_unlock(zspage);
+	} else {
+		KUNIT_FAIL(test, "read lock refused at count %d",
+			   atomic_read(cnt));
+	}
+out:
+	spin_unlock(&class->lock);
+}
+
 static int zsm_migrate_suite_init(struct kunit_suite *suite)
 {
 	const struct zsm_geom *g = zsm_mig_pick_class();
@@ -916,6 +989,7 @@ static struct kunit_case zsm_migrate_cases[] = {
 	KUNIT_CASE(free_while_locked_is_deferred),
 	KUNIT_CASE(migrate_of_dying_zspage_is_refused),
 	KUNIT_CASE(migrate_wait_is_bounded),
+	KUNIT_CASE(zspage_lock_states),
 	{}
 };
 
