@@ -25,7 +25,8 @@
  *             step; all contents are checked at "end". Between the steps
  *             the script reads the provider's memory (bench.sh).
  * fragment    objects drawn at random from all sets up to frag_mb MiB; a
- *             random half freed; zs_compact() timed; pages after each step;
+ *             random half freed; zs_compact() timed; pages after each step
+ *             (after the frees once the pool has settled, bb_settle());
  *             the survivors are checked.
  * latency     per-operation cost while compaction runs: objects drawn at
  *             random from all sets up to lat_mb MiB, a random half freed;
@@ -55,6 +56,7 @@
 
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
@@ -303,6 +305,18 @@ static void bb_drop(struct bb_store *st, unsigned int k)
 	zs_free(st->pool, st->h[k]);
 	st->h[k] = 0;
 	st->payload -= bb_len(st->ref[k]);
+}
+
+/*
+ * Before a pool's size is read after frees: zsm gives the pages of the
+ * zspages that frees emptied back from its pool's worker a jiffy later
+ * (Documentation/zsm.rst, "Fullness and allocation"), and a loop that
+ * does not sleep holds that worker off on its CPU. A settled pool is
+ * what the figures compare; zsmalloc has nothing to settle.
+ */
+static void bb_settle(void)
+{
+	msleep(20);
 }
 
 /* Compare every live object with its source bytes; return mismatches. */
@@ -560,8 +574,10 @@ static int bb_density_over(void)
 		if (!(k & 255))
 			cond_resched();
 	}
-	if (!ret)
+	if (!ret) {
+		bb_settle();
 		bb_out_pool("over");
+	}
 	return ret;
 }
 
@@ -649,6 +665,7 @@ static int bb_fragment(void)
 			freed++;
 		}
 	}
+	bb_settle();
 	bb_out(st.payload, "fragment.half.payload");
 	bb_out(zs_get_total_pages(st.pool), "fragment.half.pages");
 	t0 = ktime_get_ns();
