@@ -124,7 +124,6 @@ static inline void zsm_hrtimer_setup(struct hrtimer *timer,
 #endif
 }
 
-/* Test modules import zsm's EXPORT_SYMBOL_IF_KUNIT() symbols with this. */
 /* The zspage read lock's increment (zsm_zspage_read_tryacquire()). */
 #ifdef ZSM_HAVE_ADD_NEGATIVE_ACQUIRE
 #define zsm_atomic_add_negative_acquire(i, v) atomic_add_negative_acquire(i, v)
@@ -132,6 +131,7 @@ static inline void zsm_hrtimer_setup(struct hrtimer *timer,
 #define zsm_atomic_add_negative_acquire(i, v) atomic_add_negative(i, v)
 #endif
 
+/* Test modules import zsm's EXPORT_SYMBOL_IF_KUNIT() symbols with this. */
 #ifdef ZSM_HAVE_NS_STRING
 #define ZSM_KUNIT_NS	"EXPORTED_FOR_KUNIT_TESTING"
 #else
