@@ -718,6 +718,23 @@ struct zsm_class {
  * Return: true with the write lock held and BH disabled, as after
  * zsm_zspage_write_trylock(); false with neither.
  */
+/*
+ * A writer announces that it waits (BH off, the waiting bias added), and
+ * takes the announcement back when it gives up: the two halves of
+ * zsm_zspage_write_lock_bounded(), also used by the lock's tests.
+ */
+static inline void zsm_zspage_wait_announce(struct zsm_zspage *zspage)
+{
+	local_bh_disable();
+	atomic_add(ZSM_ZSPAGE_WAITING, &zspage->lock.cnt);
+}
+
+static inline void zsm_zspage_wait_withdraw(struct zsm_zspage *zspage)
+{
+	atomic_sub(ZSM_ZSPAGE_WAITING, &zspage->lock.cnt);
+	local_bh_enable();
+}
+
 static inline bool zsm_zspage_write_lock_bounded(struct zsm_class *class,
 						 struct zsm_zspage *zspage)
 {
@@ -726,8 +743,7 @@ static inline bool zsm_zspage_write_lock_bounded(struct zsm_class *class,
 	lockdep_assert_held(&class->lock);
 	if (zsm_zspage_write_trylock(zspage))
 		return true;
-	local_bh_disable();
-	atomic_add(ZSM_ZSPAGE_WAITING, &zspage->lock.cnt);
+	zsm_zspage_wait_announce(zspage);
 	end = local_clock() + ZSM_MIGRATE_WAIT_NS;
 	for (;;) {
 		if (zsm_cond_lock(&zspage->lock,
@@ -738,8 +754,7 @@ static inline bool zsm_zspage_write_lock_bounded(struct zsm_class *class,
 			break;
 		cpu_relax();
 	}
-	atomic_sub(ZSM_ZSPAGE_WAITING, &zspage->lock.cnt);
-	local_bh_enable();
+	zsm_zspage_wait_withdraw(zspage);
 	return false;
 }
 

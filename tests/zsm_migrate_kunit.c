@@ -902,8 +902,9 @@ static void migrate_wait_is_bounded(struct kunit *test)
  * writer but this test's comes near the zspage: a reader gets in while the
  * lock is free or read-held and is kept out, its increment taken back,
  * while a writer holds it or waits for it; a writer waits for the readers
- * to leave. The waiting state is made as zsm_zspage_write_lock_bounded()
- * makes it, whose wait cannot be watched from its own thread.
+ * to leave. The waiting state is made with the half of
+ * zsm_zspage_write_lock_bounded() that announces the wait, whose spin
+ * cannot be watched from its own thread.
  */
 static void zspage_lock_states(struct kunit *test)
 {
@@ -932,8 +933,7 @@ static void zspage_lock_states(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, zsm_zspage_write_acquire(zspage, 0));
 	zsm_zspage_read_unlock(zspage);
 	/* A migration waits for the remaining reader: new ones are held off. */
-	local_bh_disable();
-	atomic_add(ZSM_ZSPAGE_WAITING, cnt);
+	zsm_zspage_wait_announce(zspage);
 	KUNIT_EXPECT_TRUE(test, zsm_zspage_writer_waits(zspage));
 	KUNIT_EXPECT_FALSE(test, zsm_zspage_read_tryacquire(zspage));
 	KUNIT_EXPECT_EQ(test, atomic_read(cnt), ZSM_ZSPAGE_WAITING + 1);
@@ -954,8 +954,7 @@ static void zspage_lock_states(struct kunit *test)
 	} else {
 		KUNIT_FAIL(test, "write lock refused at count %d",
 			   atomic_read(cnt));
-		atomic_sub(ZSM_ZSPAGE_WAITING, cnt);
-		local_bh_enable();
+		zsm_zspage_wait_withdraw(zspage);
 	}
 	/* Free again: a reader gets in. */
 	KUNIT_EXPECT_EQ(test, atomic_read(cnt), 0);
